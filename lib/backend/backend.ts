@@ -1,0 +1,294 @@
+/**
+ * The `Backend` interface: the handful of primitives every layer, optimizer and agent is built on.
+ *
+ * Tensors are float32 and opaque: on the CPU they wrap a `Float32Array`, on WebGPU a GPU buffer.
+ * Ops enqueue work and return new tensors (or update a tensor in place where the name says so);
+ * only {@linkcode Backend.read} brings data back to the CPU. Whoever creates a tensor disposes it.
+ *
+ * Layouts are row-major. Sequences are time-major: `[T, B, features]`. The LSTM packs its four
+ * gates along the last axis in the order input, forget, cell candidate, output (i, f, g, o):
+ * `w` is `[I, 4H]`, `u` is `[H, 4H]` and the single bias `b` is `[4H]`.
+ *
+ * @module
+ */
+
+/** Elementwise activations that layers and matmul epilogues can apply. */
+export type Activation = "linear" | "relu" | "tanh" | "sigmoid";
+
+/** The activations {@linkcode Activation} allows, for validation and help text. */
+export const ACTIVATIONS: readonly Activation[] = ["linear", "relu", "tanh", "sigmoid"];
+
+/** The names of the available backends. */
+export type BackendName = "cpu" | "webgpu";
+
+/** A float32 tensor owned by one backend. */
+export interface Tensor {
+  /** The dimensions, outermost first. */
+  readonly shape: readonly number[];
+  /** The number of elements (the product of `shape`). */
+  readonly size: number;
+}
+
+/** Options of {@linkcode Backend.matmul}: `C = act(op(A) · op(B) + bias)`. */
+export interface MatmulOptions {
+  /** Use Aᵀ: A is stored `[K, M]` instead of `[M, K]`. */
+  transposeA?: boolean;
+  /** Use Bᵀ: B is stored `[N, K]` instead of `[K, N]`. */
+  transposeB?: boolean;
+  /** A `[N]` bias added to every row of the product. */
+  bias?: Tensor;
+  /** The activation applied after the bias (default "linear"). */
+  activation?: Activation;
+}
+
+/** The parameters of one LSTM layer, gates packed (i, f, g, o). */
+export interface LstmWeights {
+  /** Input weights, `[I, 4H]`. */
+  w: Tensor;
+  /** Recurrent weights, `[H, 4H]`. */
+  u: Tensor;
+  /** Bias, `[4H]`. */
+  b: Tensor;
+}
+
+/**
+ * What the LSTM forward keeps for its backward pass. The fields are backend tensors that the
+ * caller disposes through {@linkcode Backend.disposeLstmCache} once backward has run.
+ */
+export interface LstmCache {
+  /** The input sequence `[T, B, I]` (borrowed, not owned: the caller keeps it alive). */
+  x: Tensor;
+  /** The masked previous hidden state at each step, `[T, B, H]` (the recurrent matmul's input). */
+  hPrev: Tensor;
+  /** The masked previous cell state at each step, `[T, B, H]`. */
+  cPrev: Tensor;
+  /** The activated gates at each step, `[T, B, 4H]` in order (i, f, g, o). */
+  gates: Tensor;
+  /** tanh of the new cell state at each step, `[T, B, H]`. */
+  cTanh: Tensor;
+  /** The mask `[T, B]` used, or undefined for none (borrowed). */
+  mask?: Tensor;
+}
+
+/** The outputs of {@linkcode Backend.lstmForward}. */
+export interface LstmForwardResult {
+  /** The hidden state after every step, `[T, B, H]`. */
+  h: Tensor;
+  /** The final hidden state, `[B, H]`. */
+  hLast: Tensor;
+  /** The final cell state, `[B, H]`. */
+  cLast: Tensor;
+  /** What backward needs; undefined when forward ran with `keepCache: false`. */
+  cache?: LstmCache;
+}
+
+/** The gradients returned by {@linkcode Backend.lstmBackward}. */
+export interface LstmGradients {
+  /** Gradient with respect to the input sequence, `[T, B, I]`. */
+  dx: Tensor;
+  /** Gradient with respect to `w`, `[I, 4H]`. */
+  dw: Tensor;
+  /** Gradient with respect to `u`, `[H, 4H]`. */
+  du: Tensor;
+  /** Gradient with respect to `b`, `[4H]`. */
+  db: Tensor;
+  /** Gradient with respect to the initial hidden state, `[B, H]`. */
+  dh0: Tensor;
+  /** Gradient with respect to the initial cell state, `[B, H]`. */
+  dc0: Tensor;
+}
+
+/** Hyperparameters of one fused Adam update. */
+export interface AdamStep {
+  /** Learning rate. */
+  lr: number;
+  /** Decay of the first moment. */
+  beta1: number;
+  /** Decay of the second moment. */
+  beta2: number;
+  /** Added to the root of the second moment. */
+  epsilon: number;
+  /** The 1-based step count, for bias correction. */
+  step: number;
+}
+
+/** Hyperparameters of one RMSprop update (PyTorch's form: eps outside the root, no momentum). */
+export interface RmspropStep {
+  /** Learning rate. */
+  lr: number;
+  /** Decay of the mean square. */
+  rho: number;
+  /** Added to the root of the mean square. */
+  epsilon: number;
+}
+
+/** A loss value and its gradient with respect to the prediction. */
+export interface LossResult {
+  /** The mean loss, a tensor of shape `[1]`. */
+  loss: Tensor;
+  /** d(loss)/d(prediction), same shape as the prediction. */
+  grad: Tensor;
+}
+
+/**
+ * The primitives a backend provides. Everything in `nn/` and `rl/` is written against this
+ * interface only, so layers and agents never know which backend runs them.
+ */
+export interface Backend {
+  /** Which backend this is. */
+  readonly name: BackendName;
+  /** A human-readable description of the device (the adapter on WebGPU). */
+  readonly device: string;
+
+  /** Copies numbers into a new tensor of the given shape. */
+  tensor(data: ArrayLike<number>, shape: readonly number[]): Tensor;
+  /** A new tensor filled with zeros. */
+  zeros(shape: readonly number[]): Tensor;
+  /** Reads a tensor back to the CPU. */
+  read(t: Tensor): Promise<Float32Array>;
+  /** Overwrites a tensor's contents with numbers from the CPU. */
+  write(t: Tensor, data: ArrayLike<number>): void;
+  /** Copies `src` into `dst` (same size). */
+  copy(dst: Tensor, src: Tensor): void;
+  /**
+   * The same elements under a new shape of equal size, sharing storage with `t` (no copy). The
+   * storage is reference-counted: every handle, the original and each view, is disposed once, and
+   * the storage is released with the last. Reshaping to the same shape is how a layer keeps a
+   * tensor alive for its backward pass.
+   */
+  reshape(t: Tensor, shape: readonly number[]): Tensor;
+  /** Releases a tensor; it must not be used afterwards. */
+  dispose(t: Tensor): void;
+  /** Waits until all enqueued work has finished. */
+  sync(): Promise<void>;
+
+  /** `act(op(A) · op(B) + bias)`, where A is `[M, K]` and B is `[K, N]` after the transposes. */
+  matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor;
+  /** `a + b` elementwise (same shape). */
+  add(a: Tensor, b: Tensor): Tensor;
+  /** `a * b` elementwise (same shape). */
+  mul(a: Tensor, b: Tensor): Tensor;
+  /** `s * a` elementwise. */
+  scale(a: Tensor, s: number): Tensor;
+  /** Adds `alpha * x` into `y` in place. */
+  axpyInPlace(y: Tensor, x: Tensor, alpha: number): void;
+  /** Applies an activation elementwise. */
+  activate(x: Tensor, activation: Activation): Tensor;
+  /** The gradient through an activation, given its output `y` and the upstream gradient `dy`. */
+  activationGrad(y: Tensor, dy: Tensor, activation: Activation): Tensor;
+  /** Sums a `[M, N]` matrix over its rows, giving `[N]` (a bias gradient). */
+  sumRows(x: Tensor): Tensor;
+  /** The sum of all elements, as a `[1]` tensor. */
+  sum(x: Tensor): Tensor;
+
+  /**
+   * Runs an LSTM over a whole sequence. `x` is `[T, B, I]`, `h0` and `c0` are `[B, H]`.
+   * `mask` (`[T, B]`, optional) multiplies the carried state before step t: 0 resets it
+   * (an episode started at t), 1 keeps it.
+   */
+  lstmForward(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    weights: LstmWeights,
+    options?: { mask?: Tensor; keepCache?: boolean },
+  ): LstmForwardResult;
+  /**
+   * Back-propagates through time. `dh` is the gradient of the loss with respect to every output
+   * `[T, B, H]`; `dhLast` and `dcLast` (optional, `[B, H]`) are gradients with respect to the
+   * final state.
+   */
+  lstmBackward(
+    cache: LstmCache,
+    weights: LstmWeights,
+    dh: Tensor,
+    dhLast?: Tensor,
+    dcLast?: Tensor,
+  ): LstmGradients;
+  /** Disposes the tensors an LSTM cache owns. */
+  disposeLstmCache(cache: LstmCache): void;
+
+  /** The index of each row's largest value (lowest index on ties), `[B, A]` → `[B]`. */
+  argmaxRows(q: Tensor): Tensor;
+  /**
+   * Epsilon-greedy actions for a batch of Q-value rows, `[B, A]` → `[B]`. The randomness is the
+   * counter-based hash of {@linkcode counterUniform} keyed by `(seed, counter, row)`, so every
+   * backend draws the same actions for the same call.
+   */
+  epsilonGreedy(q: Tensor, epsilon: number, seed: number, counter: number): Tensor;
+  /** Picks `q[b, actions[b]]` for every row: `[B, A]`, `[B]` → `[B]`. */
+  gatherRows(q: Tensor, actions: Tensor): Tensor;
+  /** The transpose of {@linkcode Backend.gatherRows}: puts `values[b]` at `[b, actions[b]]` of a zero `[B, A]`. */
+  scatterRows(values: Tensor, actions: Tensor, actionCount: number): Tensor;
+  /**
+   * The (double) DQN target `r + γ · (1 − terminated) · qTarget[s', argmax_a qSelect[s', a]]`.
+   * Pass the target network's values as both `qSelect` and `qTarget` for plain DQN. Truncated
+   * transitions are not terminal: they bootstrap like any other.
+   */
+  dqnTarget(
+    qSelect: Tensor,
+    qTarget: Tensor,
+    rewards: Tensor,
+    terminated: Tensor,
+    gamma: number,
+  ): Tensor;
+  /** Softmax over each row of `[B, A]`. */
+  softmaxRows(logits: Tensor): Tensor;
+  /**
+   * The policy-gradient loss `mean_b(−w_b · log π(a_b) − β · H(π_b))` over rows of logits, and
+   * its gradient with respect to the logits. `weights` are the advantages (or returns).
+   */
+  policyLoss(logits: Tensor, actions: Tensor, weights: Tensor, entropyCoef: number): LossResult;
+
+  /** Mean squared error `mean((p − t)²)` and its gradient. */
+  mseLoss(prediction: Tensor, target: Tensor): LossResult;
+  /** Mean Huber loss (quadratic within `delta`, linear beyond) and its gradient. */
+  huberLoss(prediction: Tensor, target: Tensor, delta: number): LossResult;
+
+  /** One fused Adam update of every parameter, in place. `m` and `v` are the moment buffers. */
+  adamStep(params: Tensor[], grads: Tensor[], m: Tensor[], v: Tensor[], step: AdamStep): void;
+  /** One RMSprop update in place; `meanSquare` holds the running averages. */
+  rmspropStep(params: Tensor[], grads: Tensor[], meanSquare: Tensor[], step: RmspropStep): void;
+  /** One plain gradient-descent update in place: `p -= lr * g`. */
+  sgdStep(params: Tensor[], grads: Tensor[], lr: number): void;
+  /**
+   * Scales the gradients in place so their global L2 norm is at most `maxNorm`, and returns the
+   * norm before clipping as a `[1]` tensor.
+   */
+  clipByGlobalNorm(grads: Tensor[], maxNorm: number): Tensor;
+}
+
+/**
+ * A counter-based uniform draw in [0, 1) with 24 bits, identical on every backend: the PCG hash
+ * (Jarzynski and Olano, 2020) applied twice, keyed by a seed, a call counter and a lane.
+ */
+export function counterUniform(seed: number, counter: number, lane: number): number {
+  const h = pcgHash((pcgHash((seed ^ Math.imul(counter, 0x9e3779b9)) >>> 0) + lane) >>> 0);
+  return (h >>> 8) / 16777216;
+}
+
+/** The 32-bit PCG hash (RXS-M-XS output of one LCG step). */
+export function pcgHash(x: number): number {
+  const state = (Math.imul(x, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+/** The number of elements of a shape. */
+export function shapeSize(shape: readonly number[]): number {
+  let size = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new RangeError(
+        `Cannot use shape [${shape.join(", ")}]: dimensions must be integers >= 0`,
+      );
+    }
+    size *= d;
+  }
+  return size;
+}
+
+/** Formats a shape for error messages: `[2, 3]`. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}

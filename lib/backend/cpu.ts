@@ -1,0 +1,822 @@
+/**
+ * The CPU backend: every op in plain TypeScript over typed arrays. It is the fallback where no
+ * GPU exists and the definition every other backend is tested against.
+ *
+ * By default tensors are float32 like everywhere else. `createCpuBackend({ precision: "float64" })`
+ * runs the very same code over Float64Array, which is what the finite-difference gradient checks
+ * use: in float64 a central difference is accurate to about 1e-8, so the analytic gradients of the
+ * real code paths can be checked tightly.
+ *
+ * @module
+ */
+
+import {
+  type Activation,
+  type AdamStep,
+  type Backend,
+  counterUniform,
+  formatShape,
+  type LossResult,
+  type LstmCache,
+  type LstmForwardResult,
+  type LstmGradients,
+  type LstmWeights,
+  type MatmulOptions,
+  type RmspropStep,
+  shapeSize,
+  type Tensor,
+} from "./backend.ts";
+import { gemm } from "./cpu_gemm.ts";
+
+/** The typed arrays the CPU backend stores tensors in. */
+export type FloatArray = Float32Array | Float64Array;
+
+/** A tensor of the CPU backend: a shape over a typed array it owns. */
+export class CpuTensor implements Tensor {
+  /** The dimensions, outermost first. */
+  readonly shape: readonly number[];
+  /** The number of elements. */
+  readonly size: number;
+  /** The elements, row-major. */
+  readonly data: FloatArray;
+
+  /** Wraps `data` (not copied) as a tensor of `shape`. */
+  constructor(data: FloatArray, shape: readonly number[]) {
+    const size = shapeSize(shape);
+    if (data.length !== size) {
+      throw new TypeError(
+        `Cannot make a tensor of shape ${
+          formatShape(shape)
+        }: it needs ${size} values, got ${data.length}`,
+      );
+    }
+    this.shape = Object.freeze([...shape]);
+    this.size = size;
+    this.data = data;
+  }
+}
+
+/** Options of {@linkcode createCpuBackend}. */
+export interface CpuBackendOptions {
+  /** Element type of every tensor: "float32" (default) or "float64" for gradient checks. */
+  precision?: "float32" | "float64";
+}
+
+/**
+ * Creates the CPU backend.
+ *
+ * @example
+ * ```ts
+ * import { createCpuBackend } from "@rnnrl/rnnrl";
+ * const cpu = createCpuBackend();
+ * const a = cpu.tensor([1, 2, 3, 4], [2, 2]);
+ * const product = await cpu.read(cpu.matmul(a, a)); // [7, 10, 15, 22]
+ * if (product[3] !== 22) throw new Error("matmul is wrong");
+ * ```
+ */
+export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
+  return new CpuBackend(options.precision ?? "float32");
+}
+
+/** Returns the typed array behind a CPU tensor, or throws when the tensor belongs elsewhere. */
+export function cpuData(t: Tensor): FloatArray {
+  if (!(t instanceof CpuTensor)) {
+    throw new TypeError("Cannot use a tensor of another backend on the CPU backend");
+  }
+  return t.data;
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+function expectShape(t: Tensor, shape: readonly number[], what: string): void {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new TypeError(
+      `Cannot use ${what}: expected shape ${formatShape(shape)}, got ${formatShape(t.shape)}`,
+    );
+  }
+}
+
+function expectSameSize(a: Tensor, b: Tensor, what: string): void {
+  if (a.size !== b.size) {
+    throw new TypeError(`Cannot ${what}: sizes are ${a.size} and ${b.size}`);
+  }
+}
+
+function matrixDims(t: Tensor, what: string): [number, number] {
+  if (t.shape.length !== 2) {
+    throw new TypeError(`Cannot use ${what} as a matrix: shape is ${formatShape(t.shape)}`);
+  }
+  return [t.shape[0], t.shape[1]];
+}
+
+/** The CPU backend. Create it with {@linkcode createCpuBackend}. */
+export class CpuBackend implements Backend {
+  /** Always "cpu". */
+  readonly name: "cpu" = "cpu";
+  /** A description of what runs the ops. */
+  readonly device: string;
+  /** The element type of every tensor. */
+  readonly precision: "float32" | "float64";
+  readonly #alloc: (n: number) => FloatArray;
+
+  /** Use {@linkcode createCpuBackend}. */
+  constructor(precision: "float32" | "float64") {
+    this.precision = precision;
+    this.device = `TypeScript on the CPU (${precision})`;
+    this.#alloc = precision === "float64" ? (n) => new Float64Array(n) : (n) => new Float32Array(n);
+  }
+
+  #new(shape: readonly number[]): CpuTensor {
+    return new CpuTensor(this.#alloc(shapeSize(shape)), shape);
+  }
+
+  /** Copies numbers into a new tensor. */
+  tensor(data: ArrayLike<number>, shape: readonly number[]): CpuTensor {
+    const t = this.#new(shape);
+    if (data.length !== t.size) {
+      throw new TypeError(
+        `Cannot make a tensor of shape ${
+          formatShape(shape)
+        }: it needs ${t.size} values, got ${data.length}`,
+      );
+    }
+    t.data.set(data);
+    return t;
+  }
+
+  /** A new zero tensor. */
+  zeros(shape: readonly number[]): CpuTensor {
+    return this.#new(shape);
+  }
+
+  /** Returns a float32 copy of the data. */
+  read(t: Tensor): Promise<Float32Array> {
+    return Promise.resolve(Float32Array.from(cpuData(t)));
+  }
+
+  /** Returns the data synchronously (a copy), for CPU-only callers. */
+  readSync(t: Tensor): Float32Array {
+    return Float32Array.from(cpuData(t));
+  }
+
+  /** Overwrites a tensor's contents. */
+  write(t: Tensor, data: ArrayLike<number>): void {
+    if (data.length !== t.size) {
+      throw new TypeError(`Cannot write ${data.length} values into a tensor of ${t.size}`);
+    }
+    cpuData(t).set(data);
+  }
+
+  /** Copies `src` into `dst`. */
+  copy(dst: Tensor, src: Tensor): void {
+    expectSameSize(dst, src, "copy a tensor");
+    cpuData(dst).set(cpuData(src));
+  }
+
+  /** A view of the same data under another shape. */
+  reshape(t: Tensor, shape: readonly number[]): CpuTensor {
+    return new CpuTensor(cpuData(t), shape);
+  }
+
+  /** Nothing to release on the CPU: the garbage collector owns the memory. */
+  dispose(_t: Tensor): void {}
+
+  /** CPU ops finish before they return. */
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** `act(op(A) · op(B) + bias)`. */
+  matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): CpuTensor {
+    const [ar, ac] = matrixDims(a, "the left operand");
+    const [br, bc] = matrixDims(b, "the right operand");
+    const m = options.transposeA ? ac : ar;
+    const k = options.transposeA ? ar : ac;
+    const kb = options.transposeB ? bc : br;
+    const n = options.transposeB ? br : bc;
+    if (k !== kb) {
+      throw new TypeError(`Cannot multiply matrices: inner sizes are ${k} and ${kb}`);
+    }
+    const out = this.#new([m, n]);
+    matmulInto(cpuData(a), cpuData(b), out.data, m, n, k, options.transposeA, options.transposeB);
+    const c = out.data;
+    if (options.bias) {
+      expectShape(options.bias, [n], "the bias");
+      const bias = cpuData(options.bias);
+      for (let i = 0; i < m; i++) {
+        const row = i * n;
+        for (let j = 0; j < n; j++) c[row + j] += bias[j];
+      }
+    }
+    activateInPlace(c, options.activation ?? "linear");
+    return out;
+  }
+
+  /** `a + b`. */
+  add(a: Tensor, b: Tensor): CpuTensor {
+    expectSameSize(a, b, "add tensors");
+    const x = cpuData(a), y = cpuData(b);
+    const out = this.#new(a.shape);
+    for (let i = 0; i < out.size; i++) out.data[i] = x[i] + y[i];
+    return out;
+  }
+
+  /** `a * b`. */
+  mul(a: Tensor, b: Tensor): CpuTensor {
+    expectSameSize(a, b, "multiply tensors");
+    const x = cpuData(a), y = cpuData(b);
+    const out = this.#new(a.shape);
+    for (let i = 0; i < out.size; i++) out.data[i] = x[i] * y[i];
+    return out;
+  }
+
+  /** `s * a`. */
+  scale(a: Tensor, s: number): CpuTensor {
+    const x = cpuData(a);
+    const out = this.#new(a.shape);
+    for (let i = 0; i < out.size; i++) out.data[i] = s * x[i];
+    return out;
+  }
+
+  /** `y += alpha * x`, in place. */
+  axpyInPlace(y: Tensor, x: Tensor, alpha: number): void {
+    expectSameSize(y, x, "accumulate tensors");
+    const yd = cpuData(y), xd = cpuData(x);
+    for (let i = 0; i < yd.length; i++) yd[i] += alpha * xd[i];
+  }
+
+  /** Applies an activation. */
+  activate(x: Tensor, activation: Activation): CpuTensor {
+    const out = this.#new(x.shape);
+    out.data.set(cpuData(x));
+    activateInPlace(out.data, activation);
+    return out;
+  }
+
+  /** The gradient through an activation, from its output. */
+  activationGrad(y: Tensor, dy: Tensor, activation: Activation): CpuTensor {
+    expectSameSize(y, dy, "back-propagate an activation");
+    const yd = cpuData(y), g = cpuData(dy);
+    const out = this.#new(y.shape);
+    const o = out.data;
+    switch (activation) {
+      case "linear":
+        o.set(g);
+        break;
+      case "relu":
+        for (let i = 0; i < o.length; i++) o[i] = yd[i] > 0 ? g[i] : 0;
+        break;
+      case "tanh":
+        for (let i = 0; i < o.length; i++) o[i] = g[i] * (1 - yd[i] * yd[i]);
+        break;
+      case "sigmoid":
+        for (let i = 0; i < o.length; i++) o[i] = g[i] * yd[i] * (1 - yd[i]);
+        break;
+      default:
+        throw new RangeError(`Cannot back-propagate activation "${activation}"`);
+    }
+    return out;
+  }
+
+  /** Sums a matrix over its rows. */
+  sumRows(x: Tensor): CpuTensor {
+    const [m, n] = matrixDims(x, "the input of sumRows");
+    const out = this.#new([n]);
+    sumRowsInto(cpuData(x), out.data, m, n);
+    return out;
+  }
+
+  /** The sum of all elements. */
+  sum(x: Tensor): CpuTensor {
+    const d = cpuData(x);
+    let s = 0;
+    for (let i = 0; i < d.length; i++) s += d[i];
+    return this.tensor([s], [1]);
+  }
+
+  /** Runs an LSTM over a whole sequence (see {@linkcode Backend.lstmForward}). */
+  lstmForward(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    weights: LstmWeights,
+    options: { mask?: Tensor; keepCache?: boolean } = {},
+  ): LstmForwardResult {
+    if (x.shape.length !== 3) {
+      throw new TypeError(
+        `Cannot run the LSTM: input must be [T, B, I], got ${formatShape(x.shape)}`,
+      );
+    }
+    const [steps, batch, inputs] = x.shape;
+    const hidden = weights.u.shape[0];
+    const g4 = 4 * hidden;
+    expectShape(weights.w, [inputs, g4], "the LSTM input weights");
+    expectShape(weights.u, [hidden, g4], "the LSTM recurrent weights");
+    expectShape(weights.b, [g4], "the LSTM bias");
+    expectShape(h0, [batch, hidden], "the initial hidden state");
+    expectShape(c0, [batch, hidden], "the initial cell state");
+    if (options.mask) expectShape(options.mask, [steps, batch], "the LSTM mask");
+    const mask = options.mask ? cpuData(options.mask) : undefined;
+    const u = cpuData(weights.u), bias = cpuData(weights.b);
+
+    // The input projection of every step at once: one big matmul, plus the bias.
+    const gates = this.#new([steps, batch, g4]);
+    const z = gates.data;
+    matmulInto(cpuData(x), cpuData(weights.w), z, steps * batch, g4, inputs);
+    for (let r = 0; r < steps * batch; r++) {
+      const row = r * g4;
+      for (let j = 0; j < g4; j++) z[row + j] += bias[j];
+    }
+
+    const h = this.#new([steps, batch, hidden]);
+    const hPrev = this.#new([steps, batch, hidden]);
+    const cPrev = this.#new([steps, batch, hidden]);
+    const cTanh = this.#new([steps, batch, hidden]);
+    const cell = this.#alloc(batch * hidden);
+    cell.set(cpuData(c0));
+    const bh = batch * hidden;
+    for (let t = 0; t < steps; t++) {
+      const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
+      const cp = cPrev.data.subarray(t * bh, (t + 1) * bh);
+      hp.set(t === 0 ? cpuData(h0) : h.data.subarray((t - 1) * bh, t * bh));
+      cp.set(cell);
+      if (mask) {
+        for (let b = 0; b < batch; b++) {
+          const keep = mask[t * batch + b];
+          if (keep === 1) continue;
+          for (let j = b * hidden; j < (b + 1) * hidden; j++) {
+            hp[j] *= keep;
+            cp[j] *= keep;
+          }
+        }
+      }
+      const zt = z.subarray(t * batch * g4, (t + 1) * batch * g4);
+      matmulInto(hp, u, zt, batch, g4, hidden, false, false, true);
+      lstmGatesForward(
+        zt,
+        cp,
+        cell,
+        cTanh.data.subarray(t * bh, (t + 1) * bh),
+        h.data.subarray(t * bh, (t + 1) * bh),
+        batch,
+        hidden,
+      );
+    }
+    const hLast = this.#new([batch, hidden]);
+    if (steps > 0) hLast.data.set(h.data.subarray((steps - 1) * bh));
+    else hLast.data.set(cpuData(h0));
+    const cLast = new CpuTensor(cell, [batch, hidden]);
+    const keep = options.keepCache ?? true;
+    return {
+      h,
+      hLast,
+      cLast,
+      cache: keep ? { x, hPrev, cPrev, gates, cTanh, mask: options.mask } : undefined,
+    };
+  }
+
+  /** Back-propagates through time (see {@linkcode Backend.lstmBackward}). */
+  lstmBackward(
+    cache: LstmCache,
+    weights: LstmWeights,
+    dh: Tensor,
+    dhLast?: Tensor,
+    dcLast?: Tensor,
+  ): LstmGradients {
+    const [steps, batch, inputs] = cache.x.shape;
+    const hidden = weights.u.shape[0];
+    const g4 = 4 * hidden;
+    const bh = batch * hidden;
+    expectShape(dh, [steps, batch, hidden], "the LSTM output gradient");
+    const gates = cpuData(cache.gates), cPrev = cpuData(cache.cPrev);
+    const cTanh = cpuData(cache.cTanh), dH = cpuData(dh);
+    const mask = cache.mask ? cpuData(cache.mask) : undefined;
+    const u = cpuData(weights.u);
+
+    const dGates = this.#new([steps, batch, g4]);
+    const dhNext = this.#alloc(bh);
+    const dcNext = this.#alloc(bh);
+    if (dhLast) {
+      expectShape(dhLast, [batch, hidden], "the final hidden-state gradient");
+      dhNext.set(cpuData(dhLast));
+    }
+    if (dcLast) {
+      expectShape(dcLast, [batch, hidden], "the final cell-state gradient");
+      dcNext.set(cpuData(dcLast));
+    }
+    for (let t = steps - 1; t >= 0; t--) {
+      const dg = dGates.data.subarray(t * batch * g4, (t + 1) * batch * g4);
+      lstmGatesBackward(
+        gates.subarray(t * batch * g4, (t + 1) * batch * g4),
+        cPrev.subarray(t * bh, (t + 1) * bh),
+        cTanh.subarray(t * bh, (t + 1) * bh),
+        dH.subarray(t * bh, (t + 1) * bh),
+        dhNext,
+        dcNext,
+        dg,
+        batch,
+        hidden,
+      );
+      // dcNext now holds dL/d(masked c_{t−1}); the gradient into the recurrent matmul's input:
+      matmulInto(dg, u, dhNext, batch, hidden, g4, false, true);
+      if (mask) {
+        for (let b = 0; b < batch; b++) {
+          const keep = mask[t * batch + b];
+          if (keep === 1) continue;
+          for (let j = b * hidden; j < (b + 1) * hidden; j++) {
+            dhNext[j] *= keep;
+            dcNext[j] *= keep;
+          }
+        }
+      }
+    }
+    // Weight gradients as three large matmuls over all steps at once.
+    const rows = steps * batch;
+    const dw = this.#new([inputs, g4]);
+    const du = this.#new([hidden, g4]);
+    const db = this.#new([g4]);
+    const dx = this.#new([steps, batch, inputs]);
+    matmulInto(cpuData(cache.x), dGates.data, dw.data, inputs, g4, rows, true, false);
+    matmulInto(cpuData(cache.hPrev), dGates.data, du.data, hidden, g4, rows, true, false);
+    sumRowsInto(dGates.data, db.data, rows, g4);
+    matmulInto(dGates.data, cpuData(weights.w), dx.data, rows, inputs, g4, false, true);
+    return {
+      dx,
+      dw,
+      du,
+      db,
+      dh0: new CpuTensor(dhNext, [batch, hidden]),
+      dc0: new CpuTensor(dcNext, [batch, hidden]),
+    };
+  }
+
+  /** Nothing to release on the CPU. */
+  disposeLstmCache(_cache: LstmCache): void {}
+
+  /** Row argmax, lowest index on ties. */
+  argmaxRows(q: Tensor): CpuTensor {
+    const [rows, cols] = matrixDims(q, "the Q-values");
+    const d = cpuData(q);
+    const out = this.#new([rows]);
+    for (let r = 0; r < rows; r++) out.data[r] = argmaxRow(d, r * cols, cols);
+    return out;
+  }
+
+  /**
+   * Epsilon-greedy actions. Row b explores when `counterUniform(seed, counter, 2b) < epsilon`,
+   * and then takes action `floor(counterUniform(seed, counter, 2b + 1) · A)`.
+   */
+  epsilonGreedy(q: Tensor, epsilon: number, seed: number, counter: number): CpuTensor {
+    const [rows, cols] = matrixDims(q, "the Q-values");
+    const d = cpuData(q);
+    const out = this.#new([rows]);
+    for (let r = 0; r < rows; r++) {
+      out.data[r] = counterUniform(seed, counter, 2 * r) < epsilon
+        ? Math.min(cols - 1, Math.floor(counterUniform(seed, counter, 2 * r + 1) * cols))
+        : argmaxRow(d, r * cols, cols);
+    }
+    return out;
+  }
+
+  /** `q[b, actions[b]]`. */
+  gatherRows(q: Tensor, actions: Tensor): CpuTensor {
+    const [rows, cols] = matrixDims(q, "the Q-values");
+    expectShape(actions, [rows], "the actions");
+    const d = cpuData(q), a = cpuData(actions);
+    const out = this.#new([rows]);
+    for (let r = 0; r < rows; r++) out.data[r] = d[r * cols + checkAction(a[r], cols)];
+    return out;
+  }
+
+  /** Scatters `values[b]` into column `actions[b]` of a zero matrix. */
+  scatterRows(values: Tensor, actions: Tensor, actionCount: number): CpuTensor {
+    const rows = values.size;
+    expectShape(actions, [rows], "the actions");
+    const v = cpuData(values), a = cpuData(actions);
+    const out = this.#new([rows, actionCount]);
+    for (let r = 0; r < rows; r++) {
+      out.data[r * actionCount + checkAction(a[r], actionCount)] = v[r];
+    }
+    return out;
+  }
+
+  /** The (double) DQN target. */
+  dqnTarget(
+    qSelect: Tensor,
+    qTarget: Tensor,
+    rewards: Tensor,
+    terminated: Tensor,
+    gamma: number,
+  ): CpuTensor {
+    const [rows, cols] = matrixDims(qSelect, "the selecting Q-values");
+    expectShape(qTarget, [rows, cols], "the target Q-values");
+    expectShape(rewards, [rows], "the rewards");
+    expectShape(terminated, [rows], "the terminated flags");
+    const sel = cpuData(qSelect), tgt = cpuData(qTarget);
+    const r = cpuData(rewards), done = cpuData(terminated);
+    const out = this.#new([rows]);
+    for (let b = 0; b < rows; b++) {
+      const best = argmaxRow(sel, b * cols, cols);
+      out.data[b] = r[b] + gamma * (1 - done[b]) * tgt[b * cols + best];
+    }
+    return out;
+  }
+
+  /** Row softmax. */
+  softmaxRows(logits: Tensor): CpuTensor {
+    const [rows, cols] = matrixDims(logits, "the logits");
+    const out = this.#new([rows, cols]);
+    softmaxInto(cpuData(logits), out.data, rows, cols);
+    return out;
+  }
+
+  /** The policy-gradient loss with an entropy bonus, and its gradient. */
+  policyLoss(logits: Tensor, actions: Tensor, weights: Tensor, entropyCoef: number): LossResult {
+    const [rows, cols] = matrixDims(logits, "the logits");
+    expectShape(actions, [rows], "the actions");
+    expectShape(weights, [rows], "the policy-gradient weights");
+    const a = cpuData(actions), w = cpuData(weights);
+    const grad = this.#new([rows, cols]);
+    const p = grad.data;
+    softmaxInto(cpuData(logits), p, rows, cols);
+    let loss = 0;
+    for (let r = 0; r < rows; r++) {
+      const row = r * cols;
+      const action = checkAction(a[r], cols);
+      // H = −Σ p log p; dH/dz_j = −p_j (log p_j + H).
+      let entropy = 0;
+      for (let j = 0; j < cols; j++) {
+        const pj = p[row + j];
+        if (pj > 0) entropy -= pj * Math.log(pj);
+      }
+      loss += -w[r] * Math.log(Math.max(p[row + action], 1e-30)) - entropyCoef * entropy;
+      for (let j = 0; j < cols; j++) {
+        const pj = p[row + j];
+        const logp = pj > 0 ? Math.log(pj) : 0;
+        const dLogPi = (j === action ? 1 : 0) - pj;
+        p[row + j] = (-w[r] * dLogPi + entropyCoef * pj * (logp + entropy)) / rows;
+      }
+    }
+    return { loss: this.tensor([loss / rows], [1]), grad };
+  }
+
+  /** Mean squared error and its gradient. */
+  mseLoss(prediction: Tensor, target: Tensor): LossResult {
+    expectSameSize(prediction, target, "compute the squared error");
+    const p = cpuData(prediction), t = cpuData(target);
+    const grad = this.#new(prediction.shape);
+    const n = p.length;
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      const d = p[i] - t[i];
+      loss += d * d;
+      grad.data[i] = (2 * d) / n;
+    }
+    return { loss: this.tensor([n ? loss / n : 0], [1]), grad };
+  }
+
+  /** Mean Huber loss and its gradient. */
+  huberLoss(prediction: Tensor, target: Tensor, delta: number): LossResult {
+    expectSameSize(prediction, target, "compute the Huber loss");
+    if (!(delta > 0)) throw new RangeError(`Cannot compute the Huber loss: delta is ${delta}`);
+    const p = cpuData(prediction), t = cpuData(target);
+    const grad = this.#new(prediction.shape);
+    const n = p.length;
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      const d = p[i] - t[i];
+      const ad = Math.abs(d);
+      if (ad <= delta) {
+        loss += 0.5 * d * d;
+        grad.data[i] = d / n;
+      } else {
+        loss += delta * (ad - 0.5 * delta);
+        grad.data[i] = (d > 0 ? delta : -delta) / n;
+      }
+    }
+    return { loss: this.tensor([n ? loss / n : 0], [1]), grad };
+  }
+
+  /** One fused Adam update of every parameter, in place. */
+  adamStep(params: Tensor[], grads: Tensor[], m: Tensor[], v: Tensor[], step: AdamStep): void {
+    const { lr, beta1, beta2, epsilon } = step;
+    const correction1 = 1 - Math.pow(beta1, step.step);
+    const correction2 = 1 - Math.pow(beta2, step.step);
+    const stepSize = lr / correction1;
+    for (let k = 0; k < params.length; k++) {
+      expectSameSize(params[k], grads[k], "apply Adam");
+      const p = cpuData(params[k]), g = cpuData(grads[k]);
+      const md = cpuData(m[k]), vd = cpuData(v[k]);
+      for (let i = 0; i < p.length; i++) {
+        const gi = g[i];
+        const mi = beta1 * md[i] + (1 - beta1) * gi;
+        const vi = beta2 * vd[i] + (1 - beta2) * gi * gi;
+        md[i] = mi;
+        vd[i] = vi;
+        p[i] -= (stepSize * mi) / (Math.sqrt(vi / correction2) + epsilon);
+      }
+    }
+  }
+
+  /** One RMSprop update in place. */
+  rmspropStep(params: Tensor[], grads: Tensor[], meanSquare: Tensor[], step: RmspropStep): void {
+    const { lr, rho, epsilon } = step;
+    for (let k = 0; k < params.length; k++) {
+      expectSameSize(params[k], grads[k], "apply RMSprop");
+      const p = cpuData(params[k]), g = cpuData(grads[k]), s = cpuData(meanSquare[k]);
+      for (let i = 0; i < p.length; i++) {
+        const gi = g[i];
+        const si = rho * s[i] + (1 - rho) * gi * gi;
+        s[i] = si;
+        p[i] -= (lr * gi) / (Math.sqrt(si) + epsilon);
+      }
+    }
+  }
+
+  /** `p -= lr * g`, in place. */
+  sgdStep(params: Tensor[], grads: Tensor[], lr: number): void {
+    for (let k = 0; k < params.length; k++) this.axpyInPlace(params[k], grads[k], -lr);
+  }
+
+  /** Clips gradients by their global norm; returns the norm before clipping. */
+  clipByGlobalNorm(grads: Tensor[], maxNorm: number): CpuTensor {
+    if (!(maxNorm > 0)) throw new RangeError(`Cannot clip gradients: maxNorm is ${maxNorm}`);
+    let squares = 0;
+    for (const g of grads) {
+      const d = cpuData(g);
+      for (let i = 0; i < d.length; i++) squares += d[i] * d[i];
+    }
+    const norm = Math.sqrt(squares);
+    if (norm > maxNorm) {
+      const factor = maxNorm / norm;
+      for (const g of grads) {
+        const d = cpuData(g);
+        for (let i = 0; i < d.length; i++) d[i] *= factor;
+      }
+    }
+    return this.tensor([norm], [1]);
+  }
+}
+
+/** C = op(A)·op(B) (+ C), dispatching float32 to the tuned kernel and float64 to a plain loop. */
+function matmulInto(
+  a: FloatArray,
+  b: FloatArray,
+  c: FloatArray,
+  m: number,
+  n: number,
+  k: number,
+  transposeA = false,
+  transposeB = false,
+  accumulate = false,
+): void {
+  if (a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
+    gemm(a, b, c, m, n, k, { transposeA, transposeB, accumulate });
+    return;
+  }
+  if (!accumulate) c.fill(0, 0, m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const aip = transposeA ? a[p * m + i] : a[i * k + p];
+      if (aip === 0) continue;
+      const row = i * n;
+      if (transposeB) { for (let j = 0; j < n; j++) c[row + j] += aip * b[j * k + p]; }
+      else for (let j = 0, bp = p * n; j < n; j++) c[row + j] += aip * b[bp + j];
+    }
+  }
+}
+
+function sumRowsInto(x: FloatArray, out: FloatArray, m: number, n: number): void {
+  out.fill(0);
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    for (let j = 0; j < n; j++) out[j] += x[row + j];
+  }
+}
+
+function activateInPlace(x: FloatArray, activation: Activation): void {
+  switch (activation) {
+    case "linear":
+      return;
+    case "relu":
+      for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
+      return;
+    case "tanh":
+      for (let i = 0; i < x.length; i++) x[i] = Math.tanh(x[i]);
+      return;
+    case "sigmoid":
+      for (let i = 0; i < x.length; i++) x[i] = sigmoid(x[i]);
+      return;
+    default:
+      throw new RangeError(`Cannot apply activation "${activation}"`);
+  }
+}
+
+/**
+ * The fused LSTM cell for one step: `z` holds the gate pre-activations [B, 4H] and is overwritten
+ * with the activated gates; `cell` holds c_{t−1} masked on entry (also in `cPrev`) and c_t on exit.
+ */
+function lstmGatesForward(
+  z: FloatArray,
+  cPrev: FloatArray,
+  cell: FloatArray,
+  cTanh: FloatArray,
+  h: FloatArray,
+  batch: number,
+  hidden: number,
+): void {
+  const g4 = 4 * hidden;
+  for (let b = 0; b < batch; b++) {
+    const zr = b * g4;
+    const sr = b * hidden;
+    for (let j = 0; j < hidden; j++) {
+      const i = sigmoid(z[zr + j]);
+      const f = sigmoid(z[zr + hidden + j]);
+      const g = Math.tanh(z[zr + 2 * hidden + j]);
+      const o = sigmoid(z[zr + 3 * hidden + j]);
+      z[zr + j] = i;
+      z[zr + hidden + j] = f;
+      z[zr + 2 * hidden + j] = g;
+      z[zr + 3 * hidden + j] = o;
+      const c = f * cPrev[sr + j] + i * g;
+      cell[sr + j] = c;
+      // Read back the stored values so backward sees exactly what forward used.
+      const ct = Math.tanh(cell[sr + j]);
+      cTanh[sr + j] = ct;
+      h[sr + j] = o * cTanh[sr + j];
+    }
+  }
+}
+
+/**
+ * The fused LSTM cell backward for one step. On entry `dhNext`/`dcNext` hold the gradients flowing
+ * back from step t+1 into h_t and c_t; on exit `dcNext` holds the gradient with respect to the
+ * masked c_{t−1}, and `dGates` the gradient with respect to the gate pre-activations.
+ */
+function lstmGatesBackward(
+  gates: FloatArray,
+  cPrev: FloatArray,
+  cTanh: FloatArray,
+  dH: FloatArray,
+  dhNext: FloatArray,
+  dcNext: FloatArray,
+  dGates: FloatArray,
+  batch: number,
+  hidden: number,
+): void {
+  const g4 = 4 * hidden;
+  for (let b = 0; b < batch; b++) {
+    const zr = b * g4;
+    const sr = b * hidden;
+    for (let j = 0; j < hidden; j++) {
+      const i = gates[zr + j];
+      const f = gates[zr + hidden + j];
+      const g = gates[zr + 2 * hidden + j];
+      const o = gates[zr + 3 * hidden + j];
+      const ct = cTanh[sr + j];
+      const dh = dH[sr + j] + dhNext[sr + j];
+      const dc = dcNext[sr + j] + dh * o * (1 - ct * ct);
+      dGates[zr + j] = dc * g * i * (1 - i);
+      dGates[zr + hidden + j] = dc * cPrev[sr + j] * f * (1 - f);
+      dGates[zr + 2 * hidden + j] = dc * i * (1 - g * g);
+      dGates[zr + 3 * hidden + j] = dh * ct * o * (1 - o);
+      dcNext[sr + j] = dc * f;
+    }
+  }
+}
+
+function argmaxRow(d: FloatArray, offset: number, cols: number): number {
+  let best = 0;
+  let bestValue = d[offset];
+  for (let j = 1; j < cols; j++) {
+    if (d[offset + j] > bestValue) {
+      bestValue = d[offset + j];
+      best = j;
+    }
+  }
+  return best;
+}
+
+function softmaxInto(x: FloatArray, out: FloatArray, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    let max = -Infinity;
+    for (let j = 0; j < cols; j++) max = Math.max(max, x[row + j]);
+    let total = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp(x[row + j] - max);
+      out[row + j] = e;
+      total += e;
+    }
+    for (let j = 0; j < cols; j++) out[row + j] /= total;
+  }
+}
+
+function checkAction(a: number, count: number): number {
+  if (!(Number.isInteger(a) && a >= 0 && a < count)) {
+    throw new RangeError(`Cannot use action ${a}: expected an integer in 0..${count - 1}`);
+  }
+  return a;
+}

@@ -1,0 +1,13 @@
+/**
+ * The layer API: Dense, LSTM, Sequential, initialisers, optimizers and clipping.
+ *
+ * @module
+ */
+
+export * from "./parameter.ts";
+export * from "./init.ts";
+export * from "./layer.ts";
+export * from "./dense.ts";
+export * from "./lstm.ts";
+export * from "./sequential.ts";
+export * from "./optimizers.ts";
