@@ -1,0 +1,83 @@
+/**
+ * The benchmark workloads, shared by every bench file so that rnnrl and its peers run exactly
+ * the same shapes. An LSTM training step is: LSTM over [T, B, I] with returnSequences, a Dense
+ * layer of 1 unit on every step, mean squared error against a fixed target, one Adam update.
+ */
+
+import type { Backend } from "../lib/backend/backend.ts";
+import { Rng } from "../lib/io/rng.ts";
+import { Dense } from "../lib/nn/dense.ts";
+import { LSTM } from "../lib/nn/lstm.ts";
+import { Adam } from "../lib/nn/optimizers.ts";
+import { Sequential } from "../lib/nn/sequential.ts";
+
+/** An LSTM workload: batch, steps, input and hidden sizes. */
+export interface LstmShape {
+  B: number;
+  T: number;
+  I: number;
+  H: number;
+}
+
+/** The training-step workloads of DESIGN.md and the issues. */
+export const TRAIN_SHAPES: LstmShape[] = [
+  { B: 64, T: 32, I: 32, H: 128 },
+  { B: 32, T: 16, I: 4, H: 64 },
+];
+
+/** The forward-only workload compared with onnxruntime-web. */
+export const FORWARD_SHAPE: LstmShape = { B: 64, T: 32, I: 32, H: 128 };
+
+/** Formats a shape the way bench group names spell it. */
+export function shapeName(s: LstmShape): string {
+  return `B=${s.B} T=${s.T} I=${s.I} H=${s.H}`;
+}
+
+/** FLOPs of an LSTM forward: 2·B·T·4H·(I+H) (DESIGN.md); training is about three times that. */
+export function lstmForwardFlops(s: LstmShape): number {
+  return 2 * s.B * s.T * 4 * s.H * (s.I + s.H);
+}
+
+/** Seeded random float32 data. */
+export function randomData(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal(0, 1));
+}
+
+/** Builds an rnnrl training step for a workload; each call runs forward, backward and Adam. */
+export function rnnrlTrainStep(backend: Backend, s: LstmShape): () => Promise<void> {
+  const model = new Sequential(backend, {
+    inputSize: s.I,
+    layers: [new LSTM({ units: s.H }), new Dense({ units: 1 })],
+    seed: 1,
+  });
+  const optimizer = new Adam({ learningRate: 1e-3 });
+  const x = backend.tensor(randomData(s.T * s.B * s.I, 2), [s.T, s.B, s.I]);
+  const y = backend.tensor(randomData(s.T * s.B, 3), [s.T, s.B, 1]);
+  return async () => {
+    const { output, state } = model.forward(x, { training: true });
+    const { loss, grad } = backend.mseLoss(output, y);
+    const { dInput, dState } = model.backward(grad);
+    optimizer.step(model);
+    await backend.read(loss); // waits for the whole step
+    for (const t of [output, loss, grad, dInput]) backend.dispose(t);
+    model.disposeState(state);
+    model.disposeState(dState);
+  };
+}
+
+/** Builds an rnnrl LSTM forward (no cache kept) for a workload. */
+export function rnnrlForward(backend: Backend, s: LstmShape): () => Promise<void> {
+  const model = new Sequential(backend, {
+    inputSize: s.I,
+    layers: [new LSTM({ units: s.H })],
+    seed: 1,
+  });
+  const x = backend.tensor(randomData(s.T * s.B * s.I, 2), [s.T, s.B, s.I]);
+  return async () => {
+    const { output, state } = model.forward(x);
+    await backend.read(state[0]![0]);
+    backend.dispose(output);
+    model.disposeState(state);
+  };
+}
