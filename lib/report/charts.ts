@@ -1,0 +1,444 @@
+/**
+ * Vega-Lite specifications of the report's charts, and their rendering to static SVG.
+ *
+ * Each `…Spec` function turns run data into a Vega-Lite spec with its data inlined, downsampled so
+ * that a chart holds at most a few thousand marks whatever the run's length. {@linkcode renderSvg}
+ * compiles a spec with vega-lite and renders it with vega's headless view (`renderer: "none"`,
+ * `toSVG()`), which needs no canvas, no fonts, no network and no Deno permissions.
+ *
+ * @module
+ */
+
+import * as vl from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
+import * as vega from "vega";
+import { alignRuns, bucketStats, minMaxIndices, rollingMean, strideIndices } from "./_series.ts";
+import type { EpisodeRecord, EvalRecord, EvalResult, Testbed, TrainRecord } from "./run_data.ts";
+
+/**
+ * A Vega-Lite specification as plain JSON (the `vega-lite` package's `TopLevelSpec`, which the
+ * spec builders here are checked against).
+ */
+export type VegaLiteSpec = { [key: string]: unknown };
+
+/** Checks a literal against vega-lite's types and hands it out as plain JSON. */
+function lite(spec: TopLevelSpec): VegaLiteSpec {
+  return spec as unknown as VegaLiteSpec;
+}
+
+/** Width and height of a full-width chart, in pixels. */
+const WIDE = { width: 860, height: 240 };
+/** Width and height of a chart in a two-column grid, in pixels. */
+const SMALL = { width: 280, height: 150 };
+/** Most points a line keeps. */
+const LINE_POINTS = 1000;
+/** Buckets for scatter downsampling (up to two points each). */
+const SCATTER_BUCKETS = 600;
+/** Buckets for band charts (mean line, min–max band). */
+const BAND_BUCKETS = 250;
+
+const STEP_AXIS = {
+  title: "environment step",
+  format: "~s",
+  labelExpr: "datum.value === 0 ? '0' : datum.label",
+};
+const BASE = {
+  $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  background: "white",
+  config: {
+    font: "sans-serif",
+    axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e8e8e8" },
+    legend: { labelFontSize: 11, titleFontSize: 12, orient: "bottom", labelLimit: 400 },
+    title: { fontSize: 14, anchor: "start", subtitleFontSize: 11, subtitleColor: "#555" },
+    view: { stroke: "#ccc" },
+  },
+} as const;
+
+/** Options shared by the episode charts. */
+export interface EpisodeChartOptions {
+  /** The number of episodes in the rolling mean (default 100). */
+  window?: number;
+  /** The chart's title. */
+  title?: string;
+}
+
+/**
+ * Episode return against environment step: each episode as a faint point (downsampled, keeping
+ * each bucket's lowest and highest) and the rolling mean as a line.
+ *
+ * @param episodes Finished episodes, ordered by step.
+ * @param options The rolling window and title.
+ * @returns A Vega-Lite spec.
+ * @example
+ * ```ts
+ * import { episodeReturnSpec, renderSvg } from "./charts.ts";
+ * const svg = await renderSvg(episodeReturnSpec([{ step: 10, episode: 1, return: 10, length: 10 }]));
+ * if (!svg.startsWith("<svg")) throw new Error("rendered");
+ * ```
+ */
+export function episodeReturnSpec(
+  episodes: readonly EpisodeRecord[],
+  options: EpisodeChartOptions = {},
+): VegaLiteSpec {
+  const window = options.window ?? 100;
+  const returns = episodes.map((e) => e.return);
+  const rolling = rollingMean(returns, window);
+  const rawLabel = "episode return";
+  const meanLabel = `rolling mean (${window} episodes)`;
+  const raw = minMaxIndices(returns, SCATTER_BUCKETS).map((i) => ({
+    step: episodes[i].step,
+    value: returns[i],
+    series: rawLabel,
+  }));
+  const mean = strideIndices(rolling.length, LINE_POINTS).map((i) => ({
+    step: episodes[i].step,
+    value: rolling[i],
+    series: meanLabel,
+  }));
+  const color = {
+    field: "series",
+    type: "nominal",
+    title: null,
+    scale: { domain: [rawLabel, meanLabel], range: ["#6baed6", "#08306b"] },
+  } as const;
+  const x = { field: "step", type: "quantitative", axis: STEP_AXIS } as const;
+  const y = { field: "value", type: "quantitative", title: "return" } as const;
+  return lite({
+    ...BASE,
+    ...WIDE,
+    title: {
+      text: options.title ?? "Episode return",
+      subtitle: `${episodes.length} episodes` +
+        (raw.length < returns.length ? `; points downsampled to ${raw.length}` : ""),
+    },
+    layer: [
+      {
+        data: { values: raw },
+        mark: { type: "circle", size: 12, opacity: 0.55, aria: false },
+        encoding: { x, y, color },
+      },
+      {
+        data: { values: mean },
+        mark: { type: "line", strokeWidth: 2 },
+        encoding: { x, y, color },
+      },
+    ],
+  });
+}
+
+/** One group of runs in {@linkcode compareRunsSpec}. */
+export interface RunGroup {
+  /** The group's label in the legend. */
+  label: string;
+  /** Each run's episodes, ordered by step. */
+  runs: (readonly EpisodeRecord[])[];
+}
+
+/**
+ * Several runs compared: per group, the mean over runs of each run's rolling-mean return, with a
+ * band from the lowest to the highest run. Runs are aligned on 200 bins of environment steps, up
+ * to the last step every run of the group reached.
+ *
+ * @param groups The groups of runs (e.g. seeds of one configuration).
+ * @param options The rolling window and title.
+ * @returns A Vega-Lite spec.
+ */
+export function compareRunsSpec(
+  groups: readonly RunGroup[],
+  options: EpisodeChartOptions = {},
+): VegaLiteSpec {
+  const window = options.window ?? 100;
+  const values: { step: number; mean: number; min: number; max: number; group: string }[] = [];
+  for (const group of groups) {
+    const aligned = alignRuns(
+      group.runs.map((episodes) => ({
+        steps: episodes.map((e) => e.step),
+        values: rollingMean(episodes.map((e) => e.return), window),
+      })),
+      200,
+    );
+    for (const point of aligned) values.push({ ...point, group: group.label });
+  }
+  const x = { field: "step", type: "quantitative", axis: STEP_AXIS } as const;
+  const color = { field: "group", type: "nominal", title: null } as const;
+  const sizes = groups.map((g) => g.runs.length).join(", ");
+  return lite({
+    ...BASE,
+    ...WIDE,
+    title: {
+      text: options.title ?? "Episode return",
+      subtitle: `rolling mean return (${window} episodes): mean over runs (line), ` +
+        `min–max (band); runs per group: ${sizes}; up to the last step all reached`,
+    },
+    data: { values },
+    layer: [
+      {
+        mark: { type: "area", opacity: 0.2 },
+        encoding: {
+          x,
+          y: { field: "min", type: "quantitative", title: "return" },
+          y2: { field: "max" },
+          color,
+        },
+      },
+      {
+        mark: { type: "line", strokeWidth: 2 },
+        encoding: { x, y: { field: "mean", type: "quantitative" }, color },
+      },
+    ],
+  });
+}
+
+/**
+ * One training statistic (a field of the "train" records) against step: the mean per bucket of
+ * consecutive updates as a line, and the bucket's min–max as a band.
+ *
+ * @param train Training records, ordered by step.
+ * @param field The field to plot, such as "loss", "epsilon" or "qMean".
+ * @returns A Vega-Lite spec (small, for a two-column grid).
+ */
+export function trainFieldSpec(train: readonly TrainRecord[], field: string): VegaLiteSpec {
+  const points = train.filter((r) => field in r.values);
+  const stats = bucketStats(
+    points.map((r) => r.step),
+    points.map((r) => r.values[field]),
+    BAND_BUCKETS,
+  );
+  const x = { field: "step", type: "quantitative", axis: STEP_AXIS } as const;
+  return lite({
+    ...BASE,
+    ...SMALL,
+    title: {
+      text: field,
+      subtitle: stats.length < points.length
+        ? `${points.length} updates in ${stats.length} buckets: mean, min–max band`
+        : `${points.length} updates`,
+    },
+    data: { values: stats },
+    layer: [
+      {
+        mark: { type: "area", opacity: 0.25, color: "#fdae6b" },
+        encoding: {
+          x,
+          y: { field: "min", type: "quantitative", title: field, scale: { zero: false } },
+          y2: { field: "max" },
+        },
+      },
+      {
+        mark: { type: "line", color: "#d94801", strokeWidth: 1.5 },
+        encoding: { x, y: { field: "mean", type: "quantitative" } },
+      },
+    ],
+  });
+}
+
+/**
+ * Evaluations during training: mean evaluation return against step, as a line with points.
+ *
+ * @param evals Eval records, ordered by step.
+ * @returns A Vega-Lite spec.
+ */
+export function evalCurveSpec(evals: readonly EvalRecord[]): VegaLiteSpec {
+  const values = strideIndices(evals.length, LINE_POINTS).map((i) => evals[i]);
+  return lite({
+    ...BASE,
+    ...SMALL,
+    title: { text: "Evaluation during training", subtitle: `${evals.length} evaluations` },
+    data: { values },
+    mark: { type: "line", point: true, color: "#2ca25f" },
+    encoding: {
+      x: { field: "step", type: "quantitative", axis: STEP_AXIS },
+      y: { field: "meanReturn", type: "quantitative", title: "mean return" },
+    },
+  });
+}
+
+/**
+ * The final evaluation's returns as a histogram, with a rule at their mean.
+ *
+ * @param result The parsed eval.json.
+ * @returns A Vega-Lite spec.
+ */
+export function evalReturnsSpec(result: EvalResult): VegaLiteSpec {
+  const values = result.returns.map((r) => ({ return: r }));
+  return lite({
+    ...BASE,
+    ...SMALL,
+    title: {
+      text: "Final evaluation",
+      subtitle: `${result.returns.length} episodes, seed ${result.seed}: ` +
+        `mean ${formatNumber(result.meanReturn)} ± ${formatNumber(result.stdReturn)}`,
+    },
+    layer: [
+      {
+        data: { values },
+        mark: { type: "bar", color: "#74c476" },
+        encoding: {
+          x: { field: "return", type: "quantitative", bin: { maxbins: 30 }, title: "return" },
+          y: {
+            aggregate: "count",
+            type: "quantitative",
+            title: "episodes",
+            axis: { tickMinStep: 1, format: "d" },
+          },
+        },
+      },
+      {
+        data: { values: [{ mean: result.meanReturn }] },
+        mark: { type: "rule", color: "#006d2c", strokeWidth: 2, strokeDash: [4, 3] },
+        encoding: { x: { field: "mean", type: "quantitative" } },
+      },
+    ],
+  });
+}
+
+/**
+ * The win rate over training: the rolling fraction of training episodes won, and the win rate
+ * of evaluations during training where they report one.
+ *
+ * @param episodes Episodes, ordered by step; only those with `won` count.
+ * @param evals Eval records; only those with `winRate` are drawn.
+ * @param options The rolling window and title.
+ * @returns A Vega-Lite spec.
+ */
+export function winRateSpec(
+  episodes: readonly EpisodeRecord[],
+  evals: readonly EvalRecord[],
+  options: EpisodeChartOptions = {},
+): VegaLiteSpec {
+  const window = options.window ?? 100;
+  const games = episodes.filter((e) => e.won !== undefined);
+  const rate = rollingMean(games.map((e) => (e.won ? 1 : 0)), window);
+  const trainLabel = `training (rolling, ${window} episodes)`;
+  const evalLabel = "evaluation";
+  const values = strideIndices(rate.length, LINE_POINTS).map((i) => ({
+    step: games[i].step,
+    rate: rate[i],
+    series: trainLabel,
+  }));
+  for (const e of evals) {
+    if (e.winRate !== undefined) values.push({ step: e.step, rate: e.winRate, series: evalLabel });
+  }
+  return lite({
+    ...BASE,
+    ...WIDE,
+    title: { text: options.title ?? "Win rate", subtitle: `${games.length} games in training` },
+    data: { values },
+    mark: { type: "line", point: { size: 12 }, strokeWidth: 2 },
+    encoding: {
+      x: { field: "step", type: "quantitative", axis: STEP_AXIS },
+      y: {
+        field: "rate",
+        type: "quantitative",
+        title: "win rate",
+        axis: { format: ".0%" },
+        scale: { domain: [0, 1] },
+      },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain: [trainLabel, evalLabel], range: ["#6a51a3", "#2ca25f"] },
+      },
+    },
+  });
+}
+
+/**
+ * The bandit testbed's figures (Sutton & Barto, figures 2.2 and 2.4): average reward and the
+ * percentage of optimal actions against step, one line per method.
+ *
+ * @param testbed The parsed testbed.json.
+ * @returns The two specs.
+ */
+export function testbedSpecs(testbed: Testbed): { reward: VegaLiteSpec; optimal: VegaLiteSpec } {
+  const indices = strideIndices(testbed.steps, LINE_POINTS);
+  const methods = Object.keys(testbed.methods);
+  const rows = (key: "reward" | "optimal") =>
+    methods.flatMap((method) =>
+      indices.map((i) => ({ step: i + 1, value: testbed.methods[method][key][i], method }))
+    );
+  const color = { field: "method", type: "nominal", title: null, sort: methods } as const;
+  const x = { field: "step", type: "quantitative", title: "step" } as const;
+  const subtitle = `${testbed.runs} runs of ${testbed.steps} steps, averaged`;
+  return {
+    reward: lite({
+      ...BASE,
+      ...WIDE,
+      title: { text: "Average reward", subtitle },
+      data: { values: rows("reward") },
+      mark: { type: "line", strokeWidth: 1.5 },
+      encoding: { x, y: { field: "value", type: "quantitative", title: "average reward" }, color },
+    }),
+    optimal: lite({
+      ...BASE,
+      ...WIDE,
+      title: { text: "% optimal action", subtitle },
+      data: { values: rows("optimal") },
+      mark: { type: "line", strokeWidth: 1.5 },
+      encoding: {
+        x,
+        y: {
+          field: "value",
+          type: "quantitative",
+          title: "% optimal action",
+          axis: { format: ".0%" },
+          scale: { domain: [0, 1] },
+        },
+        color,
+      },
+    }),
+  };
+}
+
+/** Options of {@linkcode renderSvg}. */
+export interface RenderSvgOptions {
+  /**
+   * A prefix for every `id` in the SVG (and the references to them), so that several charts can
+   * share one HTML page: vega numbers its clip paths from 1 in every SVG.
+   */
+  idPrefix?: string;
+}
+
+/**
+ * Compiles a Vega-Lite spec and renders it to a standalone SVG string. Titles and labels are
+ * XML-escaped by vega.
+ *
+ * @param spec The Vega-Lite spec, data inlined.
+ * @param options An id prefix.
+ * @returns The SVG markup.
+ */
+export async function renderSvg(
+  spec: VegaLiteSpec,
+  options: RenderSvgOptions = {},
+): Promise<string> {
+  const compiled = vl.compile(spec as unknown as TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    // Geometry to 0.01 px: vega writes full float64 digits, which double the file's size.
+    const svg = (await view.toSVG()).replace(
+      / (d|transform)="([^"]*)"/g,
+      (_, name, value: string) =>
+        ` ${name}="${value.replace(/-?\d+\.\d{3,}(e-?\d+)?/g, (x) => String(+(+x).toFixed(2)))}"`,
+    );
+    const prefix = options.idPrefix;
+    if (!prefix) return svg;
+    return svg
+      .replace(/ id="([^"]+)"/g, (_, id) => ` id="${prefix}${id}"`)
+      .replace(/url\(#([^)]+)\)/g, (_, id) => `url(#${prefix}${id})`);
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * A number shortened for display: integers as they are, others to 4 significant digits.
+ *
+ * @param x The number.
+ * @returns Its text.
+ */
+export function formatNumber(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  if (!Number.isFinite(x)) return String(x);
+  return String(Number(x.toPrecision(4)));
+}

@@ -1,0 +1,57 @@
+/**
+ * Reports of training runs: one self-contained HTML file per report, charts made with Vega-Lite
+ * and rendered to inline SVG in Deno, so they show offline and without JavaScript.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeReport } from "./mod.ts";
+ * await writeReport(["runs/cartpole-dqn"], "runs/cartpole-dqn/report.html");
+ * ```
+ *
+ * @module
+ */
+
+export {
+  escapeHtml,
+  renderReport,
+  renderTestbedReport,
+  writeReport,
+  writeTestbedReport,
+} from "./html.ts";
+export type { ReportOptions, TestbedReportOptions } from "./html.ts";
+export {
+  compareRunsSpec,
+  episodeReturnSpec,
+  evalCurveSpec,
+  evalReturnsSpec,
+  renderSvg,
+  testbedSpecs,
+  trainFieldSpec,
+  winRateSpec,
+} from "./charts.ts";
+export type { EpisodeChartOptions, RenderSvgOptions, RunGroup, VegaLiteSpec } from "./charts.ts";
+export { cartPoleReplaySvg, minesweeperReplaySvg } from "./replay.ts";
+export type { ReplayDrawing } from "./replay.ts";
+export {
+  parseEvalResult,
+  parseMetrics,
+  parseReplay,
+  parseTestbed,
+  readRun,
+  readTestbed,
+} from "./run_data.ts";
+export type {
+  CartPoleReplay,
+  EpisodeRecord,
+  EvalRecord,
+  EvalResult,
+  MinesweeperFrame,
+  MinesweeperReplay,
+  ParsedMetrics,
+  ReadRunOptions,
+  Replay,
+  RunData,
+  Testbed,
+  TrainRecord,
+  WallTime,
+} from "./run_data.ts";
