@@ -1,0 +1,595 @@
+/**
+ * Run directories: where a training run keeps `config.json`, `metrics.jsonl`, `eval.json`, its
+ * checkpoints and `report.html`.
+ *
+ * Resuming is exact for the metrics log: a checkpoint records the log's byte length at the moment
+ * it was taken (`MetricsWriter.flush()` returns it), and the resumed run reopens the log truncated to
+ * that length, dropping the lines written after the checkpoint. Those lines are written again by the
+ * resumed run, so its log equals the log of an uninterrupted run (given records that depend only on
+ * the run's state, not on the wall clock).
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import denoConfig from "../../deno.json" with { type: "json" };
+import { writeFileAtomic } from "./atomic_write.ts";
+import { CHECKPOINT_FILE } from "./checkpoint.ts";
+import { RunDirError } from "./errors.ts";
+import { assertJsonValue, canonicalJson, type JsonObject, type JsonValue } from "./json.ts";
+
+export { RunDirError };
+
+/** The files of a run directory. */
+export const RUN_FILES: {
+  readonly config: "config.json";
+  readonly metrics: "metrics.jsonl";
+  readonly eval: "eval.json";
+  readonly checkpoint: "checkpoint.bin";
+  readonly previousCheckpoint: "checkpoint.prev.bin";
+  readonly report: "report.html";
+  readonly policy: "policy.onnx";
+} = {
+  config: "config.json",
+  metrics: "metrics.jsonl",
+  eval: "eval.json",
+  checkpoint: "checkpoint.bin",
+  previousCheckpoint: "checkpoint.prev.bin",
+  report: "report.html",
+  policy: "policy.onnx",
+};
+
+/**
+ * Returns the path of one of a run directory's files.
+ *
+ * @param dir The run directory.
+ * @param file Which file.
+ * @returns The path, e.g. `runs/a/metrics.jsonl`.
+ *
+ * @example
+ * ```ts
+ * import { runFile } from "./mod.ts";
+ * if (runFile("runs/a", "eval") !== "runs/a/eval.json") throw new Error("joined");
+ * ```
+ */
+export function runFile(dir: string, file: keyof typeof RUN_FILES): string {
+  return join(dir, RUN_FILES[file]);
+}
+
+/** Options of {@linkcode defaultRunName} and {@linkcode createRunDir}. */
+export interface RunNameOptions {
+  /** The time to name the run after (default now, in local time). */
+  now?: Date;
+  /** The directory that holds runs (default "runs"). */
+  root?: string;
+}
+
+/**
+ * Names a run after the local time it started: `runs/YYYY-MM-DD_HH-MM-SS`.
+ *
+ * @param options The time and the directory of runs.
+ * @returns The path.
+ *
+ * @example
+ * ```ts
+ * import { defaultRunName } from "./mod.ts";
+ * const name = defaultRunName({ now: new Date(2025, 0, 2, 3, 4, 5) });
+ * if (name !== "runs/2025-01-02_03-04-05") throw new Error(name);
+ * ```
+ */
+export function defaultRunName(options: RunNameOptions = {}): string {
+  const now = options.now ?? new Date();
+  const two = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}_` +
+    `${two(now.getHours())}-${two(now.getMinutes())}-${two(now.getSeconds())}`;
+  return join(options.root ?? "runs", stamp);
+}
+
+/** Options of {@linkcode createRunDir}. */
+export interface CreateRunDirOptions extends RunNameOptions {
+  /** The directory to create; default a new {@linkcode defaultRunName} (with -2, -3… if taken). */
+  out?: string;
+}
+
+/**
+ * Creates the directory of a new run. A directory named by `out` may exist only if it is empty;
+ * a default name that is taken gets a suffix (-2, -3, …). Creation is atomic (mkdir), so two runs
+ * started in the same second get different directories.
+ *
+ * @param options The directory, or the time and root to name it after.
+ * @returns The path of the new, empty directory.
+ * @throws {RunDirError} When `out` exists and is not an empty directory, or cannot be created.
+ *
+ * @example
+ * ```ts
+ * import { createRunDir, RunDirError } from "./mod.ts";
+ * const root = await Deno.makeTempDir();
+ * const dir = await createRunDir({ root });
+ * await Deno.writeTextFile(`${dir}/config.json`, "{}");
+ * try {
+ *   await createRunDir({ out: dir });
+ *   throw new Error("unreachable");
+ * } catch (error) {
+ *   if (!(error instanceof RunDirError)) throw error;
+ * }
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function createRunDir(options: CreateRunDirOptions = {}): Promise<string> {
+  if (options.out !== undefined) {
+    if (await makeDir(options.out)) return options.out;
+    await refuseUnlessEmpty(options.out);
+    return options.out;
+  }
+  const base = defaultRunName(options);
+  for (let attempt = 1; attempt <= 1000; attempt++) {
+    const path = attempt === 1 ? base : `${base}-${attempt}`;
+    if (await makeDir(path)) return path;
+  }
+  throw new RunDirError(`Cannot create a run directory: ${base} and 999 variants are taken`);
+}
+
+/** Creates `path` (and its parents); false when it already exists. */
+async function makeDir(path: string): Promise<boolean> {
+  try {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.mkdir(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw fileSystemError(`Cannot create run directory ${path}`, error);
+  }
+}
+
+async function refuseUnlessEmpty(path: string): Promise<void> {
+  const info = await Deno.stat(path).catch((error) => {
+    throw fileSystemError(`Cannot create run directory ${path}`, error);
+  });
+  if (!info.isDirectory) {
+    throw new RunDirError(`Cannot create run directory ${path}: a file of that name exists`);
+  }
+  for await (const _ of Deno.readDir(path)) {
+    const hint = await isRunDir(path)
+      ? "pass --resume to continue that run, or choose another --out"
+      : "choose another --out";
+    throw new RunDirError(
+      `Cannot create run directory ${path}: it exists and is not empty (${hint})`,
+    );
+  }
+}
+
+/** Turns an operating-system error into a RunDirError; Deno permission errors stay bugs. */
+function fileSystemError(what: string, error: unknown): Error {
+  if (error instanceof Deno.errors.NotCapable || !(error instanceof Error)) return error as Error;
+  return new RunDirError(`${what}: ${error.message.split("\n")[0]}`, { cause: error });
+}
+
+/**
+ * Tells whether `path` is a run directory: a directory holding `config.json`.
+ *
+ * @param path The path to test.
+ * @returns True for a run directory.
+ */
+export async function isRunDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory && (await Deno.stat(runFile(path, "config"))).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/** Options of {@linkcode openRunDir}. */
+export interface OpenRunDirOptions {
+  /** Require a checkpoint to resume from (default false). */
+  requireCheckpoint?: boolean;
+}
+
+/**
+ * Checks that `path` is an existing run directory (for resuming, evaluating, exporting, reporting).
+ *
+ * @param path The run directory.
+ * @param options Whether it must hold a checkpoint.
+ * @returns `path`.
+ * @throws {RunDirError} When it does not exist, is not a run directory, or lacks a checkpoint.
+ */
+export async function openRunDir(path: string, options: OpenRunDirOptions = {}): Promise<string> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new RunDirError(`Cannot open run directory ${path}: it does not exist`);
+    }
+    throw fileSystemError(`Cannot open run directory ${path}`, error);
+  }
+  if (!info.isDirectory) {
+    throw new RunDirError(`Cannot open run directory ${path}: it is not a directory`);
+  }
+  if (!await isRunDir(path)) {
+    throw new RunDirError(`Cannot open run directory ${path}: it has no ${RUN_FILES.config}`);
+  }
+  if (options.requireCheckpoint) {
+    try {
+      await Deno.stat(join(path, CHECKPOINT_FILE));
+    } catch {
+      throw new RunDirError(`Cannot resume ${path}: it has no ${CHECKPOINT_FILE}`);
+    }
+  }
+  return path;
+}
+
+/**
+ * Returns the versions a run records in its config: rnnrl's, Deno's, V8's, TypeScript's, and the
+ * operating system and architecture.
+ *
+ * @returns A JSON object of versions.
+ */
+export function runtimeVersions(): JsonObject {
+  return {
+    rnnrl: denoConfig.version,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+  };
+}
+
+/**
+ * Writes `config.json` atomically, as indented JSON. A run's config holds every resolved option,
+ * the versions ({@linkcode runtimeVersions}), the backend and the adapter it ran on.
+ *
+ * @param dir The run directory.
+ * @param config The configuration (plain JSON).
+ * @throws {TypeError} When the config is not plain JSON.
+ */
+export async function writeConfig(dir: string, config: JsonObject): Promise<void> {
+  await writeJsonFile(runFile(dir, "config"), config, "config");
+}
+
+/**
+ * Reads `config.json`.
+ *
+ * @param dir The run directory.
+ * @returns The configuration.
+ * @throws {RunDirError} When the file is missing or is not a JSON object.
+ */
+export function readConfig(dir: string): Promise<JsonObject> {
+  return readJsonObject(runFile(dir, "config"));
+}
+
+/**
+ * Hashes a configuration (SHA-256 of its JSON with sorted keys), so a resumed run can check that
+ * its checkpoint was written under the same configuration.
+ *
+ * @param config The configuration.
+ * @returns 64 hexadecimal digits.
+ *
+ * @example
+ * ```ts
+ * import { configHash } from "./mod.ts";
+ * if (await configHash({ a: 1, b: 2 }) !== await configHash({ b: 2, a: 1 })) {
+ *   throw new Error("key order does not matter");
+ * }
+ * ```
+ */
+export async function configHash(config: JsonValue): Promise<string> {
+  const text = new TextEncoder().encode(canonicalJson(config));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The greedy evaluation of a policy, as `eval.json` and `deno task eval` hold it. */
+export interface EvalResult {
+  /** The number of episodes. */
+  episodes: number;
+  /** The mean undiscounted return. */
+  meanReturn: number;
+  /** The standard deviation of the returns. */
+  stdReturn: number;
+  /** The seed the evaluation environments were reset with. */
+  seed: number;
+  /** Every episode's return, in order. */
+  returns: number[];
+  /** The fraction of episodes won, where the game has wins. */
+  winRate?: number;
+  /** Further facts (episode lengths, the agent, the backend…). */
+  [key: string]: JsonValue | undefined;
+}
+
+/**
+ * Writes `eval.json` atomically.
+ *
+ * @param dir The run directory.
+ * @param result The evaluation.
+ * @throws {TypeError} When the result is not plain JSON (a NaN mean, for instance).
+ */
+export async function writeEval(dir: string, result: EvalResult): Promise<void> {
+  await writeJsonFile(runFile(dir, "eval"), result, "eval result");
+}
+
+/**
+ * Reads `eval.json` and checks its required fields.
+ *
+ * @param dir The run directory.
+ * @returns The evaluation.
+ * @throws {RunDirError} When the file is missing or malformed.
+ */
+export async function readEval(dir: string): Promise<EvalResult> {
+  const path = runFile(dir, "eval");
+  const value = await readJsonObject(path);
+  for (const key of ["episodes", "meanReturn", "stdReturn", "seed"]) {
+    if (typeof value[key] !== "number") {
+      throw new RunDirError(`Cannot read ${path}: "${key}" is not a number`);
+    }
+  }
+  const returns = value.returns;
+  if (!Array.isArray(returns) || !returns.every((r) => typeof r === "number")) {
+    throw new RunDirError(`Cannot read ${path}: "returns" is not an array of numbers`);
+  }
+  if (value.winRate !== undefined && typeof value.winRate !== "number") {
+    throw new RunDirError(`Cannot read ${path}: "winRate" is not a number`);
+  }
+  return value as EvalResult;
+}
+
+async function writeJsonFile(path: string, value: unknown, what: string): Promise<void> {
+  assertJsonValue(value, what);
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+async function readJsonObject(path: string): Promise<JsonObject> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new RunDirError(`Cannot read ${path}: it does not exist`);
+    }
+    throw fileSystemError(`Cannot read ${path}`, error);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new RunDirError(`Cannot read ${path}: invalid JSON (${(error as Error).message})`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new RunDirError(`Cannot read ${path}: it is not a JSON object`);
+  }
+  return value as JsonObject;
+}
+
+/** One line of `metrics.jsonl`. */
+export interface MetricRecord {
+  /** What the line records: "episode", "train", "eval", … */
+  kind: string;
+  /** The environment step the record belongs to. */
+  step: number;
+  /** The record's other fields. */
+  [key: string]: JsonValue;
+}
+
+/** The record every finished training episode writes. */
+export interface EpisodeRecord extends MetricRecord {
+  /** Always "episode". */
+  kind: "episode";
+  /** The episode's number, from 1. */
+  episode: number;
+  /** The undiscounted return. */
+  return: number;
+  /** The number of steps. */
+  length: number;
+}
+
+/** Options of {@linkcode MetricsWriter.open}. */
+export interface OpenMetricsOptions {
+  /**
+   * Resume: cut the file to this many bytes first, the `metricsBytes` a checkpoint recorded. Without
+   * it, records are appended to whatever the file holds.
+   */
+  truncateTo?: number;
+  /** Write buffered records to the file once they exceed this many bytes (default 16384). */
+  bufferBytes?: number;
+}
+
+/** Options of {@linkcode MetricsWriter.flush}. */
+export interface FlushOptions {
+  /** Also fsync the file, as before taking a checkpoint (default false). */
+  sync?: boolean;
+}
+
+const NEWLINE = 10;
+
+/**
+ * Appends records to `metrics.jsonl`, one JSON object a line, buffering small writes. Writes are
+ * synchronous so that the training loop's order is the file's order.
+ *
+ * @example
+ * ```ts
+ * import { MetricsWriter, readMetrics } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * const log = MetricsWriter.open(`${dir}/metrics.jsonl`);
+ * log.write({ kind: "episode", step: 20, episode: 1, return: 20, length: 20 });
+ * const metricsBytes = log.flush({ sync: true }); // record this in the checkpoint
+ * log.write({ kind: "episode", step: 45, episode: 2, return: 25, length: 25 });
+ * log.close();
+ * // A resumed run cuts the log back to the checkpoint and writes episode 2 again.
+ * MetricsWriter.open(`${dir}/metrics.jsonl`, { truncateTo: metricsBytes }).close();
+ * if ((await readMetrics(dir)).length !== 1) throw new Error("truncated to the checkpoint");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class MetricsWriter {
+  /** The file written to. */
+  readonly path: string;
+  #file: Deno.FsFile;
+  #written: number;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #bufferBytes: number;
+  #encoder = new TextEncoder();
+
+  private constructor(path: string, file: Deno.FsFile, written: number, bufferBytes: number) {
+    this.path = path;
+    this.#file = file;
+    this.#written = written;
+    this.#bufferBytes = bufferBytes;
+  }
+
+  /**
+   * Opens (creating if needed) a metrics log for appending.
+   *
+   * @param path The file, usually `runFile(dir, "metrics")`.
+   * @param options Where to cut the file when resuming, and the buffer size.
+   * @returns The writer.
+   * @throws {RunDirError} When `truncateTo` is not a byte count, lies beyond the file's end, or
+   * does not fall at the end of a line (the log does not match the checkpoint).
+   */
+  static open(path: string, options: OpenMetricsOptions = {}): MetricsWriter {
+    const { truncateTo, bufferBytes = 16384 } = options;
+    if (truncateTo !== undefined && !(Number.isSafeInteger(truncateTo) && truncateTo >= 0)) {
+      throw new RunDirError(
+        `Cannot resume ${path}: the checkpoint's length ${truncateTo} is invalid`,
+      );
+    }
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true, append: true, create: true });
+    } catch (error) {
+      throw fileSystemError(`Cannot open ${path}`, error);
+    }
+    try {
+      let size = file.statSync().size;
+      if (truncateTo !== undefined) {
+        if (size < truncateTo) {
+          throw new RunDirError(
+            `Cannot resume ${path}: it holds ${size} bytes, fewer than the ${truncateTo} the ` +
+              "checkpoint recorded",
+          );
+        }
+        if (truncateTo > 0 && !endsLine(file, truncateTo)) {
+          throw new RunDirError(
+            `Cannot resume ${path}: byte ${truncateTo}, where the checkpoint says it ended, ` +
+              "does not end a line",
+          );
+        }
+        file.truncateSync(truncateTo);
+        size = truncateTo;
+      }
+      return new MetricsWriter(path, file, size, bufferBytes);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /** The length the file has once buffered records are written: what a checkpoint records. */
+  get byteLength(): number {
+    return this.#written + this.#pendingBytes;
+  }
+
+  /**
+   * Appends one record as a line.
+   *
+   * @param record The record; plain JSON (a NaN loss is a TypeError: decide what to log first).
+   * @throws {TypeError} When the record is not plain JSON or lacks a string kind and a step.
+   */
+  write(record: MetricRecord): void {
+    if (typeof record?.kind !== "string" || !Number.isFinite(record.step)) {
+      throw new TypeError("Cannot write metrics record: it needs a string kind and a finite step");
+    }
+    assertJsonValue(record, "metrics record");
+    const line = this.#encoder.encode(JSON.stringify(record) + "\n");
+    this.#pending.push(line);
+    this.#pendingBytes += line.length;
+    if (this.#pendingBytes >= this.#bufferBytes) this.flush();
+  }
+
+  /**
+   * Writes buffered records to the file.
+   *
+   * @param options Whether to fsync too.
+   * @returns The file's length in bytes: record it in a checkpoint as `metricsBytes`.
+   */
+  flush(options: FlushOptions = {}): number {
+    for (const line of this.#pending) {
+      for (let done = 0; done < line.length;) done += this.#file.writeSync(line.subarray(done));
+      this.#written += line.length;
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (options.sync) this.#file.syncSync();
+    return this.#written;
+  }
+
+  /** Flushes and closes the file. */
+  close(): void {
+    this.flush();
+    this.#file.close();
+  }
+}
+
+function endsLine(file: Deno.FsFile, length: number): boolean {
+  const byte = new Uint8Array(1);
+  file.seekSync(length - 1, Deno.SeekMode.Start);
+  return file.readSync(byte) === 1 && byte[0] === NEWLINE;
+}
+
+/** Options of {@linkcode readMetrics}. */
+export interface ReadMetricsOptions {
+  /** Keep only records of this kind. */
+  kind?: string;
+}
+
+/**
+ * Reads a run's `metrics.jsonl`. A last line without its newline (a run killed while writing it)
+ * is ignored; any other line that is not a JSON object with a string kind and a numeric step is an
+ * error.
+ *
+ * @param dir The run directory.
+ * @param options Which kind of record to keep.
+ * @returns The records, in file order.
+ * @throws {RunDirError} When the file is missing or a complete line is malformed.
+ */
+export async function readMetrics(
+  dir: string,
+  options: ReadMetricsOptions = {},
+): Promise<MetricRecord[]> {
+  const path = runFile(dir, "metrics");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new RunDirError(`Cannot read ${path}: it does not exist`);
+    }
+    throw fileSystemError(`Cannot read ${path}`, error);
+  }
+  const lines = text.split("\n");
+  lines.pop(); // the empty string after the last newline, or a torn last line
+  const records: MetricRecord[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(lines[i]);
+    } catch {
+      throw new RunDirError(`Cannot read ${path}: line ${i + 1} is not valid JSON`);
+    }
+    const record = value as MetricRecord;
+    if (
+      record === null || typeof record !== "object" || Array.isArray(record) ||
+      typeof record.kind !== "string" || typeof record.step !== "number"
+    ) {
+      throw new RunDirError(
+        `Cannot read ${path}: line ${i + 1} is not a record with kind and step`,
+      );
+    }
+    if (options.kind === undefined || record.kind === options.kind) records.push(record);
+  }
+  return records;
+}
