@@ -1,0 +1,352 @@
+/**
+ * Single-precision matrix multiply over `Float32Array`, row-major: the hot loop of the CPU
+ * backend.
+ *
+ * Two implementations give the same bits: a WebAssembly SIMD kernel (assembled at first use by
+ * `wasm/gemm_wasm.ts`) for everything but tiny products, and a register-blocked TypeScript kernel,
+ * which is the fallback where WebAssembly is unavailable and the reference the tests hold the
+ * wasm kernel to. Both fix one summation order: each element of C starts from +0 (or its old
+ * value when accumulating) and adds the float32 products `a[i,p]·b[p,j]` for p = 0, 1, …, k−1,
+ * rounding to float32 after every operation. So a result depends only on the values of its row of
+ * op(A) and column of op(B): the same inputs give the same bits on every call, whatever the batch
+ * size, path or blocking.
+ *
+ * @module
+ */
+
+import { runWasmGemm, WASM_MAX_BYTES, wasmGemmAvailable, wasmGemmBytes } from "./wasm/gemm_wasm.ts";
+
+/** Options of {@linkcode gemm}. */
+export interface GemmOptions {
+  /** Use Aᵀ: A is stored `[k, m]` instead of `[m, k]`. */
+  transposeA?: boolean;
+  /** Use Bᵀ: B is stored `[n, k]` instead of `[k, n]`. */
+  transposeB?: boolean;
+  /** Add the product to C instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+/**
+ * Products with fewer multiply-adds than this run in TypeScript: below it, the wasm path's fixed
+ * costs (calls, copies, packing) outweigh its faster kernel.
+ */
+const WASM_MIN_MACS = 512;
+
+/**
+ * C[m×n] = op(A)·op(B) (+ C when accumulate). A is [m,k] (or [k,m] when transposeA), B is [k,n]
+ * (or [n,k] when transposeB), C is [m,n]; all dense row-major, may be subarray views.
+ *
+ * Only the first m·k, k·n and m·n elements of A, B and C are used. C may overlap A or B: both are
+ * read in full before C is written. With k = 0 the product is zero (C is zeroed, or left as it is
+ * when accumulating). The result is deterministic; see the module doc for the summation order.
+ *
+ * @example Multiply a 2×3 matrix by a 3×2 matrix
+ * ```ts
+ * import { gemm } from "./cpu_gemm.ts";
+ *
+ * const a = new Float32Array([1, 2, 3, 4, 5, 6]);
+ * const b = new Float32Array([1, 0, 0, 1, 1, 1]);
+ * const c = new Float32Array(4);
+ * gemm(a, b, c, 2, 2, 3);
+ * if (c.join() !== "4,5,10,11") throw new Error("unexpected product");
+ * ```
+ *
+ * @param a The left operand, `[m, k]` or `[k, m]`.
+ * @param b The right operand, `[k, n]` or `[n, k]`.
+ * @param c The output `[m, n]`, written in place.
+ * @param m The rows of op(A) and of C.
+ * @param n The columns of op(B) and of C.
+ * @param k The columns of op(A) and rows of op(B).
+ * @param options Transpose flags and accumulation.
+ * @throws {RangeError} When a size is not a non-negative integer or an array is too short.
+ */
+export function gemm(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  options: GemmOptions = {},
+): void {
+  validate(a, b, c, m, n, k);
+  multiply(a, b, c, m, n, k, options, gemmUsesWasm(m, n, k) ? "auto" : "ts");
+}
+
+/**
+ * Whether {@linkcode gemm} runs these sizes on the WebAssembly path (true where it is available
+ * and the product is neither tiny nor too large for its memory). The choice depends on the sizes
+ * only, and both paths give the same bits, so it never changes a result.
+ *
+ * @param m The rows of C.
+ * @param n The columns of C.
+ * @param k The inner size.
+ * @returns True for the wasm path, false for the TypeScript path.
+ */
+export function gemmUsesWasm(m: number, n: number, k: number): boolean {
+  return m * n * k >= WASM_MIN_MACS && wasmGemmBytes(m, n, k) <= WASM_MAX_BYTES &&
+    wasmGemmAvailable();
+}
+
+/**
+ * {@linkcode gemm} on the TypeScript path only, whatever the sizes: the fallback and reference.
+ *
+ * @param a The left operand, `[m, k]` or `[k, m]`.
+ * @param b The right operand, `[k, n]` or `[n, k]`.
+ * @param c The output `[m, n]`, written in place.
+ * @param m The rows of op(A) and of C.
+ * @param n The columns of op(B) and of C.
+ * @param k The columns of op(A) and rows of op(B).
+ * @param options Transpose flags and accumulation.
+ * @throws {RangeError} When a size is not a non-negative integer or an array is too short.
+ */
+export function gemmTs(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  options: GemmOptions = {},
+): void {
+  validate(a, b, c, m, n, k);
+  multiply(a, b, c, m, n, k, options, "ts");
+}
+
+/**
+ * {@linkcode gemm} on the WebAssembly SIMD path only, whatever the sizes.
+ *
+ * @param a The left operand, `[m, k]` or `[k, m]`.
+ * @param b The right operand, `[k, n]` or `[n, k]`.
+ * @param c The output `[m, n]`, written in place.
+ * @param m The rows of op(A) and of C.
+ * @param n The columns of op(B) and of C.
+ * @param k The columns of op(A) and rows of op(B).
+ * @param options Transpose flags and accumulation.
+ * @throws {RangeError} When a size is not a non-negative integer, an array is too short, or the
+ *   operands do not fit the wasm memory.
+ * @throws {TypeError} Where WebAssembly SIMD is unavailable.
+ */
+export function gemmWasm(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  options: GemmOptions = {},
+): void {
+  validate(a, b, c, m, n, k);
+  if (!wasmGemmAvailable()) {
+    throw new TypeError("Cannot multiply matrices in wasm: WebAssembly SIMD is unavailable");
+  }
+  if (wasmGemmBytes(m, n, k) > WASM_MAX_BYTES) {
+    throw new RangeError(
+      `Cannot multiply matrices in wasm: ${m}×${k} by ${k}×${n} needs more than ${WASM_MAX_BYTES} bytes`,
+    );
+  }
+  multiply(a, b, c, m, n, k, options, "wasm");
+}
+
+function validate(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+): void {
+  for (const [label, size] of [["m", m], ["n", n], ["k", k]] as const) {
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new RangeError(`Cannot multiply matrices: ${label} is ${size}, not a size`);
+    }
+  }
+  for (const [label, array, need] of [["A", a, m * k], ["B", b, k * n], ["C", c, m * n]] as const) {
+    if (array.length < need) {
+      throw new RangeError(
+        `Cannot multiply matrices: ${label} has ${array.length} elements, needs ${need} for m=${m} n=${n} k=${k}`,
+      );
+    }
+  }
+}
+
+/**
+ * Runs one validated product: "ts" on the TypeScript path, "wasm" on the wasm path (an error if
+ * its memory cannot grow enough), "auto" on the wasm path falling back to TypeScript.
+ */
+function multiply(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  options: GemmOptions,
+  path: "ts" | "wasm" | "auto",
+): void {
+  const transposeA = options.transposeA ?? false, transposeB = options.transposeB ?? false;
+  const accumulate = options.accumulate ?? false;
+  if (m === 0 || n === 0) return;
+  if (k === 0) {
+    if (!accumulate) c.fill(0, 0, m * n);
+    return;
+  }
+  if (path !== "ts" && runWasmGemm(a, b, c, m, n, k, transposeA, transposeB, accumulate)) return;
+  if (path === "wasm") {
+    throw new RangeError(
+      `Cannot multiply matrices in wasm: memory cannot grow to ${wasmGemmBytes(m, n, k)} bytes`,
+    );
+  }
+  gemmTypeScript(a, b, c, m, n, k, transposeA, transposeB, accumulate);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TypeScript path: A and B are packed into zero-padded panels of 4 rows of op(A) and 4 columns of
+// op(B) (so the inner loop is unit-stride whatever the transposes), then each 4×4 tile of C is
+// accumulated in 16 locals. `Math.fround` after each multiply and add makes the float64 arithmetic
+// of JavaScript give exactly the float32 results of the wasm kernel.
+
+/** Reusable packing buffers of the TypeScript path (grown, never shrunk). */
+const scratch: { a: Float32Array; b: Float32Array } = {
+  a: new Float32Array(0),
+  b: new Float32Array(0),
+};
+
+function grow(buffer: Float32Array, size: number): Float32Array {
+  return buffer.length >= size ? buffer : new Float32Array(Math.max(size, buffer.length * 2));
+}
+
+/**
+ * Packs op(X) lines into panels of 4: `out[(t·depth + p)·4 + l] = x[(4t + l)·lineStride +
+ * p·depthStride]`, zero for lines past `lines`.
+ */
+function packPanels(
+  x: Float32Array,
+  out: Float32Array,
+  lines: number,
+  depth: number,
+  lineStride: number,
+  depthStride: number,
+): void {
+  let o = 0;
+  for (let l0 = 0; l0 < lines; l0 += 4) {
+    const full = l0 + 4 <= lines;
+    const s0 = l0 * lineStride;
+    for (let p = 0, s = s0; p < depth; p++, s += depthStride, o += 4) {
+      if (full) {
+        out[o] = x[s];
+        out[o + 1] = x[s + lineStride];
+        out[o + 2] = x[s + 2 * lineStride];
+        out[o + 3] = x[s + 3 * lineStride];
+      } else {
+        for (let l = 0; l < 4; l++) out[o + l] = l0 + l < lines ? x[s + l * lineStride] : 0;
+      }
+    }
+  }
+}
+
+function gemmTypeScript(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  transposeA: boolean,
+  transposeB: boolean,
+  accumulate: boolean,
+): void {
+  const mp = Math.ceil(m / 4) * 4, np = Math.ceil(n / 4) * 4;
+  const pa = scratch.a = grow(scratch.a, mp * k);
+  const pb = scratch.b = grow(scratch.b, np * k);
+  packPanels(a, pa, m, k, transposeA ? 1 : k, transposeA ? m : 1);
+  packPanels(b, pb, n, k, transposeB ? k : 1, transposeB ? 1 : n);
+  for (let j0 = 0; j0 < n; j0 += 4) {
+    for (let i0 = 0; i0 < m; i0 += 4) {
+      if (i0 + 4 <= m && j0 + 4 <= n) {
+        tile(pa, pb, i0 * k, j0 * k, k, c, i0 * n + j0, n, accumulate);
+      } else edgeTile(pa, pb, c, m, n, k, i0, j0, accumulate);
+    }
+  }
+}
+
+/**
+ * A tile cut by the edge of C, one row at a time: four columns (the padding multiplies zeros)
+ * in the same order as a full tile, storing the columns that exist.
+ */
+function edgeTile(
+  pa: Float32Array,
+  pb: Float32Array,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  i0: number,
+  j0: number,
+  accumulate: boolean,
+): void {
+  const f = Math.fround;
+  const cols = Math.min(4, n - j0);
+  for (let i = i0; i < Math.min(i0 + 4, m); i++) {
+    const o = i * n + j0;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    if (accumulate) {
+      s0 = c[o];
+      if (cols > 1) s1 = c[o + 1];
+      if (cols > 2) s2 = c[o + 2];
+      if (cols > 3) s3 = c[o + 3];
+    }
+    for (let p = 0, qa = i0 * k + i - i0, qb = j0 * k; p < k; p++, qa += 4, qb += 4) {
+      const x = pa[qa];
+      s0 = f(s0 + f(x * pb[qb])), s1 = f(s1 + f(x * pb[qb + 1]));
+      s2 = f(s2 + f(x * pb[qb + 2])), s3 = f(s3 + f(x * pb[qb + 3]));
+    }
+    c[o] = s0;
+    if (cols > 1) c[o + 1] = s1;
+    if (cols > 2) c[o + 2] = s2;
+    if (cols > 3) c[o + 3] = s3;
+  }
+}
+
+/**
+ * One 4×4 tile: `out[o + i·ld + j] (+)= Σ_p pa[qa + 4p + i]·pb[qb + 4p + j]` in float32 steps,
+ * starting from the tile's old values when `load`, else from zero.
+ */
+function tile(
+  pa: Float32Array,
+  pb: Float32Array,
+  qa: number,
+  qb: number,
+  k: number,
+  out: Float32Array,
+  o: number,
+  ld: number,
+  load: boolean,
+): void {
+  const f = Math.fround;
+  const o0 = o, o1 = o0 + ld, o2 = o1 + ld, o3 = o2 + ld;
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  if (load) {
+    c00 = out[o0], c01 = out[o0 + 1], c02 = out[o0 + 2], c03 = out[o0 + 3];
+    c10 = out[o1], c11 = out[o1 + 1], c12 = out[o1 + 2], c13 = out[o1 + 3];
+    c20 = out[o2], c21 = out[o2 + 1], c22 = out[o2 + 2], c23 = out[o2 + 3];
+    c30 = out[o3], c31 = out[o3 + 1], c32 = out[o3 + 2], c33 = out[o3 + 3];
+  }
+  for (let p = 0; p < k; p++, qa += 4, qb += 4) {
+    const a0 = pa[qa], a1 = pa[qa + 1], a2 = pa[qa + 2], a3 = pa[qa + 3];
+    const b0 = pb[qb], b1 = pb[qb + 1], b2 = pb[qb + 2], b3 = pb[qb + 3];
+    c00 = f(c00 + f(a0 * b0)), c01 = f(c01 + f(a0 * b1));
+    c02 = f(c02 + f(a0 * b2)), c03 = f(c03 + f(a0 * b3));
+    c10 = f(c10 + f(a1 * b0)), c11 = f(c11 + f(a1 * b1));
+    c12 = f(c12 + f(a1 * b2)), c13 = f(c13 + f(a1 * b3));
+    c20 = f(c20 + f(a2 * b0)), c21 = f(c21 + f(a2 * b1));
+    c22 = f(c22 + f(a2 * b2)), c23 = f(c23 + f(a2 * b3));
+    c30 = f(c30 + f(a3 * b0)), c31 = f(c31 + f(a3 * b1));
+    c32 = f(c32 + f(a3 * b2)), c33 = f(c33 + f(a3 * b3));
+  }
+  out[o0] = c00, out[o0 + 1] = c01, out[o0 + 2] = c02, out[o0 + 3] = c03;
+  out[o1] = c10, out[o1 + 1] = c11, out[o1 + 2] = c12, out[o1 + 3] = c13;
+  out[o2] = c20, out[o2 + 1] = c21, out[o2 + 2] = c22, out[o2 + 3] = c23;
+  out[o3] = c30, out[o3 + 1] = c31, out[o3 + 2] = c32, out[o3 + 3] = c33;
+}

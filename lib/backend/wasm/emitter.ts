@@ -1,0 +1,390 @@
+/**
+ * A tiny WebAssembly binary emitter: just enough of the format (function types, an imported
+ * memory, exported functions, i32/f32 scalar ops, simd128 loads/stores and f32x4 arithmetic,
+ * structured control flow) to assemble the CPU backend's kernels from readable TypeScript.
+ *
+ * Reference: the WebAssembly core specification 2.0, "Binary format" (and the fixed-width SIMD
+ * proposal merged into it) for section ids and opcodes.
+ *
+ * @module
+ */
+
+/** A WebAssembly value type. */
+export type ValType = "i32" | "f32" | "v128";
+
+const VALTYPE_CODE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+
+/** Appends the unsigned LEB128 encoding of `value` (a non-negative integer below 2^32). */
+function uleb(out: number[], value: number): void {
+  let v = value >>> 0;
+  do {
+    const byte = v & 0x7f;
+    v >>>= 7;
+    out.push(v === 0 ? byte : byte | 0x80);
+  } while (v !== 0);
+}
+
+/** Appends the signed LEB128 encoding of `value` (a 32-bit integer). */
+function sleb(out: number[], value: number): void {
+  let v = value | 0;
+  while (true) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return;
+  }
+}
+
+/** Appends a length-prefixed vector of already-encoded bytes. */
+function withLength(out: number[], bytes: readonly number[]): void {
+  uleb(out, bytes.length);
+  for (const b of bytes) out.push(b);
+}
+
+/** Appends a UTF-8 name. */
+function name(out: number[], text: string): void {
+  withLength(out, Array.from(new TextEncoder().encode(text)));
+}
+
+/** A handle on one local variable (or parameter) of a function under construction. */
+export interface Local {
+  /** The local's index in the function. */
+  readonly index: number;
+  /** The local's type. */
+  readonly type: ValType;
+}
+
+/**
+ * The body of one function: a stream of instructions. Methods append one instruction each and
+ * return `this`, so short sequences read left to right; control flow takes callbacks that emit
+ * the nested body.
+ */
+export class FunctionBody {
+  /** The encoded instructions so far. */
+  readonly code: number[] = [];
+  readonly #params: readonly ValType[];
+  readonly #locals: ValType[] = [];
+
+  /**
+   * Starts a function with the given parameter types; parameters are locals 0..params.length-1.
+   *
+   * @param params The parameter types, in order.
+   */
+  constructor(params: readonly ValType[]) {
+    this.#params = params;
+  }
+
+  /** The parameters as locals. */
+  get params(): Local[] {
+    return this.#params.map((type, index) => ({ index, type }));
+  }
+
+  /** The types of the declared (non-parameter) locals, in order. */
+  get localTypes(): readonly ValType[] {
+    return this.#locals;
+  }
+
+  /** Declares a new local of the given type. */
+  local(type: ValType): Local {
+    this.#locals.push(type);
+    return { index: this.#params.length + this.#locals.length - 1, type };
+  }
+
+  #op(...bytes: number[]): this {
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  #simd(opcode: number): this {
+    this.code.push(0xfd);
+    uleb(this.code, opcode);
+    return this;
+  }
+
+  #memarg(alignLog2: number, offset: number): this {
+    uleb(this.code, alignLog2);
+    uleb(this.code, offset);
+    return this;
+  }
+
+  /** `local.get`. */
+  get(l: Local): this {
+    this.code.push(0x20);
+    uleb(this.code, l.index);
+    return this;
+  }
+
+  /** `local.set`. */
+  set(l: Local): this {
+    this.code.push(0x21);
+    uleb(this.code, l.index);
+    return this;
+  }
+
+  /** `local.tee`. */
+  tee(l: Local): this {
+    this.code.push(0x22);
+    uleb(this.code, l.index);
+    return this;
+  }
+
+  /** `i32.const`. */
+  i32Const(value: number): this {
+    this.code.push(0x41);
+    sleb(this.code, value);
+    return this;
+  }
+
+  /** `i32.add`. */
+  i32Add(): this {
+    return this.#op(0x6a);
+  }
+
+  /** `i32.sub`. */
+  i32Sub(): this {
+    return this.#op(0x6b);
+  }
+
+  /** `i32.mul`. */
+  i32Mul(): this {
+    return this.#op(0x6c);
+  }
+
+  /** `i32.eqz`. */
+  i32Eqz(): this {
+    return this.#op(0x45);
+  }
+
+  /** `i32.eq`. */
+  i32Eq(): this {
+    return this.#op(0x46);
+  }
+
+  /** `i32.le_u`. */
+  i32LeU(): this {
+    return this.#op(0x4d);
+  }
+
+  /** `i32.lt_u`. */
+  i32LtU(): this {
+    return this.#op(0x49);
+  }
+
+  /** `local += delta` for an i32 local. */
+  addTo(l: Local, delta: number | Local): this {
+    this.get(l);
+    if (typeof delta === "number") this.i32Const(delta);
+    else this.get(delta);
+    return this.i32Add().set(l);
+  }
+
+  /** `f32.load` with a constant byte offset. */
+  f32Load(offset = 0): this {
+    return this.#op(0x2a).#memarg(2, offset);
+  }
+
+  /** `f32.store` with a constant byte offset. */
+  f32Store(offset = 0): this {
+    return this.#op(0x38).#memarg(2, offset);
+  }
+
+  /** `i64.load` with a constant byte offset (moves two floats bit for bit). */
+  i64Load(offset = 0): this {
+    return this.#op(0x29).#memarg(3, offset);
+  }
+
+  /** `i64.store` with a constant byte offset. */
+  i64Store(offset = 0): this {
+    return this.#op(0x37).#memarg(3, offset);
+  }
+
+  /** `f32.const`. */
+  f32Const(value: number): this {
+    this.code.push(0x43);
+    const bytes = new Uint8Array(new Float32Array([value]).buffer);
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  /** `v128.load` with a constant byte offset (alignment hint 16 bytes). */
+  v128Load(offset = 0): this {
+    return this.#simd(0x00).#memarg(4, offset);
+  }
+
+  /** `v128.load32_splat`: loads one 32-bit lane and copies it to all four lanes. */
+  v128Load32Splat(offset = 0): this {
+    return this.#simd(0x09).#memarg(2, offset);
+  }
+
+  /** `v128.store` with a constant byte offset (alignment hint 16 bytes). */
+  v128Store(offset = 0): this {
+    return this.#simd(0x0b).#memarg(4, offset);
+  }
+
+  /** `v128.const` of all-zero bits (four `+0` floats). */
+  v128Zero(): this {
+    this.#simd(0x0c);
+    for (let i = 0; i < 16; i++) this.code.push(0);
+    return this;
+  }
+
+  /**
+   * `i8x16.shuffle` expressed on f32 lanes: lane i of the result is lane `lanes[i]` of the two
+   * operands concatenated (0–3 the first, 4–7 the second).
+   */
+  f32x4Shuffle(lanes: readonly [number, number, number, number]): this {
+    this.#simd(0x0d);
+    for (const lane of lanes) for (let byte = 0; byte < 4; byte++) this.code.push(4 * lane + byte);
+    return this;
+  }
+
+  /** `f32x4.add`: lane-wise IEEE single-precision addition. */
+  f32x4Add(): this {
+    return this.#simd(0xe4);
+  }
+
+  /** `f32x4.mul`: lane-wise IEEE single-precision multiplication. */
+  f32x4Mul(): this {
+    return this.#simd(0xe6);
+  }
+
+  /** `memory.copy` (bulk memory): stack holds destination, source, byte count. */
+  memoryCopy(): this {
+    return this.#op(0xfc, 0x0a, 0x00, 0x00);
+  }
+
+  /** `block ... end` with no result; `br 0` inside jumps past the end. */
+  block(body: () => void): this {
+    this.#op(0x02, 0x40);
+    body();
+    return this.#op(0x0b);
+  }
+
+  /** `loop ... end` with no result; `br 0` inside jumps back to the start. */
+  loop(body: () => void): this {
+    this.#op(0x03, 0x40);
+    body();
+    return this.#op(0x0b);
+  }
+
+  /** `if ... else ... end` on the i32 on the stack, with no result. */
+  if(then: () => void, otherwise?: () => void): this {
+    this.#op(0x04, 0x40);
+    then();
+    if (otherwise) {
+      this.#op(0x05);
+      otherwise();
+    }
+    return this.#op(0x0b);
+  }
+
+  /** `br depth`. */
+  br(depth: number): this {
+    this.code.push(0x0c);
+    uleb(this.code, depth);
+    return this;
+  }
+
+  /** `br_if depth`. */
+  brIf(depth: number): this {
+    this.code.push(0x0d);
+    uleb(this.code, depth);
+    return this;
+  }
+
+  /**
+   * A counted loop `for (counter = 0; counter < limit; counter++) body()`, skipped entirely
+   * when `limit` is 0 (compared unsigned).
+   */
+  forRange(counter: Local, limit: Local, body: () => void): this {
+    this.i32Const(0).set(counter);
+    return this.block(() => {
+      this.get(counter).get(limit).i32LtU().i32Eqz().brIf(0);
+      this.loop(() => {
+        body();
+        this.addTo(counter, 1);
+        this.get(counter).get(limit).i32LtU().brIf(0);
+      });
+    });
+  }
+}
+
+/** One function of a module: its exported name, signature and body. */
+export interface FunctionDef {
+  /** The export name. */
+  name: string;
+  /** The body, built on a {@linkcode FunctionBody} whose params give the signature. */
+  body: FunctionBody;
+  /** The parameter types. */
+  params: readonly ValType[];
+}
+
+/**
+ * Assembles a module that imports one memory as `env.memory` and exports the given functions
+ * (each with no results).
+ *
+ * @param functions The functions, in export order.
+ * @returns The module's bytes.
+ */
+export function assembleModule(functions: readonly FunctionDef[]): Uint8Array<ArrayBuffer> {
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const section = (id: number, content: number[]) => {
+    out.push(id);
+    withLength(out, content);
+  };
+
+  // Type section: one function type per function (duplicates are allowed).
+  const types: number[] = [];
+  uleb(types, functions.length);
+  for (const f of functions) {
+    types.push(0x60);
+    uleb(types, f.params.length);
+    for (const p of f.params) types.push(VALTYPE_CODE[p]);
+    uleb(types, 0);
+  }
+  section(1, types);
+
+  // Import section: env.memory, limits with a minimum of 1 page and no maximum.
+  const imports: number[] = [];
+  uleb(imports, 1);
+  name(imports, "env");
+  name(imports, "memory");
+  imports.push(0x02, 0x00);
+  uleb(imports, 1);
+  section(2, imports);
+
+  // Function section: function i has type i.
+  const funcs: number[] = [];
+  uleb(funcs, functions.length);
+  functions.forEach((_, i) => uleb(funcs, i));
+  section(3, funcs);
+
+  // Export section.
+  const exports: number[] = [];
+  uleb(exports, functions.length);
+  functions.forEach((f, i) => {
+    name(exports, f.name);
+    exports.push(0x00);
+    uleb(exports, i);
+  });
+  section(7, exports);
+
+  // Code section: locals declared one group per local, then the body and `end`.
+  const code: number[] = [];
+  uleb(code, functions.length);
+  for (const f of functions) {
+    const body: number[] = [];
+    const locals = f.body.localTypes;
+    uleb(body, locals.length);
+    for (const t of locals) {
+      uleb(body, 1);
+      body.push(VALTYPE_CODE[t]);
+    }
+    for (const b of f.body.code) body.push(b);
+    body.push(0x0b);
+    withLength(code, body);
+  }
+  section(10, code);
+  return new Uint8Array(out);
+}
