@@ -1,0 +1,61 @@
+/**
+ * Environment throughput. In group `cartpole_step` each iteration steps every environment a bench
+ * holds once, so steps per second = N / (time per iteration); actions are random and drawn up
+ * front. Group `minesweeper_game` times one Beginner game (9×9, 10 mines) played by the solver.
+ *
+ *     deno bench --allow-read --allow-env bench/envs_bench.ts
+ */
+
+import { BatchedCartPole, CartPole } from "../lib/envs/cartpole.ts";
+import { Minesweeper } from "../lib/envs/minesweeper.ts";
+import { MinesweeperSolver } from "../lib/envs/minesweeper_solver.ts";
+import { VectorEnv } from "../lib/envs/vector.ts";
+import { Rng } from "../lib/io/rng.ts";
+
+/** A cyclic table of random actions (64 rounds of N), so the benches time only the environments. */
+function randomActions(count: number, seed: number): Uint8Array[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: 64 }, () => Uint8Array.from({ length: count }, () => rng.int(2)));
+}
+
+{
+  const env = new CartPole({ seed: 1 });
+  env.reset();
+  const actions = randomActions(1024, 2)[0];
+  let t = 0;
+  Deno.bench("rnnrl CartPole", { group: "cartpole_step", baseline: true }, () => {
+    const { terminated, truncated } = env.step(actions[t++ & 1023]);
+    if (terminated || truncated) env.reset();
+  });
+}
+
+{
+  const n = 1024;
+  const envs = new VectorEnv(Array.from({ length: n }, () => new CartPole()));
+  envs.reset({ seed: 1 });
+  const actions = randomActions(n, 2);
+  let t = 0;
+  Deno.bench(`rnnrl VectorEnv(CartPole) N=${n}`, { group: "cartpole_step" }, () => {
+    envs.step(actions[t++ & 63]);
+  });
+}
+
+for (const n of [64, 1024, 16384]) {
+  const envs = new BatchedCartPole(n, { seed: 1 });
+  envs.reset();
+  const actions = randomActions(n, 2);
+  let t = 0;
+  Deno.bench(`rnnrl BatchedCartPole N=${n}`, { group: "cartpole_step" }, () => {
+    envs.step(actions[t++ & 63]);
+  });
+}
+
+{
+  const env = new Minesweeper({ seed: 1 });
+  const solver = new MinesweeperSolver({ seed: 1 });
+  Deno.bench("rnnrl MinesweeperSolver 9x9/10", { group: "minesweeper_game" }, () => {
+    env.reset();
+    solver.reset();
+    while (!env.step(solver.act(env.visible)).terminated);
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Environments: CartPole (scalar and batched), the k-armed bandit, Minesweeper (classic and
+ * memory), Pendulum with action discretisation, vector environments, and the built-in baselines.
+ *
+ * @module
+ */
+
+export type { Env, ResetOptions, ResetResult, StepResult } from "./env.ts";
+export {
+  BatchedCartPole,
+  type BatchedCartPoleStep,
+  CartPole,
+  CARTPOLE_CONSTANTS,
+  type CartPoleInfo,
+  type CartPoleIntegrator,
+  type CartPoleOptions,
+  type CartPoleState,
+} from "./cartpole.ts";
+export { Bandit, type BanditInfo, type BanditOptions, type BanditRewardKind } from "./bandit.ts";
+export {
+  Minesweeper,
+  MINESWEEPER_MEMORY_BOARDS,
+  MINESWEEPER_REWARDS,
+  type MinesweeperEncoding,
+  type MinesweeperInfo,
+  MinesweeperMemory,
+  type MinesweeperMemoryDifficulty,
+  type MinesweeperMemoryOptions,
+  type MinesweeperOptions,
+  type MinesweeperRewards,
+} from "./minesweeper.ts";
+export { MinesweeperSolver, type MinesweeperSolverOptions } from "./minesweeper_solver.ts";
+export {
+  angleNormalize,
+  type ContinuousEnv,
+  Pendulum,
+  PENDULUM_CONSTANTS,
+  type PendulumInfo,
+  type PendulumOptions,
+} from "./pendulum.ts";
+export { DiscreteActions, type DiscreteActionsOptions } from "./wrappers.ts";
+export { VectorEnv, type VectorResetResult, type VectorStepResult } from "./vector.ts";
+export {
+  type BaselineAgent,
+  type BaselineOptions,
+  type BaselinePolicyOptions,
+  createEnv,
+  type CreateEnvOptions,
+  ENV_NAMES,
+  type EnvName,
+  evaluate,
+  type EvaluateOptions,
+  type EvaluationResult,
+  type Policy,
+  randomPolicy,
+  runBaseline,
+  solverPolicy,
+} from "./baselines.ts";

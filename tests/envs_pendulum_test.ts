@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { angleNormalize, Pendulum } from "../lib/envs/pendulum.ts";
+import { DiscreteActions } from "../lib/envs/wrappers.ts";
+
+/** Gymnasium's PendulumEnv.step, written out again (angle_normalize by floor division). */
+function gymnasiumStep(th: number, thdot: number, u: number): [number, number, number] {
+  const g = 10.0;
+  const m = 1.0;
+  const l = 1.0;
+  const dt = 0.05;
+  u = Math.min(2, Math.max(-2, u));
+  const normalized = th + Math.PI - 2 * Math.PI * Math.floor((th + Math.PI) / (2 * Math.PI)) -
+    Math.PI;
+  const costs = normalized ** 2 + 0.1 * thdot ** 2 + 0.001 * u ** 2;
+  let newthdot = thdot + (3 * g / (2 * l) * Math.sin(th) + 3.0 / (m * l ** 2) * u) * dt;
+  newthdot = Math.min(8, Math.max(-8, newthdot));
+  const newth = th + newthdot * dt;
+  return [newth, newthdot, -costs];
+}
+
+function close(a: number, b: number, what: string): void {
+  assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+}
+
+Deno.test("Pendulum step matches Gymnasium's equations from chosen states", () => {
+  const env = new Pendulum();
+  const states: [number, number][] = [[0, 0], [Math.PI, 0.5], [-3, -7.9], [2.5, 7.95], [
+    10,
+    -1,
+  ], [-20.3, 3]];
+  for (const [th, thdot] of states) {
+    for (const u of [-5, -2, -0.7, 0, 1.3, 2, 9]) {
+      env.reset();
+      env.state = [th, thdot];
+      const [newth, newthdot, reward] = gymnasiumStep(th, thdot, u);
+      const step = env.step(u);
+      close(env.state[0], newth, "theta");
+      close(env.state[1], newthdot, "theta dot");
+      close(step.reward, reward, "reward");
+      assert.deepEqual(
+        step.observation,
+        Float32Array.from([Math.cos(env.state[0]), Math.sin(env.state[0]), env.state[1]]),
+      );
+      assert.equal(step.terminated, false);
+    }
+  }
+});
+
+Deno.test("Pendulum clips the speed at 8 and the torque at 2", () => {
+  const env = new Pendulum();
+  env.reset();
+  env.state = [Math.PI / 2, 7.9];
+  env.step(2);
+  assert.equal(env.state[1], 8);
+  env.state = [1, 0];
+  const a = env.step(100).reward;
+  env.state = [1, 0];
+  const b = env.step(2).reward;
+  assert.equal(a, b);
+  assert.throws(() => env.step(NaN), RangeError);
+});
+
+Deno.test("angleNormalize maps angles into [−π, π) like Python's modulo", () => {
+  assert.equal(angleNormalize(0), 0);
+  close(angleNormalize(3 * Math.PI / 2), -Math.PI / 2, "3π/2");
+  close(angleNormalize(-3 * Math.PI / 2), Math.PI / 2, "−3π/2");
+  close(angleNormalize(7), 7 - 2 * Math.PI, "7");
+  close(angleNormalize(-7), -7 + 2 * Math.PI, "−7");
+  assert.equal(angleNormalize(Math.PI), -Math.PI);
+});
+
+Deno.test("Pendulum resets θ in [−π, π), θ̇ in [−1, 1) and truncates at 200", () => {
+  const env = new Pendulum({ seed: 3 });
+  for (let e = 0; e < 200; e++) {
+    env.reset();
+    const [th, thdot] = env.state;
+    assert.ok(th >= -Math.PI && th < Math.PI && thdot >= -1 && thdot < 1);
+  }
+  for (let t = 1; t <= 200; t++) assert.equal(env.step(0).truncated, t === 200);
+  assert.throws(() => env.step(0), /episode has ended/);
+});
+
+Deno.test("DiscreteActions spreads n actions evenly over the range, ends included", () => {
+  const five = new DiscreteActions(new Pendulum(), { count: 5 });
+  assert.deepEqual([...five.values], [-2, -1, 0, 1, 2]);
+  for (const count of [2, 3, 7, 11, 32]) {
+    const env = new DiscreteActions(new Pendulum(), { count, low: -2, high: 2 });
+    assert.equal(env.actionCount, count);
+    assert.equal(env.values[0], -2);
+    assert.equal(env.values[count - 1], 2);
+    const gap = 4 / (count - 1);
+    for (let i = 1; i < count; i++) close(env.values[i] - env.values[i - 1], gap, `gap ${i}`);
+  }
+  const narrow = new DiscreteActions(new Pendulum(), { count: 3, low: -0.5, high: 1 });
+  assert.deepEqual([...narrow.values], [-0.5, 0.25, 1]);
+  assert.throws(() => new DiscreteActions(new Pendulum(), { count: 1 }), RangeError);
+  assert.throws(() => new DiscreteActions(new Pendulum(), { low: 1, high: 1 }), RangeError);
+});
+
+Deno.test("DiscreteActions steps the wrapped environment with the mapped torque", () => {
+  const inner = new Pendulum();
+  const env = new DiscreteActions(inner, { count: 5 });
+  const reference = new Pendulum();
+  env.reset({ seed: 8 });
+  reference.reset({ seed: 8 });
+  assert.deepEqual(inner.state, reference.state);
+  for (const action of [0, 4, 2, 1, 3]) {
+    const a = env.step(action);
+    const b = reference.step(action - 2);
+    assert.deepEqual(a, b);
+  }
+  for (const action of [-1, 5, 0.5]) assert.throws(() => env.step(action), RangeError);
+});
