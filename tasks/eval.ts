@@ -11,12 +11,8 @@
  * @module
  */
 
-import {
-  type BaselineAgent,
-  ENV_NAMES,
-  type EvaluationResult,
-  runBaseline,
-} from "../lib/envs/baselines.ts";
+import { ENV_NAMES } from "../lib/envs/baselines.ts";
+import { type BaselineAgent, type EvaluationResult, runBaseline } from "../lib/rl/evaluation.ts";
 import { defineCli, fromUserInput, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
 
 const AGENTS: readonly BaselineAgent[] = ["random", "solver"];
@@ -70,12 +66,12 @@ const EVAL_CLI = defineCli({
  * @returns The evaluation, as printed.
  * @throws {UsageError} For a missing or bad flag, or a combination the environments refuse.
  */
-export function evaluateFromArgs(args: readonly string[]): EvaluationResult {
+export async function evaluateFromArgs(args: readonly string[]): Promise<EvaluationResult> {
   const { flags } = parseCli(EVAL_CLI, args);
   if (flags.env === undefined) throw new UsageError("--env is required");
   if (flags.agent === undefined) throw new UsageError("--agent is required");
   const { env, agent } = flags;
-  return fromUserInput(() =>
+  return await fromUserInput(() =>
     runBaseline({
       env,
       agent,
@@ -90,5 +86,5 @@ export function evaluateFromArgs(args: readonly string[]): EvaluationResult {
 }
 
 if (import.meta.main) {
-  await runCli(() => console.log(JSON.stringify(evaluateFromArgs(Deno.args))));
+  await runCli(async () => console.log(JSON.stringify(await evaluateFromArgs(Deno.args))));
 }

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  createEnv,
-  ENV_NAMES,
-  evaluate,
-  randomPolicy,
-  runBaseline,
-} from "../lib/envs/baselines.ts";
+import { createEnv, ENV_NAMES, randomPolicy } from "../lib/envs/baselines.ts";
+import { evaluatePolicy, runBaseline } from "../lib/rl/evaluation.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
 import { Minesweeper } from "../lib/envs/minesweeper.ts";
 
@@ -29,53 +24,84 @@ Deno.test("createEnv builds every named environment", () => {
   assert.throws(() => createEnv("atari" as "cartpole"), RangeError);
 });
 
-Deno.test("evaluate sees the same episodes for the same seed, whatever the policy", () => {
-  const firsts = (act: (o: Float32Array) => number): Float32Array[] => {
+Deno.test("evaluatePolicy sees the same episodes for the same seed, whatever the policy", async () => {
+  const firsts = async (act: (o: Float32Array) => number): Promise<Float32Array[]> => {
     const seen: Float32Array[] = [];
     const env = new CartPole();
-    const policy = { reset: () => seen.push(env.observe()), act };
-    evaluate(env, policy, { episodes: 5, seed: 9 });
+    const policy = { reset: () => void seen.push(env.observe()), act };
+    await evaluatePolicy(env, policy, { episodes: 5, seed: 9 });
     return seen;
   };
-  const a = firsts(() => 0);
-  const b = firsts((o) => (o[2] > 0 ? 1 : 0));
+  const a = await firsts(() => 0);
+  const b = await firsts((o) => (o[2] > 0 ? 1 : 0));
   assert.deepEqual(a, b);
-  const left = evaluate(new CartPole(), { act: () => 0 }, { episodes: 5, seed: 9 });
-  const again = evaluate(new CartPole({ seed: 3 }), { act: () => 0 }, { episodes: 5, seed: 9 });
+  const left = await evaluatePolicy(new CartPole(), { act: () => 0 }, { episodes: 5, seed: 9 });
+  const again = await evaluatePolicy(new CartPole({ seed: 3 }), { act: () => 0 }, {
+    episodes: 5,
+    seed: 9,
+  });
   assert.deepEqual(left, again);
-  assert.equal(left.winRate, undefined, "CartPole has no wins");
+  assert.equal(left.result.winRate, undefined, "CartPole has no wins");
 });
 
-Deno.test("evaluate summarises returns with the population standard deviation", () => {
+Deno.test("evaluatePolicy summarises returns with the population standard deviation", async () => {
   const env = new CartPole();
-  const result = evaluate(env, randomPolicy(env, { seed: 2 }), { episodes: 20, seed: 4 });
+  const { result } = await evaluatePolicy(env, randomPolicy(env, { seed: 2 }), {
+    episodes: 20,
+    seed: 4,
+  });
   const { returns } = result;
   assert.equal(returns.length, 20);
   const mean = returns.reduce((a, b) => a + b, 0) / 20;
   const std = Math.sqrt(returns.reduce((a, r) => a + (r - mean) ** 2, 0) / 20);
   assert.ok(Math.abs(result.meanReturn - mean) < 1e-12);
   assert.ok(Math.abs(result.stdReturn - std) < 1e-12);
-  assert.deepEqual(Object.keys(result), ["episodes", "meanReturn", "stdReturn", "seed", "returns"]);
-  assert.throws(() => evaluate(env, { act: () => 0 }, { episodes: 0 }), RangeError);
+  assert.deepEqual(result.lengths, returns, "CartPole pays 1 per step");
+  assert.deepEqual(
+    Object.keys(result),
+    ["episodes", "meanReturn", "stdReturn", "seed", "returns", "lengths"],
+  );
+  await assert.rejects(() => evaluatePolicy(env, { act: () => 0 }, { episodes: 0 }), RangeError);
 });
 
-Deno.test("randomPolicy plays only valid Minesweeper cells", () => {
+Deno.test("evaluatePolicy records a replay of the first episode", async () => {
+  const env = new CartPole();
+  const { result, replay } = await evaluatePolicy(env, { act: () => 1 }, {
+    episodes: 2,
+    seed: 1,
+    record: true,
+  });
+  assert.equal(replay?.env, "cartpole");
+  // One frame per step plus the starting state; the last one is past a threshold.
+  assert.equal(replay!.frames.length, result.lengths[0] + 1);
+  const last = replay!.frames.at(-1) as number[];
+  assert.ok(Math.abs(last[0]) > 2.4 || Math.abs(last[2]) > (12 * 2 * Math.PI) / 360);
+});
+
+Deno.test("randomPolicy plays only valid Minesweeper cells", async () => {
   const env = new Minesweeper({ width: 5, height: 5, mines: 3 });
-  const result = evaluate(env, randomPolicy(env, { seed: 1 }), { episodes: 200, seed: 1 });
+  // An invalid cell would make step() throw.
+  const { result } = await evaluatePolicy(env, randomPolicy(env, { seed: 1 }), {
+    episodes: 200,
+    seed: 1,
+  });
   assert.ok(result.winRate !== undefined && result.winRate < 0.5);
 });
 
-Deno.test("runBaseline reports the solver's win rate and refuses it off Minesweeper", () => {
-  const result = runBaseline({ env: "minesweeper", agent: "solver", episodes: 300, seed: 5 });
+Deno.test("runBaseline reports the solver's win rate and refuses it off Minesweeper", async () => {
+  const result = await runBaseline({ env: "minesweeper", agent: "solver", episodes: 300, seed: 5 });
   assert.equal(result.episodes, 300);
   assert.ok(result.winRate! > 0.8, `${result.winRate}`);
   const wins = result.returns.filter((r) => r > 0).length;
   assert.ok(wins >= result.winRate! * 300 - 1e-9, "a won game has a positive return");
   assert.deepEqual(
-    runBaseline({ env: "minesweeper", agent: "solver", episodes: 20, seed: 5 }).returns,
+    (await runBaseline({ env: "minesweeper", agent: "solver", episodes: 20, seed: 5 })).returns,
     result.returns.slice(0, 20),
   );
-  assert.throws(() => runBaseline({ env: "cartpole", agent: "solver" }), /minesweeper" only/);
+  await assert.rejects(
+    () => runBaseline({ env: "cartpole", agent: "solver" }),
+    /minesweeper" only/,
+  );
 });
 
 const EVAL = new URL("../tasks/eval.ts", import.meta.url).pathname;
@@ -104,11 +130,11 @@ Deno.test("eval task prints one JSON line for a baseline", async () => {
   const result = JSON.parse(lines[0]);
   assert.deepEqual(
     Object.keys(result),
-    ["episodes", "meanReturn", "stdReturn", "seed", "returns", "winRate"],
+    ["episodes", "meanReturn", "stdReturn", "seed", "returns", "lengths", "winRate"],
   );
   assert.deepEqual(
     result,
-    runBaseline({ env: "minesweeper", agent: "solver", episodes: 30, seed: 3 }),
+    await runBaseline({ env: "minesweeper", agent: "solver", episodes: 30, seed: 3 }),
   );
 });
 

@@ -1,6 +1,6 @@
 /**
- * Environments by name, built-in baseline policies (random, and the Minesweeper solver), and the
- * evaluation loop behind `deno task eval`.
+ * Environments by name, and the built-in baseline policies: random, and the Minesweeper solver.
+ * `lib/rl/evaluation.ts` evaluates them (and trained agents) for `deno task eval`.
  *
  * @module
  */
@@ -146,9 +146,9 @@ export function randomPolicy(env: Env<unknown>, options: BaselinePolicyOptions =
  *
  * @example
  * ```ts
- * import { evaluate, Minesweeper, solverPolicy } from "@rnnrl/rnnrl";
+ * import { evaluatePolicy, Minesweeper, solverPolicy } from "@rnnrl/rnnrl";
  * const env = new Minesweeper();
- * const result = evaluate(env, solverPolicy(env), { episodes: 20, seed: 1 });
+ * const { result } = await evaluatePolicy(env, solverPolicy(env), { episodes: 20, seed: 1 });
  * if (result.winRate === undefined) throw new Error("Minesweeper reports a win rate");
  * ```
  */
@@ -163,134 +163,4 @@ export function solverPolicy(env: Minesweeper, options: BaselinePolicyOptions = 
     reset: () => solver.reset(),
     act: () => solver.act(env.visible),
   };
-}
-
-/** Options of {@linkcode evaluate}. */
-export interface EvaluateOptions {
-  /** The number of episodes (default 100). */
-  episodes?: number;
-  /** Seeds the environment once, before the first episode (default 0). */
-  seed?: number;
-}
-
-/** The result of {@linkcode evaluate}: the object `eval.json` holds. */
-export interface EvaluationResult {
-  /** The number of episodes. */
-  episodes: number;
-  /** The mean undiscounted return. */
-  meanReturn: number;
-  /** The population standard deviation of the returns. */
-  stdReturn: number;
-  /** The seed the environment was reset with. */
-  seed: number;
-  /** Each episode's undiscounted return, in order. */
-  returns: number[];
-  /** The fraction of episodes won, for games whose info has a boolean `won`. */
-  winRate?: number;
-}
-
-/**
- * Plays `episodes` episodes of `env` with `policy` and summarises the returns. The environment is
- * reset with `{ seed }` once, before the first episode; since every environment here consumes its
- * RNG in a way that does not depend on the actions, the same seed gives the same episodes whatever
- * the policy (Minesweeper's layout also depends on the first click, which it must avoid).
- *
- * @example
- * ```ts
- * import { CartPole, evaluate } from "@rnnrl/rnnrl";
- * const env = new CartPole();
- * const result = evaluate(env, { act: (o) => (o[2] > 0 ? 1 : 0) }, { episodes: 5, seed: 0 });
- * if (result.returns.length !== 5 || result.meanReturn < 1) throw new Error("five episodes");
- * ```
- */
-export function evaluate(
-  env: Env<unknown>,
-  policy: Policy,
-  options: EvaluateOptions = {},
-): EvaluationResult {
-  const episodes = options.episodes ?? 100;
-  const seed = options.seed ?? 0;
-  if (!(Number.isInteger(episodes) && episodes >= 1)) {
-    throw new RangeError(`Cannot evaluate: episodes is ${episodes}, expected a positive integer`);
-  }
-  const returns: number[] = [];
-  let games = 0;
-  let wins = 0;
-  for (let e = 0; e < episodes; e++) {
-    let { observation } = env.reset(e === 0 ? { seed } : {});
-    policy.reset?.();
-    let total = 0;
-    for (;;) {
-      const step = env.step(policy.act(observation));
-      total += step.reward;
-      observation = step.observation;
-      if (step.terminated || step.truncated) {
-        const won = (step.info as { won?: unknown } | null)?.won;
-        if (typeof won === "boolean") {
-          games++;
-          if (won) wins++;
-        }
-        break;
-      }
-    }
-    returns.push(total);
-  }
-  const mean = returns.reduce((a, b) => a + b, 0) / episodes;
-  const variance = returns.reduce((a, r) => a + (r - mean) * (r - mean), 0) / episodes;
-  const result: EvaluationResult = {
-    episodes,
-    meanReturn: mean,
-    stdReturn: Math.sqrt(variance),
-    seed,
-    returns,
-  };
-  if (games === episodes) result.winRate = wins / episodes;
-  return result;
-}
-
-/** The built-in baseline agents. */
-export type BaselineAgent = "random" | "solver";
-
-/** Options of {@linkcode runBaseline}. */
-export interface BaselineOptions extends CreateEnvOptions, EvaluateOptions {
-  /** The environment. */
-  env: EnvName;
-  /** The agent: "random" (any environment) or "solver" (minesweeper only). */
-  agent: BaselineAgent;
-}
-
-/** The seed of a baseline policy's RNG, apart from the environment's stream. */
-function policySeed(seed: number): number {
-  return (seed ^ 0x5bd1e995) >>> 0;
-}
-
-/**
- * Evaluates a built-in baseline: what `deno task eval --env NAME --agent random|solver` prints.
- *
- * @example
- * ```ts
- * import { runBaseline } from "@rnnrl/rnnrl";
- * const result = runBaseline({ env: "minesweeper", agent: "solver", episodes: 50, seed: 1 });
- * if (!(result.winRate! > 0.5)) throw new Error("the solver wins most Beginner games");
- * ```
- */
-export function runBaseline(options: BaselineOptions): EvaluationResult {
-  const seed = options.seed ?? 0;
-  const env = createEnv(options.env, { ...options, seed });
-  let policy: Policy;
-  if (options.agent === "random") {
-    policy = randomPolicy(env, { seed: policySeed(seed) });
-  } else if (options.agent === "solver") {
-    if (!(env instanceof Minesweeper)) {
-      throw new RangeError(
-        `Cannot run the solver on "${options.env}": it plays "minesweeper" only`,
-      );
-    }
-    policy = solverPolicy(env, { seed: policySeed(seed) });
-  } else {
-    throw new RangeError(
-      `Cannot run baseline "${options.agent}": expected "random" or "solver"`,
-    );
-  }
-  return evaluate(env, policy, { episodes: options.episodes, seed });
 }

@@ -41,18 +41,12 @@ export {
 export { DiscreteActions, type DiscreteActionsOptions } from "./wrappers.ts";
 export { VectorEnv, type VectorResetResult, type VectorStepResult } from "./vector.ts";
 export {
-  type BaselineAgent,
-  type BaselineOptions,
   type BaselinePolicyOptions,
   createEnv,
   type CreateEnvOptions,
   ENV_NAMES,
   type EnvName,
-  evaluate,
-  type EvaluateOptions,
-  type EvaluationResult,
   type Policy,
   randomPolicy,
-  runBaseline,
   solverPolicy,
 } from "./baselines.ts";

@@ -13,7 +13,7 @@ import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
 import * as vega from "vega";
 import { alignRuns, bucketStats, minMaxIndices, rollingMean, strideIndices } from "./_series.ts";
-import type { EpisodeRecord, EvalRecord, EvalResult, Testbed, TrainRecord } from "./run_data.ts";
+import type { EpisodeEntry, EvalRecord, EvalResult, Testbed, TrainRecord } from "./run_data.ts";
 
 /**
  * A Vega-Lite specification as plain JSON (the `vega-lite` package's `TopLevelSpec`, which the
@@ -77,7 +77,7 @@ export interface EpisodeChartOptions {
  * ```
  */
 export function episodeReturnSpec(
-  episodes: readonly EpisodeRecord[],
+  episodes: readonly EpisodeEntry[],
   options: EpisodeChartOptions = {},
 ): VegaLiteSpec {
   const window = options.window ?? 100;
@@ -131,7 +131,7 @@ export interface RunGroup {
   /** The group's label in the legend. */
   label: string;
   /** Each run's episodes, ordered by step. */
-  runs: (readonly EpisodeRecord[])[];
+  runs: (readonly EpisodeEntry[])[];
 }
 
 /**
@@ -302,7 +302,7 @@ export function evalReturnsSpec(result: EvalResult): VegaLiteSpec {
  * @returns A Vega-Lite spec.
  */
 export function winRateSpec(
-  episodes: readonly EpisodeRecord[],
+  episodes: readonly EpisodeEntry[],
   evals: readonly EvalRecord[],
   options: EpisodeChartOptions = {},
 ): VegaLiteSpec {

@@ -42,9 +42,8 @@ export {
 } from "./run_data.ts";
 export type {
   CartPoleReplay,
-  EpisodeRecord,
+  EpisodeEntry,
   EvalRecord,
-  EvalResult,
   MinesweeperFrame,
   MinesweeperReplay,
   ParsedMetrics,

@@ -29,8 +29,12 @@
  * @module
  */
 
+import type { EvalResult } from "../io/run_dir.ts";
+
+export type { EvalResult };
+
 /** One finished training episode (`"kind":"episode"` in metrics.jsonl). */
-export interface EpisodeRecord {
+export interface EpisodeEntry {
   /** The environment step at which the episode ended. */
   step: number;
   /** The episode's number. */
@@ -58,22 +62,6 @@ export interface EvalRecord {
   /** The mean return over the evaluation episodes. */
   meanReturn: number;
   /** The fraction of evaluation episodes won, where the game has wins. */
-  winRate?: number;
-}
-
-/** The greedy evaluation at the end of training (`eval.json`). */
-export interface EvalResult {
-  /** The number of evaluation episodes. */
-  episodes: number;
-  /** The mean return over them. */
-  meanReturn: number;
-  /** The standard deviation of the returns. */
-  stdReturn: number;
-  /** The seed of the evaluation environments. */
-  seed: number;
-  /** The return of each episode. */
-  returns: number[];
-  /** The fraction of episodes won, where the game has wins. */
   winRate?: number;
 }
 
@@ -135,7 +123,7 @@ export interface RunData {
   /** The resolved configuration (`config.json`). */
   config: Record<string, unknown>;
   /** Finished training episodes, ordered by step. */
-  episodes: EpisodeRecord[];
+  episodes: EpisodeEntry[];
   /** Training updates, ordered by step. */
   train: TrainRecord[];
   /** Evaluations during training, ordered by step. */
@@ -165,7 +153,7 @@ export interface Testbed {
 /** What {@linkcode parseMetrics} returns. */
 export interface ParsedMetrics {
   /** Finished episodes, ordered by step. */
-  episodes: EpisodeRecord[];
+  episodes: EpisodeEntry[];
   /** Training updates, ordered by step. */
   train: TrainRecord[];
   /** Evaluations, ordered by step. */
@@ -202,7 +190,7 @@ function byStep<T extends { step: number }>(a: T, b: T): number {
  * ```
  */
 export function parseMetrics(text: string): ParsedMetrics {
-  const episodes: EpisodeRecord[] = [];
+  const episodes: EpisodeEntry[] = [];
   const train: TrainRecord[] = [];
   const evals: EvalRecord[] = [];
   let lastTime: number | undefined;
@@ -230,7 +218,7 @@ export function parseMetrics(text: string): ParsedMetrics {
       for (const key of ["episode", "return", "length"]) {
         if (!isFiniteNumber(record[key])) throw bad(`is an episode without a numeric ${key}`);
       }
-      const episode: EpisodeRecord = {
+      const episode: EpisodeEntry = {
         step,
         episode: record.episode as number,
         return: record.return as number,

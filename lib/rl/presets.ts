@@ -1,0 +1,63 @@
+/**
+ * Which agents `deno task train` can build, and the tuned settings per environment × algorithm
+ * that reach the published results with no other flag.
+ *
+ * @module
+ */
+
+import type { Backend } from "../backend/backend.ts";
+import type { EnvName } from "../envs/baselines.ts";
+import type { JsonObject } from "../io/json.ts";
+import type { Agent, EnvSpec } from "./agent.ts";
+import { DQN, type DqnOptions, dqnPresets } from "./dqn.ts";
+
+/** The algorithms the training task knows, as the command line names them. */
+export type AlgoName = "dqn";
+
+/** The algorithms {@linkcode createAgent} accepts, for validation and help text. */
+export const ALGO_NAMES: readonly AlgoName[] = ["dqn"];
+
+/** A preset: how long to train and the agent options that differ from the defaults. */
+export interface TrainPreset {
+  /** Environment steps to train for. */
+  steps: number;
+  /** Agent options (partial; the agent fills in its defaults). */
+  options: JsonObject;
+}
+
+/** The presets, keyed `"env/algo"`. A pair without an entry trains with the agent's defaults. */
+export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = {
+  "cartpole/dqn": { steps: 50_000, options: dqnPresets.cartpole as JsonObject },
+  "cartpole-masked/dqn": { steps: 100_000, options: dqnPresets.cartpole as JsonObject },
+};
+
+/** The steps a run trains for when no preset applies. */
+export const DEFAULT_TRAIN_STEPS = 100_000;
+
+/** The preset for an environment and algorithm (the defaults when there is none). */
+export function presetFor(env: EnvName, algo: AlgoName): TrainPreset {
+  return TRAIN_PRESETS[`${env}/${algo}`] ?? { steps: DEFAULT_TRAIN_STEPS, options: {} };
+}
+
+const FACTORIES: Record<AlgoName, (spec: EnvSpec, options: JsonObject, backend: Backend) => Agent> =
+  {
+    dqn: (spec, options, backend) => new DQN(spec, options as Partial<DqnOptions>, backend),
+  };
+
+/**
+ * Builds an agent by algorithm name for an environment's sizes.
+ *
+ * @throws {RangeError} For an unknown algorithm or an option out of range.
+ */
+export function createAgent(
+  algo: AlgoName,
+  spec: EnvSpec,
+  options: JsonObject,
+  backend: Backend,
+): Agent {
+  const factory = FACTORIES[algo];
+  if (!factory) {
+    throw new RangeError(`Cannot create agent "${algo}": expected one of ${ALGO_NAMES.join(", ")}`);
+  }
+  return factory(spec, options, backend);
+}
