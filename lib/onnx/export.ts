@@ -1,0 +1,267 @@
+/**
+ * Exports a {@linkcode Sequential} model to ONNX (opset 17).
+ *
+ * Dense layers become `Gemm` (feed-forward models) or `MatMul` + `Add` (recurrent models, whose
+ * Dense layers apply to `[T, B, H]` sequences), activations become `Relu`, `Tanh` and `Sigmoid`,
+ * and LSTM layers become ONNX's `LSTM` operator. Every LSTM layer's state is an explicit graph
+ * input and output, so the model can act one step at a time:
+ *
+ * | name                  | shape       | meaning                                         |
+ * | --------------------- | ----------- | ----------------------------------------------- |
+ * | `observation`         | `[T, B, I]` | the input sequence (`[B, I]` when feed-forward) |
+ * | `h_in_k`, `c_in_k`    | `[B, H_k]`  | the state of the k-th LSTM layer (k from 0)     |
+ * | `output`              | `[T, B, O]` | the last layer's output (`[B, O]` feed-forward) |
+ * | `h_out_k`, `c_out_k`  | `[B, H_k]`  | the k-th LSTM layer's state after the last step |
+ *
+ * `k` counts LSTM layers only: in `[Dense, LSTM, Dense]` the LSTM's state is `h_in_0`. The model's
+ * metadata (`metadata_props`) records the rnnrl version, the input and output names and the layer
+ * configuration as JSON.
+ *
+ * @module
+ */
+
+import denoConfig from "../../deno.json" with { type: "json" };
+import { ACTIVATIONS } from "../backend/backend.ts";
+import type { Layer } from "../nn/layer.ts";
+import { readParameters } from "../nn/parameter.ts";
+import type { Sequential } from "../nn/sequential.ts";
+import { DEFAULT_OPSET, type OnnxDim, OnnxGraphBuilder } from "./graph.ts";
+import { encodeOnnxModel, type OnnxStringEntry } from "./onnx_proto.ts";
+
+/** The name of the observation input of an exported model. */
+export const ONNX_OBSERVATION = "observation";
+
+/** The name of the output of an exported model. */
+export const ONNX_OUTPUT = "output";
+
+/** Metadata keys that {@linkcode exportOnnx} writes into `metadata_props`. */
+export const ONNX_METADATA_KEYS = {
+  /** The rnnrl version that wrote the model. */
+  version: "rnnrl.version",
+  /** The model's `SequentialConfig` (input size and layer descriptions) as JSON. */
+  config: "rnnrl.config",
+  /** The graph input names, as a JSON array. */
+  inputs: "rnnrl.inputs",
+  /** The graph output names, as a JSON array. */
+  outputs: "rnnrl.outputs",
+  /** The Sequential layer index of each LSTM layer (state k belongs to layer stateLayers[k]). */
+  stateLayers: "rnnrl.state_layers",
+} as const;
+
+/** Options of {@linkcode exportOnnx}. */
+export interface ExportOnnxOptions {
+  /** The batch dimension: a fixed size, or a symbolic name (default "batch"). */
+  batch?: number | string;
+  /** The time dimension of recurrent models: a fixed size, or a symbolic name (default "time"). */
+  steps?: number | string;
+  /** The ONNX operator set, 14 or later (default 17, the one tested). */
+  opset?: number;
+}
+
+/**
+ * The state input and output names of the k-th LSTM layer of an exported model.
+ *
+ * @param k The LSTM layer's ordinal among the model's LSTM layers, from 0.
+ * @returns The four names.
+ *
+ * @example
+ * ```ts
+ * import { onnxStateNames } from "./export.ts";
+ * if (onnxStateNames(1).hIn !== "h_in_1") throw new Error("names");
+ * ```
+ */
+export function onnxStateNames(
+  k: number,
+): { hIn: string; cIn: string; hOut: string; cOut: string } {
+  return { hIn: `h_in_${k}`, cIn: `c_in_${k}`, hOut: `h_out_${k}`, cOut: `c_out_${k}` };
+}
+
+/**
+ * Writes a model as ONNX bytes (a `.onnx` file). The weights are read from the model's backend
+ * at the time of the call.
+ *
+ * @param model The model; its layers must be Dense (linear, relu, tanh or sigmoid) or LSTM.
+ * @param options The batch and time dimensions and the opset.
+ * @returns The encoded model.
+ * @throws {TypeError} When a layer cannot be exported, e.g.
+ * `Cannot export layer 2 to ONNX: unsupported layer type "gru"`.
+ *
+ * @example
+ * ```ts
+ * import { createCpuBackend, Dense, LSTM, Sequential } from "@rnnrl/rnnrl";
+ * import { exportOnnx } from "./export.ts";
+ * import { OnnxPolicy } from "./policy.ts";
+ * const model = new Sequential(createCpuBackend(), {
+ *   inputSize: 4,
+ *   layers: [new LSTM({ units: 8 }), new Dense({ units: 2 })],
+ *   seed: 1,
+ * });
+ * const policy = await OnnxPolicy.load(await exportOnnx(model));
+ * let state = policy.initialState(1);
+ * const step = await policy.run(new Float32Array([0.1, 0, -0.2, 0]), [1, 1, 4], state);
+ * state = step.state; // carried to the next step
+ * if (step.output.length !== 2) throw new Error("two outputs");
+ * await policy.release();
+ * ```
+ */
+export async function exportOnnx(
+  model: Sequential,
+  options: ExportOnnxOptions = {},
+): Promise<Uint8Array> {
+  const batch = checkDim("batch", options.batch ?? "batch");
+  const steps = checkDim("steps", options.steps ?? "time");
+  const opset = options.opset ?? DEFAULT_OPSET;
+  if (!(Number.isSafeInteger(opset) && opset >= 14)) {
+    throw new RangeError(`Cannot export to ONNX: opset ${opset} is below 14, the oldest supported`);
+  }
+  model.layers.forEach(checkExportable);
+
+  const recurrent = model.recurrent;
+  const g = new OnnxGraphBuilder({
+    name: "rnnrl_policy",
+    producerVersion: denoConfig.version,
+    opsetVersion: opset,
+    docString: "An rnnrl Sequential model",
+  });
+  const lead: OnnxDim[] = recurrent ? [steps, batch] : [batch];
+  let x = g.addInput(ONNX_OBSERVATION, [...lead, model.inputSize]);
+  const stateLayers: number[] = [];
+  const stateOutputs: { name: string; size: number }[] = [];
+  let inputSize = model.inputSize;
+
+  for (let i = 0; i < model.layers.length; i++) {
+    const layer = model.layers[i];
+    const config = layer.config;
+    const last = i === model.layers.length - 1;
+    const prefix = `layers.${i}`;
+    const params = await readParameters(layer.parameters, model.backend);
+    const expectShape = (k: number, shape: number[]) => {
+      const p = params[k];
+      if (!p || p.shape.join() !== shape.join()) {
+        throw new TypeError(
+          `Cannot export layer ${i} to ONNX: parameter ${k} has shape [${
+            p?.shape ?? ""
+          }], expected [${shape}]`,
+        );
+      }
+      return p.data;
+    };
+    if (config.type === "dense") {
+      const units = config.units;
+      const w = expectShape(0, [inputSize, units]);
+      const b = expectShape(1, [units]);
+      const linear = config.activation === "linear";
+      const out = last && linear ? ONNX_OUTPUT : undefined;
+      const affine = recurrent
+        ? matmulAdd(g, x, { w, b, inFeatures: inputSize, outFeatures: units, prefix, out })
+        : g.gemm(x, { w, b, inFeatures: inputSize, outFeatures: units, prefix, output: out });
+      const act = { output: last ? ONNX_OUTPUT : undefined };
+      if (config.activation === "relu") x = g.relu(affine, act);
+      else if (config.activation === "tanh") x = g.tanh(affine, act);
+      else if (config.activation === "sigmoid") x = g.sigmoid(affine, act);
+      else x = affine;
+      inputSize = units;
+    } else {
+      const hiddenSize = config.units;
+      const k = stateLayers.length;
+      const names = onnxStateNames(k);
+      const weights = {
+        w: expectShape(0, [inputSize, 4 * hiddenSize]),
+        u: expectShape(1, [hiddenSize, 4 * hiddenSize]),
+        b: expectShape(2, [4 * hiddenSize]),
+      };
+      g.addInput(names.hIn, [batch, hiddenSize]);
+      g.addInput(names.cIn, [batch, hiddenSize]);
+      // ONNX's LSTM takes and gives states as [num_directions = 1, B, H].
+      const out = g.lstm(x, {
+        weights,
+        inputSize,
+        hiddenSize,
+        prefix,
+        initialH: g.unsqueeze(names.hIn, [0]),
+        initialC: g.unsqueeze(names.cIn, [0]),
+      });
+      x = g.squeeze(out.y, [1], { output: last ? ONNX_OUTPUT : undefined });
+      g.squeeze(out.yH, [0], { output: names.hOut });
+      g.squeeze(out.yC, [0], { output: names.cOut });
+      stateLayers.push(i);
+      stateOutputs.push({ name: names.hOut, size: hiddenSize });
+      stateOutputs.push({ name: names.cOut, size: hiddenSize });
+      inputSize = hiddenSize;
+    }
+  }
+  g.addOutput(x, [...lead, inputSize]);
+  for (const s of stateOutputs) g.addOutput(s.name, [batch, s.size]);
+
+  const onnx = g.toModel();
+  const inputs = [ONNX_OBSERVATION];
+  for (let k = 0; k < stateLayers.length; k++) {
+    inputs.push(onnxStateNames(k).hIn, onnxStateNames(k).cIn);
+  }
+  const metadata: Record<string, string> = {
+    [ONNX_METADATA_KEYS.version]: denoConfig.version,
+    [ONNX_METADATA_KEYS.config]: JSON.stringify(model.config),
+    [ONNX_METADATA_KEYS.inputs]: JSON.stringify(inputs),
+    [ONNX_METADATA_KEYS.outputs]: JSON.stringify([ONNX_OUTPUT, ...stateOutputs.map((s) => s.name)]),
+    [ONNX_METADATA_KEYS.stateLayers]: JSON.stringify(stateLayers),
+  };
+  onnx.metadataProps = Object.entries(metadata).map(([key, value]): OnnxStringEntry => ({
+    key,
+    value,
+  }));
+  return encodeOnnxModel(onnx);
+}
+
+/** Throws unless the layer is a Dense with a known activation or an LSTM. */
+function checkExportable(layer: Layer, i: number): void {
+  const config = layer.config as { type?: unknown; activation?: unknown; units?: unknown };
+  if (config.type === "dense") {
+    if (!ACTIVATIONS.includes(config.activation as (typeof ACTIVATIONS)[number])) {
+      throw new TypeError(
+        `Cannot export layer ${i} to ONNX: unsupported activation ${
+          JSON.stringify(config.activation)
+        }`,
+      );
+    }
+  } else if (config.type !== "lstm") {
+    throw new TypeError(
+      `Cannot export layer ${i} to ONNX: unsupported layer type ${JSON.stringify(config.type)}`,
+    );
+  }
+  if (!(Number.isSafeInteger(config.units) && (config.units as number) >= 1)) {
+    throw new TypeError(`Cannot export layer ${i} to ONNX: units is ${config.units}`);
+  }
+}
+
+/** `x · w + b` over the last axis of an input of any rank, as `MatMul` then `Add`. */
+function matmulAdd(
+  g: OnnxGraphBuilder,
+  x: string,
+  options: {
+    w: Float32Array;
+    b: Float32Array;
+    inFeatures: number;
+    outFeatures: number;
+    prefix: string;
+    out?: string;
+  },
+): string {
+  const { prefix, inFeatures, outFeatures } = options;
+  const w = g.addInitializer(`${prefix}.w`, options.w, [inFeatures, outFeatures]);
+  const b = g.addInitializer(`${prefix}.b`, options.b, [outFeatures]);
+  const product = g.freshName(`${prefix}.xw`);
+  g.addNode("MatMul", [x, w], [product], { name: `${prefix}.matmul` });
+  const output = options.out ?? g.freshName(`${prefix}.y`);
+  return g.addNode("Add", [product, b], [output], { name: `${prefix}.add` })[0];
+}
+
+function checkDim(what: string, dim: number | string): number | string {
+  if (typeof dim === "string") {
+    if (dim === "") throw new TypeError(`Cannot export to ONNX: ${what} is an empty name`);
+    return dim;
+  }
+  if (!(Number.isSafeInteger(dim) && dim >= 1)) {
+    throw new RangeError(`Cannot export to ONNX: ${what} is ${dim}, expected a positive integer`);
+  }
+  return dim;
+}
