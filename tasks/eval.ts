@@ -1,28 +1,48 @@
 /**
- * `deno task eval`: evaluates a policy and prints the result as one JSON line on stdout,
- * `{"episodes":N,"meanReturn":M,"stdReturn":S,"seed":K,"returns":[...]}` plus `"winRate"` where
- * the game has wins (the object `eval.json` holds).
+ * `deno task eval`: evaluates a policy greedily and prints the result as one JSON line on stdout,
+ * `{"episodes":N,"meanReturn":M,"stdReturn":S,"seed":K,"returns":[...],...}` plus `"winRate"`
+ * where the game has wins (the object `eval.json` holds).
  *
+ *     deno task eval --run runs/NAME [--episodes N] [--seed N] [--onnx]
  *     deno task eval --env NAME --agent random|solver [--episodes N] [--seed N]
  *                    [--width N --height N --mines N] [--difficulty easy|medium|hard]
  *
- * Needs no permissions. A user's mistake prints one line on stderr and exits with code 2.
+ * With `--run` it plays the run's trained agent, by default through rnnrl's own forward pass and
+ * with `--onnx` through an onnxruntime-web session of the exported policy (`policy.onnx` when the
+ * run has one, else exported on the fly). The same `--seed` sees the same episodes either way.
+ * A user's mistake prints one line on stderr and exits with code 2.
  *
  * @module
  */
 
 import { ENV_NAMES } from "../lib/envs/baselines.ts";
-import { type BaselineAgent, type EvaluationResult, runBaseline } from "../lib/rl/evaluation.ts";
 import { defineCli, fromUserInput, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
+import { runFile } from "../lib/io/run_dir.ts";
+import { exportOnnx } from "../lib/onnx/export.ts";
+import { OnnxPolicy, type OnnxPolicyState } from "../lib/onnx/policy.ts";
+import {
+  type BaselineAgent,
+  evaluatePolicy,
+  type EvaluationPolicy,
+  type EvaluationResult,
+  runBaseline,
+} from "../lib/rl/evaluation.ts";
+import { policyNetwork } from "../lib/rl/presets.ts";
+import { agentPolicy, createRunEnv, loadRun } from "../lib/rl/trainer.ts";
 
 const AGENTS: readonly BaselineAgent[] = ["random", "solver"];
 
 /** The command line of the task. */
 const EVAL_CLI = defineCli({
   name: "deno task eval",
-  summary: "Evaluates a built-in baseline agent and prints the result as one JSON line.",
+  summary: "Evaluates a trained run or a built-in baseline and prints the result as one JSON line.",
   flags: {
-    env: { type: "choice", choices: ENV_NAMES, description: "The environment" },
+    run: { type: "string", placeholder: "DIR", description: "A run directory to evaluate" },
+    onnx: {
+      type: "boolean",
+      description: "With --run: act through onnxruntime-web on the exported policy",
+    },
+    env: { type: "choice", choices: ENV_NAMES, description: "The environment of a baseline" },
     agent: {
       type: "choice",
       choices: AGENTS,
@@ -33,50 +53,47 @@ const EVAL_CLI = defineCli({
       type: "integer",
       min: 0,
       max: 4294967295,
-      default: 0,
-      description: "Seeds the environment once, before the first episode",
+      description: "Seeds the environment once, before the first episode (default: the run's " +
+        "evaluation seed, or 0 for a baseline)",
     },
-    width: {
-      type: "integer",
-      min: 1,
-      description: "Minesweeper columns (default 9; minesweeper-memory: the difficulty's)",
-    },
-    height: {
-      type: "integer",
-      min: 1,
-      description: "Minesweeper rows (default 9; minesweeper-memory: the difficulty's)",
-    },
-    mines: {
-      type: "integer",
-      min: 0,
-      description: "Minesweeper mines (default 10; minesweeper-memory: the difficulty's)",
-    },
+    width: { type: "integer", min: 1, description: "Minesweeper columns (baselines)" },
+    height: { type: "integer", min: 1, description: "Minesweeper rows (baselines)" },
+    mines: { type: "integer", min: 0, description: "Minesweeper mines (baselines)" },
     difficulty: {
       type: "choice",
       choices: ["easy", "medium", "hard"],
-      description: "minesweeper-memory board: easy 4x4/2, medium 6x6/6, hard 8x8/10 (default easy)",
+      description: "minesweeper-memory board: easy 4x4/2, medium 6x6/6, hard 8x8/10 (baselines)",
     },
   },
 });
 
 /**
- * The task's body: parses `args` and evaluates the baseline they name.
+ * The task's body: parses `args` and evaluates the run or baseline they name.
  *
  * @param args The command-line arguments.
  * @returns The evaluation, as printed.
- * @throws {UsageError} For a missing or bad flag, or a combination the environments refuse.
+ * @throws {UsageError} For a missing or bad flag, or a combination that cannot be evaluated.
  */
 export async function evaluateFromArgs(args: readonly string[]): Promise<EvaluationResult> {
   const { flags } = parseCli(EVAL_CLI, args);
-  if (flags.env === undefined) throw new UsageError("--env is required");
-  if (flags.agent === undefined) throw new UsageError("--agent is required");
+  if (flags.run !== undefined) {
+    for (const other of ["env", "agent", "width", "height", "mines", "difficulty"] as const) {
+      if (flags[other] !== undefined) {
+        throw new UsageError(`--${other} does not apply with --run: the run fixes it`);
+      }
+    }
+    return await evaluateRun(flags.run, flags.episodes, flags.seed, flags.onnx);
+  }
+  if (flags.onnx) throw new UsageError("--onnx needs --run");
+  if (flags.env === undefined) throw new UsageError("--env (or --run) is required");
+  if (flags.agent === undefined) throw new UsageError("--agent is required with --env");
   const { env, agent } = flags;
   return await fromUserInput(() =>
     runBaseline({
       env,
       agent,
       episodes: flags.episodes,
-      seed: flags.seed,
+      seed: flags.seed ?? 0,
       width: flags.width,
       height: flags.height,
       mines: flags.mines,
@@ -85,6 +102,49 @@ export async function evaluateFromArgs(args: readonly string[]): Promise<Evaluat
   );
 }
 
+async function evaluateRun(
+  dir: string,
+  episodes: number,
+  seed: number | undefined,
+  onnx: boolean,
+): Promise<EvaluationResult> {
+  const { config, agent } = await loadRun(dir);
+  const evalSeed = seed ?? config.evalSeed;
+  const policy = onnx ? await onnxPolicy(dir, agent) : agentPolicy(agent);
+  const { result } = await evaluatePolicy(createRunEnv(config, evalSeed), policy, {
+    episodes,
+    seed: evalSeed,
+  });
+  return result;
+}
+
+/** An evaluation policy that acts through onnxruntime-web, carrying the exported state. */
+async function onnxPolicy(
+  dir: string,
+  agent: Awaited<ReturnType<typeof loadRun>>["agent"],
+): Promise<EvaluationPolicy> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(runFile(dir, "policy"));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    bytes = await fromUserInput(() => exportOnnx(policyNetwork(agent)));
+  }
+  const session = await OnnxPolicy.load(bytes);
+  let state: OnnxPolicyState | undefined;
+  return {
+    reset: () => {
+      state = undefined;
+    },
+    act: async (observation) => {
+      const step = await session.act(observation, state);
+      state = step.state;
+      return step.actions[0];
+    },
+  };
+}
+
 if (import.meta.main) {
   await runCli(async () => console.log(JSON.stringify(await evaluateFromArgs(Deno.args))));
+  Deno.exit(0);
 }

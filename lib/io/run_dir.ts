@@ -215,7 +215,9 @@ export async function openRunDir(path: string, options: OpenRunDirOptions = {}):
     try {
       await Deno.stat(join(path, CHECKPOINT_FILE));
     } catch {
-      throw new RunDirError(`Cannot resume ${path}: it has no ${CHECKPOINT_FILE}`);
+      throw new RunDirError(
+        `Cannot use run directory ${path}: it has no ${CHECKPOINT_FILE} (no checkpoint was saved yet)`,
+      );
     }
   }
   return path;

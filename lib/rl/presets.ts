@@ -9,6 +9,7 @@ import type { Backend } from "../backend/backend.ts";
 import type { EnvName } from "../envs/baselines.ts";
 import type { JsonObject } from "../io/json.ts";
 import type { Agent, EnvSpec } from "./agent.ts";
+import type { Sequential } from "../nn/sequential.ts";
 import { DQN, type DqnOptions, dqnPresets } from "./dqn.ts";
 
 /** The algorithms the training task knows, as the command line names them. */
@@ -60,4 +61,20 @@ export function createAgent(
     throw new RangeError(`Cannot create agent "${algo}": expected one of ${ALGO_NAMES.join(", ")}`);
   }
   return factory(spec, options, backend);
+}
+
+/**
+ * The network whose output's argmax is an agent's greedy action, for export to ONNX.
+ *
+ * @throws {TypeError} When the agent has no such network (a dueling head, say, combines its
+ * outputs after the network).
+ */
+export function policyNetwork(agent: Agent): Sequential {
+  const network = (agent as { policyNetwork?: () => Sequential | undefined }).policyNetwork?.();
+  if (!network) {
+    throw new TypeError(
+      `Cannot export the ${agent.kind} agent: it has no single network whose output's argmax is the action`,
+    );
+  }
+  return network;
 }

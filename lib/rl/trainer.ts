@@ -33,7 +33,7 @@ import {
 } from "../io/run_dir.ts";
 import { writeReport } from "../report/html.ts";
 import type { Agent, AgentState, TrainReport } from "./agent.ts";
-import { evaluatePolicy, type EvaluationResult } from "./evaluation.ts";
+import { evaluatePolicy, type EvaluationPolicy, type EvaluationResult } from "./evaluation.ts";
 import { type AlgoName, createAgent } from "./presets.ts";
 
 /** Everything that defines a training run; two runs with equal configs give equal results. */
@@ -241,6 +241,43 @@ async function checkSameConfig(dir: string, config: TrainConfig): Promise<void> 
   }
 }
 
+/**
+ * Loads a finished or interrupted run: its configuration and its agent as of the last
+ * checkpoint, on the backend the run asked for (or `backend`).
+ *
+ * @throws {UserError} When the directory is not a run, or its checkpoint is missing or damaged.
+ */
+export async function loadRun(
+  dir: string,
+  options: { backend?: BackendChoice; log?: (line: string) => void } = {},
+): Promise<{ config: TrainConfig; agent: Agent }> {
+  await openRunDir(dir, { requireCheckpoint: true });
+  const saved = await readConfig(dir);
+  const config = {} as Record<string, unknown>;
+  for (const key of Object.keys(configIdentity({} as TrainConfig))) {
+    if (saved[key] === undefined) {
+      throw new RunDirError(`Cannot load ${dir}: its config.json has no "${key}"`);
+    }
+    config[key] = saved[key];
+  }
+  const trainConfig = config as unknown as TrainConfig;
+  const backend = await createBackend(options.backend ?? trainConfig.backend, {
+    log: options.log ?? (() => {}),
+  });
+  const agent = buildAgent(trainConfig, buildEnv(trainConfig, trainConfig.seed), backend);
+  const checkpoint = await loadCheckpoint(dir, { finiteOnly: true });
+  if (checkpoint.header.format !== CHECKPOINT_FORMAT) {
+    throw new RunDirError(`Cannot load ${dir}: its checkpoint is not a training checkpoint`);
+  }
+  restoreAgent(agent, checkpoint);
+  return { config: trainConfig, agent };
+}
+
+/** The environment of a run, seeded (for evaluation, say). */
+export function createRunEnv(config: TrainConfig, seed: number): Env {
+  return buildEnv(config, seed);
+}
+
 function buildEnv(config: TrainConfig, seed: number): Env {
   return fromUser(() =>
     createEnv(config.env, { ...(config.envOptions as CreateEnvOptions), seed })
@@ -308,7 +345,7 @@ function definedFields(report: TrainReport): JsonObject {
 }
 
 /** Acts greedily with an agent, carrying its recurrent state through each episode. */
-function agentPolicy(agent: Agent) {
+export function agentPolicy(agent: Agent): EvaluationPolicy {
   let state = agent.initialState();
   return {
     reset: () => {
