@@ -11,12 +11,34 @@ import type { JsonObject } from "../io/json.ts";
 import type { Agent, EnvSpec } from "./agent.ts";
 import type { Sequential } from "../nn/sequential.ts";
 import { DQN, type DqnOptions, dqnPresets } from "./dqn.ts";
+import { TabularAgent, type TabularAgentOptions, type TabularEnvSpec } from "./tabular_agent.ts";
+import {
+  type BanditAdapterOptions,
+  BanditAgentAdapter,
+  type BanditAlgo,
+  type BanditEnvSpec,
+} from "./bandit_agent.ts";
 
 /** The algorithms the training task knows, as the command line names them. */
-export type AlgoName = "dqn";
+export type AlgoName =
+  | "dqn"
+  | "q-learning"
+  | "sarsa"
+  | "epsilon-greedy"
+  | "ucb"
+  | "thompson"
+  | "gradient-bandit";
 
 /** The algorithms {@linkcode createAgent} accepts, for validation and help text. */
-export const ALGO_NAMES: readonly AlgoName[] = ["dqn"];
+export const ALGO_NAMES: readonly AlgoName[] = [
+  "dqn",
+  "q-learning",
+  "sarsa",
+  "epsilon-greedy",
+  "ucb",
+  "thompson",
+  "gradient-bandit",
+];
 
 /** A preset: how long to train and the agent options that differ from the defaults. */
 export interface TrainPreset {
@@ -30,6 +52,18 @@ export interface TrainPreset {
 export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = {
   "cartpole/dqn": { steps: 50_000, options: dqnPresets.cartpole as JsonObject },
   "cartpole-masked/dqn": { steps: 100_000, options: dqnPresets.cartpole as JsonObject },
+  "cartpole/q-learning": {
+    steps: 200_000,
+    options: { stepSize: 0.1, gamma: 0.99, epsilon: { start: 1, end: 0.01, steps: 100_000 } },
+  },
+  "cartpole/sarsa": {
+    steps: 400_000,
+    options: { stepSize: 0.1, gamma: 0.995, epsilon: { start: 1, end: 0.01, steps: 200_000 } },
+  },
+  "bandit/epsilon-greedy": { steps: 100_000, options: { epsilon: 0.1 } },
+  "bandit/ucb": { steps: 100_000, options: { c: 2 } },
+  "bandit/thompson": { steps: 100_000, options: {} },
+  "bandit/gradient-bandit": { steps: 100_000, options: { stepSize: 0.1, baseline: true } },
 };
 
 /** The steps a run trains for when no preset applies. */
@@ -43,6 +77,12 @@ export function presetFor(env: EnvName, algo: AlgoName): TrainPreset {
 const FACTORIES: Record<AlgoName, (spec: EnvSpec, options: JsonObject, backend: Backend) => Agent> =
   {
     dqn: (spec, options, backend) => new DQN(spec, options as Partial<DqnOptions>, backend),
+    "q-learning": (spec, options) => tabular(spec, options, "q-learning"),
+    sarsa: (spec, options) => tabular(spec, options, "sarsa"),
+    "epsilon-greedy": (spec, options) => bandit(spec, options, "epsilon-greedy"),
+    ucb: (spec, options) => bandit(spec, options, "ucb"),
+    thompson: (spec, options) => bandit(spec, options, "thompson"),
+    "gradient-bandit": (spec, options) => bandit(spec, options, "gradient-bandit"),
   };
 
 /**
@@ -77,4 +117,15 @@ export function policyNetwork(agent: Agent): Sequential {
     );
   }
   return network;
+}
+
+/** A tabular agent; the spec must be the environment (its id picks the discretiser). */
+function tabular(spec: EnvSpec, options: JsonObject, algorithm: "q-learning" | "sarsa"): Agent {
+  const o = { ...options, algorithm } as Partial<TabularAgentOptions>;
+  return new TabularAgent(spec as TabularEnvSpec, o);
+}
+
+/** A bandit agent; the spec must be the environment (only the bandit is accepted). */
+function bandit(spec: EnvSpec, options: JsonObject, algo: BanditAlgo): Agent {
+  return new BanditAgentAdapter(spec as BanditEnvSpec, algo, options as BanditAdapterOptions);
 }
