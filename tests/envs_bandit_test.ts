@@ -12,7 +12,7 @@ Deno.test("Bandit testbed draws q* from N(0, 1) at every reset", () => {
   const draws: number[] = [];
   for (let e = 0; e < 500; e++) {
     const { observation, info } = env.reset();
-    assert.deepEqual([...observation], [1]);
+    assert.deepEqual([...observation], new Array(11).fill(0), "nothing seen yet");
     assert.equal(info.optimalArm, argmax(env.means));
     draws.push(...env.means);
   }
@@ -33,6 +33,12 @@ Deno.test("Bandit Gaussian rewards are N(q*, 1) and info flags the optimal arm",
   for (let t = 0; t < 20000; t++) {
     const step = env.step(worst);
     assert.deepEqual(step.info, { optimalArm: best, optimal: false });
+    if (t === 0) {
+      // The observation is the arm just pulled, one-hot, and the reward it paid.
+      const expected = [0, 0, 0, 0, step.reward];
+      expected[worst] = 1;
+      assert.deepEqual([...step.observation], expected.map(Math.fround));
+    }
     rewards.push(step.reward);
   }
   assert.equal(env.step(best).info.optimal, true);

@@ -8,7 +8,7 @@ Deno.test("createEnv builds every named environment", () => {
   const sizes: Record<string, [number, number]> = {
     "cartpole": [4, 2],
     "cartpole-masked": [2, 2],
-    "bandit": [1, 10],
+    "bandit": [11, 10],
     "minesweeper": [810, 81],
     "minesweeper-memory": [9, 16],
     "pendulum": [3, 5],

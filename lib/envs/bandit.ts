@@ -48,7 +48,9 @@ export type BanditInfo = {
  * A k-armed bandit: every action pulls an arm and pays a reward drawn around its mean q*.
  *
  * Each `reset` draws a fresh problem (new q*), so episodes are the independent runs of the
- * testbed. The observation is the constant `[1]`. With `drift > 0`, after every pull each q*
+ * testbed. The observation is what the player saw last: the previous arm one-hot and the reward
+ * it paid, `[k arms…, reward]` (all zeros after a reset), so that a policy that only sees
+ * observations (a recurrent network, say) can learn within a problem. With `drift > 0`, after every pull each q*
  * takes an independent N(0, drift²) step (Bernoulli means are clipped to [0, 1]); the info's
  * `optimalArm` and `optimal` describe the means the action faced, before the walk. Episodes
  * never terminate; they are truncated after `maxEpisodeSteps` pulls, after which `step` throws
@@ -66,8 +68,8 @@ export type BanditInfo = {
 export class Bandit implements Env<BanditInfo> {
   /** "bandit". */
   readonly id: string = "bandit";
-  /** 1: the observation is the constant `[1]`. */
-  readonly observationSize: number = 1;
+  /** arms + 1: the previous arm one-hot, then its reward. */
+  readonly observationSize: number;
   /** The number of arms. */
   readonly actionCount: number;
   /** The reward distribution. */
@@ -116,6 +118,7 @@ export class Bandit implements Env<BanditInfo> {
       );
     }
     this.actionCount = arms;
+    this.observationSize = arms + 1;
     this.kind = kind;
     this.maxEpisodeSteps = maxEpisodeSteps;
     this.#rewardStd = rewardStd;
@@ -142,7 +145,7 @@ export class Bandit implements Env<BanditInfo> {
     this.elapsedSteps = 0;
     this.#ended = false;
     return {
-      observation: new Float32Array([1]),
+      observation: new Float32Array(this.observationSize),
       info: { optimalArm: this.#optimalArm(), optimal: false },
     };
   }
@@ -176,8 +179,11 @@ export class Bandit implements Env<BanditInfo> {
     this.elapsedSteps++;
     const truncated = this.elapsedSteps >= this.maxEpisodeSteps;
     this.#ended = truncated;
+    const observation = new Float32Array(this.observationSize);
+    observation[action] = 1;
+    observation[this.actionCount] = reward;
     return {
-      observation: new Float32Array([1]),
+      observation,
       reward,
       terminated: false,
       truncated,

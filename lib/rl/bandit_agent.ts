@@ -128,7 +128,7 @@ const OPTION_NAMES: Record<string, string[]> = {
  * const env = new Bandit();
  * const agent = new BanditAgentAdapter(env, "epsilon-greedy", { epsilon: 0.1 });
  * await agent.learn(env, { steps: 300 });
- * const { action } = await agent.act(Float32Array.of(1));
+ * const { action } = await agent.act(new Float32Array(env.observationSize)); // a fresh problem
  * if (!(action >= 0 && action < 10)) throw new Error("one of ten arms");
  * ```
  */
@@ -144,6 +144,8 @@ export class BanditAgentAdapter implements Agent {
   #make: (seed: number) => BanditAgent;
   #seeds: Rng; // the learners' seeds
   #learner: BanditAgent;
+  #evalLearner: BanditAgent | null = null;
+  #evalSeeds: Rng; // the evaluation learners' seeds, apart from training's
   #cursor: EpisodeCursor;
   #steps = 0;
   #episodes = 0;
@@ -240,6 +242,7 @@ export class BanditAgentAdapter implements Agent {
     this.#seeds = root.fork();
     this.#cursor = new EpisodeCursor(root.nextUint32());
     this.#learner = this.#make(this.#seeds.nextUint32());
+    this.#evalSeeds = new Rng((seed ^ 0x2545f491) >>> 0);
   }
 
   /** Environment steps (pulls) learned so far. */
@@ -262,12 +265,22 @@ export class BanditAgentAdapter implements Agent {
     return undefined;
   }
 
-  /** The greedy arm: the largest of the learner's values, the lowest-numbered among equals. */
-  act(_observation: Float32Array): Promise<ActResult> {
-    const values = this.#learner.values();
-    let best = 0;
-    for (let a = 1; a < values.length; a++) if (values[a] > values[best]) best = a;
-    return Promise.resolve({ action: best, state: undefined });
+  /**
+   * The action on a bandit observation, outside training (what evaluation calls). A bandit
+   * algorithm's policy is its learning rule, so evaluation runs it online on the problem at hand:
+   * an all-zero observation (a reset) starts a fresh learner, and every later observation (the
+   * previous arm and its reward) updates it before it picks the next arm.
+   */
+  act(observation: Float32Array): Promise<ActResult> {
+    const arms = this.spec.actionCount;
+    let previous = -1;
+    for (let a = 0; a < arms; a++) if (observation[a] === 1) previous = a;
+    if (previous < 0 || !this.#evalLearner) {
+      this.#evalLearner = this.#make(this.#evalSeeds.nextUint32());
+    } else {
+      this.#evalLearner.update(previous, observation[arms]);
+    }
+    return Promise.resolve({ action: this.#evalLearner.act(), state: undefined });
   }
 
   /** Pulls `options.steps` arms, continuing the current problem; a new problem gets a new learner. */
