@@ -292,3 +292,22 @@ Deno.test("BatchedCartPole rejects bad actions before changing any state", () =>
   }
   assert.throws(() => new BatchedCartPole(0), RangeError);
 });
+
+Deno.test("CartPole getState and setState continue an episode exactly, RNG included", () => {
+  const a = new CartPole({ seed: 4 });
+  a.reset();
+  for (let t = 0; t < 7; t++) a.step(t % 2);
+  const saved = JSON.parse(JSON.stringify(a.getState()));
+  const b = new CartPole();
+  b.setState(saved);
+  for (let t = 0; t < 600; t++) {
+    const action = (t * 7) % 3 === 0 ? 1 : 0;
+    const left = a.step(action);
+    const right = b.step(action);
+    assert.deepEqual(right, left);
+    if (left.terminated || left.truncated) {
+      assert.deepEqual(b.reset(), a.reset(), "the next episode's start comes from the same RNG");
+    }
+  }
+  assert.throws(() => b.setState({ state: [0, 0, 0] }), TypeError);
+});

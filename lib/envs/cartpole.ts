@@ -10,7 +10,8 @@
  * @module
  */
 
-import { Rng } from "../io/rng.ts";
+import type { JsonObject, JsonValue } from "../io/json.ts";
+import { Rng, type RngState } from "../io/rng.ts";
 import type { Env, ResetOptions, ResetResult, StepResult } from "./env.ts";
 
 /** Gymnasium CartPole-v1's physical constants and thresholds. */
@@ -264,6 +265,39 @@ export class CartPole implements Env<CartPoleInfo> {
     const truncated = this.elapsedSteps >= this.maxEpisodeSteps;
     this.#ended = terminated || truncated;
     return { observation: this.observe(), reward: 1, terminated, truncated, info: {} };
+  }
+
+  /** Everything that determines the rest of the episode and the next ones, as JSON (checkpoints). */
+  getState(): JsonObject {
+    const rng = this.#rng.getState();
+    return {
+      state: [...this.state],
+      elapsedSteps: this.elapsedSteps,
+      ended: this.#ended,
+      started: this.#reset,
+      rng: { words: rng.words, spareNormal: rng.spareNormal },
+    };
+  }
+
+  /** Restores a state from {@linkcode CartPole.getState}; throws a TypeError for anything else. */
+  setState(saved: JsonValue): void {
+    const s = saved as Record<string, unknown> | null;
+    const state = s?.state;
+    if (
+      !Array.isArray(state) || state.length !== 4 ||
+      !state.every((v) => typeof v === "number" && Number.isFinite(v)) ||
+      !(Number.isInteger(s!.elapsedSteps) && (s!.elapsedSteps as number) >= 0) ||
+      typeof s!.ended !== "boolean" || typeof s!.started !== "boolean"
+    ) {
+      throw new TypeError("Cannot restore CartPole: the saved state is malformed");
+    }
+    const rng = new Rng(0);
+    rng.setState(s!.rng as RngState);
+    this.#rng = rng;
+    this.state = [state[0], state[1], state[2], state[3]];
+    this.elapsedSteps = s!.elapsedSteps as number;
+    this.#ended = s!.ended as boolean;
+    this.#reset = s!.started as boolean;
   }
 
   /** The observation of the current state (float32). */
