@@ -1,5 +1,6 @@
 /**
- * Backends: the `Backend` interface, the CPU reference backend, and backend selection.
+ * Backends: the `Backend` interface, the CPU reference backend, the WebGPU backend, and
+ * selection by name.
  *
  * @module
  */
@@ -13,3 +14,17 @@ export {
   createCpuBackend,
   type FloatArray,
 } from "./cpu.ts";
+export {
+  createWebGpuBackend,
+  isWebGpuAvailable,
+  WebGpuBackend,
+  type WebGpuBackendOptions,
+  type WebGpuStats,
+  WebGpuTensor,
+} from "./webgpu/mod.ts";
+export {
+  BACKEND_CHOICES,
+  type BackendChoice,
+  createBackend,
+  type CreateBackendOptions,
+} from "./create.ts";

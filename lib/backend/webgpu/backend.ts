@@ -1,0 +1,809 @@
+/**
+ * The WebGPU backend: every op of {@linkcode Backend} as WGSL compute kernels. Tensors live in
+ * pooled GPU buffers; ops only encode commands, which are submitted in batches, and data comes
+ * back to the CPU only through {@linkcode WebGpuBackend.read}. The CPU backend (cpu.ts) defines
+ * what every op computes; the kernels in kernels/ match it to float32 rounding.
+ *
+ * @module
+ */
+
+import {
+  type Activation,
+  ACTIVATIONS,
+  type AdamStep,
+  type Backend,
+  formatShape,
+  type LossResult,
+  type LstmCache,
+  type LstmForwardResult,
+  type LstmGradients,
+  type LstmWeights,
+  type MatmulOptions,
+  type RmspropStep,
+  shapeSize,
+  type Tensor,
+} from "../backend.ts";
+import { BufferPool, pooledSize } from "./buffer_pool.ts";
+import { envFlag, requestGpuDevice } from "./device.ts";
+import { PipelineCache } from "./pipeline_cache.ts";
+import { CommandRecorder } from "./recorder.ts";
+import { encodeElementwise } from "./kernels/elementwise.ts";
+import { encodeElementLoss, encodePolicyLoss, encodeSoftmax } from "./kernels/losses.ts";
+import {
+  encodeLstmBackward,
+  encodeLstmForward,
+  type LstmDims,
+  lstmUsesRegisterKernels,
+} from "./kernels/lstm.ts";
+import { encodeMatmul } from "./kernels/matmul.ts";
+import { encodeAdam, encodeRmsprop, type OptimizerSlot } from "./kernels/optimizers.ts";
+import {
+  encodeArgmax,
+  encodeDqnTarget,
+  encodeEpsilonGreedy,
+  encodeGather,
+  encodeScatter,
+} from "./kernels/qvalues.ts";
+import { encodeClipByGlobalNorm, encodeSum, encodeSumRows } from "./kernels/reduce.ts";
+
+const TENSOR_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** A GPU buffer shared by a tensor and its reshaped views, released with the last of them. */
+interface Storage {
+  buffer: GPUBuffer;
+  refs: number;
+}
+
+/** A float32 tensor of the WebGPU backend, held in a GPU buffer. */
+export class WebGpuTensor implements Tensor {
+  /** The dimensions, outermost first. */
+  readonly shape: readonly number[];
+  /** The number of elements. */
+  readonly size: number;
+  /** The backend that owns the buffer. */
+  readonly backend: WebGpuBackend;
+  #storage: Storage | undefined;
+
+  /** Wraps `buffer` (at least `4·size` bytes); use the backend's ops to create tensors. */
+  constructor(backend: WebGpuBackend, buffer: GPUBuffer, shape: readonly number[]) {
+    this.backend = backend;
+    this.shape = Object.freeze([...shape]);
+    this.size = shapeSize(shape);
+    this.#storage = { buffer, refs: 1 };
+  }
+
+  /** Whether the tensor has been disposed. */
+  get disposed(): boolean {
+    return this.#storage === undefined;
+  }
+
+  /** The GPU buffer; throws once the tensor is disposed. */
+  get buffer(): GPUBuffer {
+    if (!this.#storage) {
+      throw new TypeError(`Cannot use a disposed tensor of shape ${formatShape(this.shape)}`);
+    }
+    return this.#storage.buffer;
+  }
+
+  /** A new handle on the same buffer under another shape of the same size. */
+  view(shape: readonly number[]): WebGpuTensor {
+    const storage = this.#storage;
+    if (!storage) {
+      throw new TypeError(`Cannot reshape a disposed tensor of shape ${formatShape(this.shape)}`);
+    }
+    const t = new WebGpuTensor(this.backend, storage.buffer, shape);
+    if (t.size !== this.size) {
+      throw new TypeError(
+        `Cannot reshape ${formatShape(this.shape)} to ${formatShape(shape)}: sizes differ`,
+      );
+    }
+    storage.refs++;
+    t.#storage = storage;
+    return t;
+  }
+
+  /**
+   * Drops this handle (the tensor counts as disposed) and returns the buffer when it was the
+   * last handle on it; undefined otherwise, or when it was already disposed.
+   */
+  detach(): GPUBuffer | undefined {
+    const storage = this.#storage;
+    this.#storage = undefined;
+    if (!storage) return undefined;
+    return --storage.refs === 0 ? storage.buffer : undefined;
+  }
+}
+
+/** Options of {@linkcode createWebGpuBackend}. */
+export interface WebGpuBackendOptions {
+  /** Which adapter to ask for (default "high-performance"). */
+  powerPreference?: "low-power" | "high-performance";
+  /** Print each newly compiled kernel's WGSL to stderr (default: `RNNRL_PRINT_WGSL=1`). */
+  printWgsl?: boolean;
+  /** Submit once this many dispatches are pending (default 1024). */
+  maxDispatchesPerSubmit?: number;
+  /**
+   * The matmul-like kernels: "tiled" (workgroup-memory tiles, for real GPUs), "register"
+   * (register blocks without workgroup memory, for CPU implementations of WebGPU) or "auto"
+   * (default: "register" where the adapter runs on the CPU, such as llvmpipe, else "tiled").
+   */
+  kernels?: "auto" | "tiled" | "register";
+}
+
+/** Counters of a {@linkcode WebGpuBackend}. */
+export interface WebGpuStats {
+  /** Buffers mapped back to the CPU (`read` calls with data). */
+  readbacks: number;
+  /** `queue.submit` calls. */
+  submits: number;
+  /** Compute dispatches encoded. */
+  dispatches: number;
+  /** Distinct shaders compiled into pipelines. */
+  pipelinesCompiled: number;
+  /** Buffers created. */
+  buffersAllocated: number;
+  /** Buffer requests served from the pool. */
+  buffersReused: number;
+  /** Bytes of all buffers created. */
+  bytesAllocated: number;
+}
+
+/**
+ * Creates the WebGPU backend: requests the adapter (high-performance) and the device once.
+ *
+ * @throws {Error} "Cannot use the WebGPU backend: no adapter found (...)" where no adapter exists.
+ *
+ * @example
+ * ```ts
+ * import { createWebGpuBackend, isWebGpuAvailable } from "@rnnrl/rnnrl";
+ * if (await isWebGpuAvailable()) {
+ *   const gpu = await createWebGpuBackend();
+ *   const a = gpu.tensor([1, 2, 3, 4], [2, 2]);
+ *   const product = await gpu.read(gpu.matmul(a, a)); // [7, 10, 15, 22]
+ *   if (product[3] !== 22) throw new Error("matmul is wrong");
+ *   gpu.destroy();
+ * }
+ * ```
+ */
+export async function createWebGpuBackend(
+  options: WebGpuBackendOptions = {},
+): Promise<WebGpuBackend> {
+  const { device, description, cpuEmulated } = await requestGpuDevice(options);
+  const kernels = options.kernels ?? "auto";
+  const strategy = kernels === "auto" ? (cpuEmulated ? "register" : "tiled") : kernels;
+  return new WebGpuBackend(device, description, { ...options, kernels: strategy });
+}
+
+function expectShape(t: Tensor, shape: readonly number[], what: string): void {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new TypeError(
+      `Cannot use ${what}: expected shape ${formatShape(shape)}, got ${formatShape(t.shape)}`,
+    );
+  }
+}
+
+function expectSameSize(a: Tensor, b: Tensor, what: string): void {
+  if (a.size !== b.size) throw new TypeError(`Cannot ${what}: sizes are ${a.size} and ${b.size}`);
+}
+
+function matrixDims(t: Tensor, what: string): [number, number] {
+  if (t.shape.length !== 2) {
+    throw new TypeError(`Cannot use ${what} as a matrix: shape is ${formatShape(t.shape)}`);
+  }
+  return [t.shape[0], t.shape[1]];
+}
+
+function expectActivation(activation: Activation): void {
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new RangeError(`Cannot apply activation "${activation}"`);
+  }
+}
+
+function expectLists(what: string, params: Tensor[], ...others: Tensor[][]): void {
+  for (const list of others) {
+    if (list.length !== params.length) {
+      throw new TypeError(
+        `Cannot ${what}: ${params.length} parameters but a list of ${list.length} tensors`,
+      );
+    }
+  }
+  params.forEach((p, k) => {
+    for (const list of others) expectSameSize(p, list[k], what);
+  });
+}
+
+/** The WebGPU backend. Create it with {@linkcode createWebGpuBackend}. */
+export class WebGpuBackend implements Backend {
+  /** Always "webgpu". */
+  readonly name: "webgpu" = "webgpu";
+  /** The adapter's description. */
+  readonly device: string;
+  /** The GPU device every tensor lives on. */
+  readonly gpu: GPUDevice;
+  /** The family of matmul-like kernels in use (see {@linkcode WebGpuBackendOptions.kernels}). */
+  readonly kernels: "tiled" | "register";
+  readonly #pool: BufferPool;
+  readonly #pipelines: PipelineCache;
+  readonly #recorder: CommandRecorder;
+  readonly #maxBinding: number;
+  #lost: string | undefined;
+  #error: string | undefined;
+
+  /** Use {@linkcode createWebGpuBackend}; `options.kernels` "auto" counts as "tiled" here. */
+  constructor(device: GPUDevice, description: string, options: WebGpuBackendOptions = {}) {
+    this.gpu = device;
+    this.device = description;
+    this.#pool = new BufferPool(device);
+    this.#pipelines = new PipelineCache(device, {
+      printWgsl: options.printWgsl ?? envFlag("RNNRL_PRINT_WGSL"),
+    });
+    this.kernels = options.kernels === "register" ? "register" : "tiled";
+    this.#recorder = new CommandRecorder(device, this.#pipelines, this.#pool, {
+      maxDispatchesPerSubmit: options.maxDispatchesPerSubmit,
+      strategy: this.kernels,
+    });
+    this.#maxBinding = device.limits.maxStorageBufferBindingSize;
+    device.lost.then((info) => {
+      this.#lost = info.message || info.reason || "unknown reason";
+    });
+    device.addEventListener("uncapturederror", (event) => {
+      this.#error ??= (event as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  /** Counters: readbacks, submits, dispatches, compiled pipelines, buffer allocations. */
+  get stats(): WebGpuStats {
+    const pool = this.#pool.stats;
+    const rec = this.#recorder.stats;
+    return {
+      readbacks: rec.readbacks,
+      submits: rec.submits,
+      dispatches: rec.dispatches,
+      pipelinesCompiled: this.#pipelines.compiled,
+      buffersAllocated: pool.buffersAllocated,
+      buffersReused: pool.buffersReused,
+      bytesAllocated: pool.bytesAllocated,
+    };
+  }
+
+  /** Throws when the device is lost or reported an error. */
+  #check(): void {
+    if (this.#lost !== undefined) throw new Error(`WebGPU device lost: ${this.#lost}`);
+    if (this.#error !== undefined) {
+      const message = this.#error;
+      this.#error = undefined;
+      throw new Error(`WebGPU error: ${message}`);
+    }
+  }
+
+  #buf(t: Tensor): GPUBuffer {
+    if (!(t instanceof WebGpuTensor) || t.backend !== this) {
+      throw new TypeError("Cannot use a tensor of another backend on the WebGPU backend");
+    }
+    return t.buffer;
+  }
+
+  #new(shape: readonly number[], label: string): WebGpuTensor {
+    this.#check();
+    const bytes = shapeSize(shape) * 4;
+    if (pooledSize(bytes) > this.#maxBinding) {
+      throw new RangeError(
+        `Cannot allocate a tensor of shape ${formatShape(shape)}: ${bytes} bytes exceed the ` +
+          `device's storage binding limit of ${this.#maxBinding}`,
+      );
+    }
+    const buffer = this.#pool.acquire(bytes, TENSOR_USAGE, `${label} ${formatShape(shape)}`);
+    return new WebGpuTensor(this, buffer, shape);
+  }
+
+  /** Copies numbers into a new tensor. */
+  tensor(data: ArrayLike<number>, shape: readonly number[]): WebGpuTensor {
+    const size = shapeSize(shape);
+    if (data.length !== size) {
+      throw new TypeError(
+        `Cannot make a tensor of shape ${
+          formatShape(shape)
+        }: it needs ${size} values, got ${data.length}`,
+      );
+    }
+    const t = this.#new(shape, "tensor");
+    if (size > 0) {
+      const values = data instanceof Float32Array ? data : Float32Array.from(data);
+      this.gpu.queue.writeBuffer(
+        t.buffer,
+        0,
+        values.buffer as ArrayBuffer,
+        values.byteOffset,
+        size * 4,
+      );
+    }
+    return t;
+  }
+
+  /** A new zero tensor. */
+  zeros(shape: readonly number[]): WebGpuTensor {
+    const t = this.#new(shape, "zeros");
+    this.#recorder.clear(t.buffer, 0, t.buffer.size);
+    return t;
+  }
+
+  /** Submits pending work and reads the tensor back (one readback, counted in `stats`). */
+  async read(t: Tensor): Promise<Float32Array> {
+    this.#check();
+    const data = await this.#recorder.readBack(this.#buf(t), t.size * 4);
+    this.#check();
+    return data;
+  }
+
+  /** Overwrites a tensor's contents; queued work that reads it is submitted first. */
+  write(t: Tensor, data: ArrayLike<number>): void {
+    this.#check();
+    const buffer = this.#buf(t);
+    if (data.length !== t.size) {
+      throw new TypeError(`Cannot write ${data.length} values into a tensor of ${t.size}`);
+    }
+    if (t.size === 0) return;
+    // queue.writeBuffer runs before any unsubmitted command, so those must go first.
+    if (this.#recorder.isPending(buffer)) this.#recorder.flush();
+    const values = data instanceof Float32Array ? data : Float32Array.from(data);
+    this.gpu.queue.writeBuffer(
+      buffer,
+      0,
+      values.buffer as ArrayBuffer,
+      values.byteOffset,
+      t.size * 4,
+    );
+  }
+
+  /** Copies `src` into `dst`. */
+  copy(dst: Tensor, src: Tensor): void {
+    this.#check();
+    expectSameSize(dst, src, "copy a tensor");
+    const d = this.#buf(dst), s = this.#buf(src);
+    if (d !== s) this.#recorder.copy(s, 0, d, 0, src.size * 4);
+  }
+
+  /** The same buffer under a new shape of equal size (reference-counted, no copy). */
+  reshape(t: Tensor, shape: readonly number[]): WebGpuTensor {
+    this.#buf(t);
+    return (t as WebGpuTensor).view(shape);
+  }
+
+  /**
+   * Drops a handle; the buffer goes back to the pool with the last handle on it (once queued work
+   * that uses it is submitted).
+   */
+  dispose(t: Tensor): void {
+    if (!(t instanceof WebGpuTensor) || t.backend !== this) {
+      throw new TypeError("Cannot dispose a tensor of another backend on the WebGPU backend");
+    }
+    const buffer = t.detach();
+    if (buffer) this.#recorder.release(buffer);
+  }
+
+  /** Submits pending work and waits until the GPU has finished it. */
+  async sync(): Promise<void> {
+    this.#check();
+    this.#recorder.flush();
+    await this.gpu.queue.onSubmittedWorkDone();
+    this.#check();
+  }
+
+  /** Submits pending work now without waiting for it. */
+  flush(): void {
+    this.#recorder.flush();
+  }
+
+  /** Submits pending work, frees pooled buffers and destroys the device. */
+  destroy(): void {
+    this.#recorder.flush();
+    this.#pool.trim();
+    this.gpu.destroy();
+  }
+
+  /** `act(op(A) · op(B) + bias)` with the tiled matmul kernel. */
+  matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): WebGpuTensor {
+    const [ar, ac] = matrixDims(a, "the left operand");
+    const [br, bc] = matrixDims(b, "the right operand");
+    const m = options.transposeA ? ac : ar;
+    const k = options.transposeA ? ar : ac;
+    const kb = options.transposeB ? bc : br;
+    const n = options.transposeB ? br : bc;
+    if (k !== kb) throw new TypeError(`Cannot multiply matrices: inner sizes are ${k} and ${kb}`);
+    if (options.bias) expectShape(options.bias, [n], "the bias");
+    const activation = options.activation ?? "linear";
+    expectActivation(activation);
+    const ab = this.#buf(a), bb = this.#buf(b);
+    const bias = options.bias ? this.#buf(options.bias) : undefined;
+    const out = this.#new([m, n], "matmul");
+    encodeMatmul(this.#recorder, ab, bb, out.buffer, bias, {
+      m,
+      n,
+      k,
+      transposeA: options.transposeA ?? false,
+      transposeB: options.transposeB ?? false,
+      activation,
+    });
+    return out;
+  }
+
+  #binary(op: "add" | "mul", a: Tensor, b: Tensor, what: string): WebGpuTensor {
+    expectSameSize(a, b, what);
+    const x = this.#buf(a), y = this.#buf(b);
+    const out = this.#new(a.shape, op);
+    encodeElementwise(this.#recorder, op, a.size, out.buffer, x, y);
+    return out;
+  }
+
+  /** `a + b`. */
+  add(a: Tensor, b: Tensor): WebGpuTensor {
+    return this.#binary("add", a, b, "add tensors");
+  }
+
+  /** `a * b`. */
+  mul(a: Tensor, b: Tensor): WebGpuTensor {
+    return this.#binary("mul", a, b, "multiply tensors");
+  }
+
+  /** `s * a`. */
+  scale(a: Tensor, s: number): WebGpuTensor {
+    const x = this.#buf(a);
+    const out = this.#new(a.shape, "scale");
+    encodeElementwise(this.#recorder, "scale", a.size, out.buffer, x, undefined, s);
+    return out;
+  }
+
+  /** `y += alpha * x`, in place. */
+  axpyInPlace(y: Tensor, x: Tensor, alpha: number): void {
+    expectSameSize(y, x, "accumulate tensors");
+    const yb = this.#buf(y);
+    let xb = this.#buf(x);
+    // A buffer cannot be bound for reading and writing in one dispatch: read from a copy.
+    const alias = xb === yb ? this.#new(x.shape, "axpy copy") : undefined;
+    if (alias) {
+      this.#recorder.copy(xb, 0, alias.buffer, 0, x.size * 4);
+      xb = alias.buffer;
+    }
+    this.#check();
+    encodeElementwise(this.#recorder, "axpy", y.size, yb, xb, undefined, alpha);
+    if (alias) this.dispose(alias);
+  }
+
+  /** Applies an activation. */
+  activate(x: Tensor, activation: Activation): WebGpuTensor {
+    expectActivation(activation);
+    const xb = this.#buf(x);
+    const out = this.#new(x.shape, activation);
+    encodeElementwise(this.#recorder, `act_${activation}`, x.size, out.buffer, xb);
+    return out;
+  }
+
+  /** The gradient through an activation, from its output `y` and the upstream `dy`. */
+  activationGrad(y: Tensor, dy: Tensor, activation: Activation): WebGpuTensor {
+    expectSameSize(y, dy, "back-propagate an activation");
+    if (!ACTIVATIONS.includes(activation)) {
+      throw new RangeError(`Cannot back-propagate activation "${activation}"`);
+    }
+    const yb = this.#buf(y), gb = this.#buf(dy);
+    const out = this.#new(y.shape, `${activation} grad`);
+    encodeElementwise(this.#recorder, `grad_${activation}`, y.size, out.buffer, yb, gb);
+    return out;
+  }
+
+  /** Sums a matrix over its rows. */
+  sumRows(x: Tensor): WebGpuTensor {
+    const [m, n] = matrixDims(x, "the input of sumRows");
+    const xb = this.#buf(x);
+    const out = this.#new([n], "sumRows");
+    encodeSumRows(this.#recorder, xb, out.buffer, m, n);
+    return out;
+  }
+
+  /** The sum of all elements, as a `[1]` tensor that stays on the GPU. */
+  sum(x: Tensor): WebGpuTensor {
+    const xb = this.#buf(x);
+    const out = this.#new([1], "sum");
+    encodeSum(this.#recorder, xb, out.buffer, x.size);
+    return out;
+  }
+
+  /** Runs an LSTM over a whole sequence (see {@linkcode Backend.lstmForward}). */
+  lstmForward(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    weights: LstmWeights,
+    options: { mask?: Tensor; keepCache?: boolean } = {},
+  ): LstmForwardResult {
+    if (x.shape.length !== 3) {
+      throw new TypeError(
+        `Cannot run the LSTM: input must be [T, B, I], got ${formatShape(x.shape)}`,
+      );
+    }
+    const [steps, batch, features] = x.shape;
+    const hidden = weights.u.shape[0];
+    const g4 = 4 * hidden;
+    expectShape(weights.w, [features, g4], "the LSTM input weights");
+    expectShape(weights.u, [hidden, g4], "the LSTM recurrent weights");
+    expectShape(weights.b, [g4], "the LSTM bias");
+    expectShape(h0, [batch, hidden], "the initial hidden state");
+    expectShape(c0, [batch, hidden], "the initial cell state");
+    if (options.mask) expectShape(options.mask, [steps, batch], "the LSTM mask");
+    const inputs = {
+      x: this.#buf(x),
+      w: this.#buf(weights.w),
+      u: this.#buf(weights.u),
+      b: this.#buf(weights.b),
+      h0: this.#buf(h0),
+      c0: this.#buf(c0),
+      mask: options.mask ? this.#buf(options.mask) : undefined,
+    };
+    const keep = options.keepCache ?? true;
+    const seq = [steps, batch, hidden];
+    const gates = this.#new([steps, batch, g4], "lstm gates");
+    const h = this.#new(seq, "lstm h");
+    const cache = keep
+      ? {
+        hPrev: this.#new(seq, "lstm hPrev"),
+        cPrev: this.#new(seq, "lstm cPrev"),
+        cTanh: this.#new(seq, "lstm cTanh"),
+      }
+      : undefined;
+    const state = this.#new([2, batch, hidden], "lstm state");
+    const hLast = this.#new([batch, hidden], "lstm hLast");
+    const cLast = this.#new([batch, hidden], "lstm cLast");
+    encodeLstmForward(this.#recorder, {
+      ...inputs,
+      gates: gates.buffer,
+      h: h.buffer,
+      cache: cache
+        ? { hPrev: cache.hPrev.buffer, cPrev: cache.cPrev.buffer, cTanh: cache.cTanh.buffer }
+        : undefined,
+      state: state.buffer,
+      hLast: hLast.buffer,
+      cLast: cLast.buffer,
+    }, { steps, batch, inputs: features, hidden });
+    this.dispose(state);
+    if (!cache) {
+      this.dispose(gates);
+      return { h, hLast, cLast };
+    }
+    return { h, hLast, cLast, cache: { x, ...cache, gates, mask: options.mask } };
+  }
+
+  /** Back-propagates through time (see {@linkcode Backend.lstmBackward}). */
+  lstmBackward(
+    cache: LstmCache,
+    weights: LstmWeights,
+    dh: Tensor,
+    dhLast?: Tensor,
+    dcLast?: Tensor,
+  ): LstmGradients {
+    const [steps, batch, inputs] = cache.x.shape;
+    const hidden = weights.u.shape[0];
+    const g4 = 4 * hidden;
+    const dims: LstmDims = { steps, batch, inputs, hidden };
+    expectShape(dh, [steps, batch, hidden], "the LSTM output gradient");
+    expectShape(weights.w, [inputs, g4], "the LSTM input weights");
+    expectShape(weights.u, [hidden, g4], "the LSTM recurrent weights");
+    expectShape(cache.gates, [steps, batch, g4], "the LSTM cache");
+    if (dhLast) expectShape(dhLast, [batch, hidden], "the final hidden-state gradient");
+    if (dcLast) expectShape(dcLast, [batch, hidden], "the final cell-state gradient");
+    const io = {
+      x: this.#buf(cache.x),
+      w: this.#buf(weights.w),
+      u: this.#buf(weights.u),
+      hPrev: this.#buf(cache.hPrev),
+      cPrev: this.#buf(cache.cPrev),
+      gates: this.#buf(cache.gates),
+      cTanh: this.#buf(cache.cTanh),
+      mask: cache.mask ? this.#buf(cache.mask) : undefined,
+      dh: this.#buf(dh),
+      dhLast: dhLast ? this.#buf(dhLast) : undefined,
+      dcLast: dcLast ? this.#buf(dcLast) : undefined,
+    };
+    const dGates = this.#new([steps, batch, g4], "lstm dGates");
+    const state = this.#new([2, batch, hidden], "lstm dState");
+    const uT = lstmUsesRegisterKernels(this.#recorder)
+      ? this.#new([g4, hidden], "lstm uT")
+      : undefined;
+    const grads = {
+      dx: this.#new([steps, batch, inputs], "lstm dx"),
+      dw: this.#new([inputs, g4], "lstm dw"),
+      du: this.#new([hidden, g4], "lstm du"),
+      db: this.#new([g4], "lstm db"),
+      dh0: this.#new([batch, hidden], "lstm dh0"),
+      dc0: this.#new([batch, hidden], "lstm dc0"),
+    };
+    encodeLstmBackward(this.#recorder, {
+      ...io,
+      dGates: dGates.buffer,
+      state: state.buffer,
+      uT: uT?.buffer,
+      dx: grads.dx.buffer,
+      dw: grads.dw.buffer,
+      du: grads.du.buffer,
+      db: grads.db.buffer,
+      dh0: grads.dh0.buffer,
+      dc0: grads.dc0.buffer,
+    }, dims);
+    this.dispose(dGates);
+    this.dispose(state);
+    if (uT) this.dispose(uT);
+    return grads;
+  }
+
+  /** Disposes the tensors an LSTM cache owns (not `x` or `mask`, which it borrows). */
+  disposeLstmCache(cache: LstmCache): void {
+    for (const t of [cache.hPrev, cache.cPrev, cache.gates, cache.cTanh]) this.dispose(t);
+  }
+
+  /** Row argmax, lowest index on ties. */
+  argmaxRows(q: Tensor): WebGpuTensor {
+    const [rows, cols] = matrixDims(q, "the Q-values");
+    const qb = this.#buf(q);
+    const out = this.#new([rows], "argmax");
+    encodeArgmax(this.#recorder, qb, out.buffer, rows, cols);
+    return out;
+  }
+
+  /**
+   * Epsilon-greedy actions with the counter-based RNG; the same draws as the CPU backend
+   * (row b explores when `counterUniform(seed, counter, 2b) < epsilon`).
+   */
+  epsilonGreedy(q: Tensor, epsilon: number, seed: number, counter: number): WebGpuTensor {
+    const [rows, cols] = matrixDims(q, "the Q-values");
+    const qb = this.#buf(q);
+    const out = this.#new([rows], "epsilon-greedy");
+    encodeEpsilonGreedy(this.#recorder, qb, out.buffer, rows, cols, epsilon, seed, counter);
+    return out;
+  }
+
+  /** `q[b, actions[b]]` (NaN where an action is not an integer in range). */
+  gatherRows(q: Tensor, actions: Tensor): WebGpuTensor {
+    const [rows, cols] = matrixDims(q, "the Q-values");
+    expectShape(actions, [rows], "the actions");
+    const qb = this.#buf(q), ab = this.#buf(actions);
+    const out = this.#new([rows], "gather");
+    encodeGather(this.#recorder, qb, ab, out.buffer, rows, cols);
+    return out;
+  }
+
+  /** Scatters `values[b]` into column `actions[b]` of a zero matrix (NaN rows for bad actions). */
+  scatterRows(values: Tensor, actions: Tensor, actionCount: number): WebGpuTensor {
+    const rows = values.size;
+    expectShape(actions, [rows], "the actions");
+    const vb = this.#buf(values), ab = this.#buf(actions);
+    const out = this.#new([rows, actionCount], "scatter");
+    encodeScatter(this.#recorder, vb, ab, out.buffer, rows, actionCount);
+    return out;
+  }
+
+  /** The (double) DQN target; `terminated` stops bootstrapping, truncation does not. */
+  dqnTarget(
+    qSelect: Tensor,
+    qTarget: Tensor,
+    rewards: Tensor,
+    terminated: Tensor,
+    gamma: number,
+  ): WebGpuTensor {
+    const [rows, cols] = matrixDims(qSelect, "the selecting Q-values");
+    expectShape(qTarget, [rows, cols], "the target Q-values");
+    expectShape(rewards, [rows], "the rewards");
+    expectShape(terminated, [rows], "the terminated flags");
+    const buffers = {
+      qSelect: this.#buf(qSelect),
+      qTarget: this.#buf(qTarget),
+      rewards: this.#buf(rewards),
+      terminated: this.#buf(terminated),
+    };
+    const out = this.#new([rows], "dqn target");
+    encodeDqnTarget(this.#recorder, { ...buffers, out: out.buffer }, rows, cols, gamma);
+    return out;
+  }
+
+  /** Row softmax. */
+  softmaxRows(logits: Tensor): WebGpuTensor {
+    const [rows, cols] = matrixDims(logits, "the logits");
+    const lb = this.#buf(logits);
+    const out = this.#new([rows, cols], "softmax");
+    encodeSoftmax(this.#recorder, lb, out.buffer, rows, cols);
+    return out;
+  }
+
+  /** The policy-gradient loss with an entropy bonus, and its gradient. */
+  policyLoss(logits: Tensor, actions: Tensor, weights: Tensor, entropyCoef: number): LossResult {
+    const [rows, cols] = matrixDims(logits, "the logits");
+    expectShape(actions, [rows], "the actions");
+    expectShape(weights, [rows], "the policy-gradient weights");
+    const buffers = {
+      logits: this.#buf(logits),
+      actions: this.#buf(actions),
+      weights: this.#buf(weights),
+    };
+    const grad = this.#new([rows, cols], "policy grad");
+    const loss = this.#new([1], "policy loss");
+    encodePolicyLoss(
+      this.#recorder,
+      { ...buffers, grad: grad.buffer, loss: loss.buffer },
+      rows,
+      cols,
+      entropyCoef,
+    );
+    return { loss, grad };
+  }
+
+  /** Mean squared error and its gradient. */
+  mseLoss(prediction: Tensor, target: Tensor): LossResult {
+    expectSameSize(prediction, target, "compute the squared error");
+    return this.#elementLoss("mse", prediction, target, 0);
+  }
+
+  /** Mean Huber loss and its gradient. */
+  huberLoss(prediction: Tensor, target: Tensor, delta: number): LossResult {
+    expectSameSize(prediction, target, "compute the Huber loss");
+    if (!(delta > 0)) throw new RangeError(`Cannot compute the Huber loss: delta is ${delta}`);
+    return this.#elementLoss("huber", prediction, target, delta);
+  }
+
+  #elementLoss(
+    kind: "mse" | "huber",
+    prediction: Tensor,
+    target: Tensor,
+    delta: number,
+  ): LossResult {
+    const pred = this.#buf(prediction), tgt = this.#buf(target);
+    const grad = this.#new(prediction.shape, `${kind} grad`);
+    const loss = this.#new([1], `${kind} loss`);
+    encodeElementLoss(
+      this.#recorder,
+      kind,
+      { pred, tgt, grad: grad.buffer, loss: loss.buffer },
+      prediction.size,
+      delta,
+    );
+    return { loss, grad };
+  }
+
+  /** One fused Adam update of every parameter, in place (one dispatch per parameter). */
+  adamStep(params: Tensor[], grads: Tensor[], m: Tensor[], v: Tensor[], step: AdamStep): void {
+    expectLists("apply Adam", params, grads, m, v);
+    this.#check();
+    const slots: OptimizerSlot[] = params.map((p, k) => ({
+      size: p.size,
+      param: this.#buf(p),
+      grad: this.#buf(grads[k]),
+      m: this.#buf(m[k]),
+      v: this.#buf(v[k]),
+    }));
+    encodeAdam(this.#recorder, slots, step);
+  }
+
+  /** One RMSprop update in place. */
+  rmspropStep(params: Tensor[], grads: Tensor[], meanSquare: Tensor[], step: RmspropStep): void {
+    expectLists("apply RMSprop", params, grads, meanSquare);
+    this.#check();
+    const slots: OptimizerSlot[] = params.map((p, k) => ({
+      size: p.size,
+      param: this.#buf(p),
+      grad: this.#buf(grads[k]),
+      m: this.#buf(meanSquare[k]),
+    }));
+    encodeRmsprop(this.#recorder, slots, step);
+  }
+
+  /** `p -= lr * g`, in place. */
+  sgdStep(params: Tensor[], grads: Tensor[], lr: number): void {
+    expectLists("apply SGD", params, grads);
+    for (let k = 0; k < params.length; k++) this.axpyInPlace(params[k], grads[k], -lr);
+  }
+
+  /** Clips gradients by their global norm in place; returns the norm before clipping (on the GPU). */
+  clipByGlobalNorm(grads: Tensor[], maxNorm: number): WebGpuTensor {
+    if (!(maxNorm > 0)) throw new RangeError(`Cannot clip gradients: maxNorm is ${maxNorm}`);
+    const list = grads.map((g) => ({ buffer: this.#buf(g), size: g.size }));
+    const norm = this.zeros([1]);
+    encodeClipByGlobalNorm(this.#recorder, list, norm.buffer, maxNorm);
+    return norm;
+  }
+}
