@@ -27,6 +27,14 @@ import {
   type Tensor,
 } from "./backend.ts";
 import { gemm } from "./cpu_gemm.ts";
+import {
+  expectLists,
+  expectSameSize,
+  expectShape,
+  lstmDims,
+  matmulDims,
+  matrixDims,
+} from "./_checks.ts";
 
 /** The typed arrays the CPU backend stores tensors in. */
 export type FloatArray = Float32Array | Float64Array;
@@ -88,27 +96,6 @@ export function cpuData(t: Tensor): FloatArray {
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
-}
-
-function expectShape(t: Tensor, shape: readonly number[], what: string): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new TypeError(
-      `Cannot use ${what}: expected shape ${formatShape(shape)}, got ${formatShape(t.shape)}`,
-    );
-  }
-}
-
-function expectSameSize(a: Tensor, b: Tensor, what: string): void {
-  if (a.size !== b.size) {
-    throw new TypeError(`Cannot ${what}: sizes are ${a.size} and ${b.size}`);
-  }
-}
-
-function matrixDims(t: Tensor, what: string): [number, number] {
-  if (t.shape.length !== 2) {
-    throw new TypeError(`Cannot use ${what} as a matrix: shape is ${formatShape(t.shape)}`);
-  }
-  return [t.shape[0], t.shape[1]];
 }
 
 /** The CPU backend. Create it with {@linkcode createCpuBackend}. */
@@ -190,20 +177,11 @@ export class CpuBackend implements Backend {
 
   /** `act(op(A) · op(B) + bias)`. */
   matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): CpuTensor {
-    const [ar, ac] = matrixDims(a, "the left operand");
-    const [br, bc] = matrixDims(b, "the right operand");
-    const m = options.transposeA ? ac : ar;
-    const k = options.transposeA ? ar : ac;
-    const kb = options.transposeB ? bc : br;
-    const n = options.transposeB ? br : bc;
-    if (k !== kb) {
-      throw new TypeError(`Cannot multiply matrices: inner sizes are ${k} and ${kb}`);
-    }
+    const { m, n, k } = matmulDims(a, b, options);
     const out = this.#new([m, n]);
     matmulInto(cpuData(a), cpuData(b), out.data, m, n, k, options.transposeA, options.transposeB);
     const c = out.data;
     if (options.bias) {
-      expectShape(options.bias, [n], "the bias");
       const bias = cpuData(options.bias);
       for (let i = 0; i < m; i++) {
         const row = i * n;
@@ -304,20 +282,8 @@ export class CpuBackend implements Backend {
     weights: LstmWeights,
     options: { mask?: Tensor; keepCache?: boolean } = {},
   ): LstmForwardResult {
-    if (x.shape.length !== 3) {
-      throw new TypeError(
-        `Cannot run the LSTM: input must be [T, B, I], got ${formatShape(x.shape)}`,
-      );
-    }
-    const [steps, batch, inputs] = x.shape;
-    const hidden = weights.u.shape[0];
+    const { steps, batch, inputs, hidden } = lstmDims(x, h0, c0, weights, options.mask);
     const g4 = 4 * hidden;
-    expectShape(weights.w, [inputs, g4], "the LSTM input weights");
-    expectShape(weights.u, [hidden, g4], "the LSTM recurrent weights");
-    expectShape(weights.b, [g4], "the LSTM bias");
-    expectShape(h0, [batch, hidden], "the initial hidden state");
-    expectShape(c0, [batch, hidden], "the initial cell state");
-    if (options.mask) expectShape(options.mask, [steps, batch], "the LSTM mask");
     const mask = options.mask ? cpuData(options.mask) : undefined;
     const u = cpuData(weights.u), bias = cpuData(weights.b);
 
@@ -605,8 +571,8 @@ export class CpuBackend implements Backend {
     const correction1 = 1 - Math.pow(beta1, step.step);
     const correction2 = 1 - Math.pow(beta2, step.step);
     const stepSize = lr / correction1;
+    expectLists("apply Adam", params, grads, m, v);
     for (let k = 0; k < params.length; k++) {
-      expectSameSize(params[k], grads[k], "apply Adam");
       const p = cpuData(params[k]), g = cpuData(grads[k]);
       const md = cpuData(m[k]), vd = cpuData(v[k]);
       for (let i = 0; i < p.length; i++) {
@@ -623,8 +589,8 @@ export class CpuBackend implements Backend {
   /** One RMSprop update in place. */
   rmspropStep(params: Tensor[], grads: Tensor[], meanSquare: Tensor[], step: RmspropStep): void {
     const { lr, rho, epsilon } = step;
+    expectLists("apply RMSprop", params, grads, meanSquare);
     for (let k = 0; k < params.length; k++) {
-      expectSameSize(params[k], grads[k], "apply RMSprop");
       const p = cpuData(params[k]), g = cpuData(grads[k]), s = cpuData(meanSquare[k]);
       for (let i = 0; i < p.length; i++) {
         const gi = g[i];
@@ -637,6 +603,7 @@ export class CpuBackend implements Backend {
 
   /** `p -= lr * g`, in place. */
   sgdStep(params: Tensor[], grads: Tensor[], lr: number): void {
+    expectLists("apply SGD", params, grads);
     for (let k = 0; k < params.length; k++) this.axpyInPlace(params[k], grads[k], -lr);
   }
 

@@ -23,6 +23,15 @@ import {
   shapeSize,
   type Tensor,
 } from "../backend.ts";
+import {
+  expectActivation,
+  expectLists,
+  expectSameSize,
+  expectShape,
+  lstmDims,
+  matmulDims,
+  matrixDims,
+} from "../_checks.ts";
 import { BufferPool, pooledSize } from "./buffer_pool.ts";
 import { envFlag, requestGpuDevice } from "./device.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
@@ -172,44 +181,6 @@ export async function createWebGpuBackend(
   const kernels = options.kernels ?? "auto";
   const strategy = kernels === "auto" ? (cpuEmulated ? "register" : "tiled") : kernels;
   return new WebGpuBackend(device, description, { ...options, kernels: strategy });
-}
-
-function expectShape(t: Tensor, shape: readonly number[], what: string): void {
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new TypeError(
-      `Cannot use ${what}: expected shape ${formatShape(shape)}, got ${formatShape(t.shape)}`,
-    );
-  }
-}
-
-function expectSameSize(a: Tensor, b: Tensor, what: string): void {
-  if (a.size !== b.size) throw new TypeError(`Cannot ${what}: sizes are ${a.size} and ${b.size}`);
-}
-
-function matrixDims(t: Tensor, what: string): [number, number] {
-  if (t.shape.length !== 2) {
-    throw new TypeError(`Cannot use ${what} as a matrix: shape is ${formatShape(t.shape)}`);
-  }
-  return [t.shape[0], t.shape[1]];
-}
-
-function expectActivation(activation: Activation): void {
-  if (!ACTIVATIONS.includes(activation)) {
-    throw new RangeError(`Cannot apply activation "${activation}"`);
-  }
-}
-
-function expectLists(what: string, params: Tensor[], ...others: Tensor[][]): void {
-  for (const list of others) {
-    if (list.length !== params.length) {
-      throw new TypeError(
-        `Cannot ${what}: ${params.length} parameters but a list of ${list.length} tensors`,
-      );
-    }
-  }
-  params.forEach((p, k) => {
-    for (const list of others) expectSameSize(p, list[k], what);
-  });
 }
 
 /** The WebGPU backend. Create it with {@linkcode createWebGpuBackend}. */
@@ -403,16 +374,8 @@ export class WebGpuBackend implements Backend {
 
   /** `act(op(A) · op(B) + bias)` with the tiled matmul kernel. */
   matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): WebGpuTensor {
-    const [ar, ac] = matrixDims(a, "the left operand");
-    const [br, bc] = matrixDims(b, "the right operand");
-    const m = options.transposeA ? ac : ar;
-    const k = options.transposeA ? ar : ac;
-    const kb = options.transposeB ? bc : br;
-    const n = options.transposeB ? br : bc;
-    if (k !== kb) throw new TypeError(`Cannot multiply matrices: inner sizes are ${k} and ${kb}`);
-    if (options.bias) expectShape(options.bias, [n], "the bias");
+    const { m, n, k } = matmulDims(a, b, options);
     const activation = options.activation ?? "linear";
-    expectActivation(activation);
     const ab = this.#buf(a), bb = this.#buf(b);
     const bias = options.bias ? this.#buf(options.bias) : undefined;
     const out = this.#new([m, n], "matmul");
@@ -515,20 +478,8 @@ export class WebGpuBackend implements Backend {
     weights: LstmWeights,
     options: { mask?: Tensor; keepCache?: boolean } = {},
   ): LstmForwardResult {
-    if (x.shape.length !== 3) {
-      throw new TypeError(
-        `Cannot run the LSTM: input must be [T, B, I], got ${formatShape(x.shape)}`,
-      );
-    }
-    const [steps, batch, features] = x.shape;
-    const hidden = weights.u.shape[0];
+    const { steps, batch, inputs: features, hidden } = lstmDims(x, h0, c0, weights, options.mask);
     const g4 = 4 * hidden;
-    expectShape(weights.w, [features, g4], "the LSTM input weights");
-    expectShape(weights.u, [hidden, g4], "the LSTM recurrent weights");
-    expectShape(weights.b, [g4], "the LSTM bias");
-    expectShape(h0, [batch, hidden], "the initial hidden state");
-    expectShape(c0, [batch, hidden], "the initial cell state");
-    if (options.mask) expectShape(options.mask, [steps, batch], "the LSTM mask");
     const inputs = {
       x: this.#buf(x),
       w: this.#buf(weights.w),

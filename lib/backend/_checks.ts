@@ -1,0 +1,101 @@
+/**
+ * Argument checks shared by every backend, so that each op rejects the same inputs with the same
+ * message whichever backend runs it.
+ *
+ * @module
+ */
+
+import {
+  type Activation,
+  ACTIVATIONS,
+  formatShape,
+  type LstmWeights,
+  type MatmulOptions,
+  type Tensor,
+} from "./backend.ts";
+
+/** Throws a TypeError unless `t` has exactly `shape`. */
+export function expectShape(t: Tensor, shape: readonly number[], what: string): void {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new TypeError(
+      `Cannot use ${what}: expected shape ${formatShape(shape)}, got ${formatShape(t.shape)}`,
+    );
+  }
+}
+
+/** Throws a TypeError unless `a` and `b` hold as many elements. */
+export function expectSameSize(a: Tensor, b: Tensor, what: string): void {
+  if (a.size !== b.size) throw new TypeError(`Cannot ${what}: sizes are ${a.size} and ${b.size}`);
+}
+
+/** The rows and columns of a rank-2 tensor; a TypeError for any other rank. */
+export function matrixDims(t: Tensor, what: string): [number, number] {
+  if (t.shape.length !== 2) {
+    throw new TypeError(`Cannot use ${what} as a matrix: shape is ${formatShape(t.shape)}`);
+  }
+  return [t.shape[0], t.shape[1]];
+}
+
+/** Throws a RangeError for an activation the backends do not know. */
+export function expectActivation(activation: Activation): void {
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new RangeError(`Cannot apply activation "${activation}"`);
+  }
+}
+
+/** Checks the operands of a matmul and returns its sizes: `op(A)` is m×k, `op(B)` is k×n. */
+export function matmulDims(
+  a: Tensor,
+  b: Tensor,
+  options: MatmulOptions,
+): { m: number; n: number; k: number } {
+  const [ar, ac] = matrixDims(a, "the left operand");
+  const [br, bc] = matrixDims(b, "the right operand");
+  const m = options.transposeA ? ac : ar;
+  const k = options.transposeA ? ar : ac;
+  const kb = options.transposeB ? bc : br;
+  const n = options.transposeB ? br : bc;
+  if (k !== kb) throw new TypeError(`Cannot multiply matrices: inner sizes are ${k} and ${kb}`);
+  if (options.bias) expectShape(options.bias, [n], "the bias");
+  expectActivation(options.activation ?? "linear");
+  return { m, n, k };
+}
+
+/** Checks the arguments of an LSTM forward pass and returns its sizes. */
+export function lstmDims(
+  x: Tensor,
+  h0: Tensor,
+  c0: Tensor,
+  weights: LstmWeights,
+  mask?: Tensor,
+): { steps: number; batch: number; inputs: number; hidden: number } {
+  if (x.shape.length !== 3) {
+    throw new TypeError(
+      `Cannot run the LSTM: input must be [T, B, I], got ${formatShape(x.shape)}`,
+    );
+  }
+  const [steps, batch, inputs] = x.shape;
+  const hidden = weights.u.shape[0];
+  const g4 = 4 * hidden;
+  expectShape(weights.w, [inputs, g4], "the LSTM input weights");
+  expectShape(weights.u, [hidden, g4], "the LSTM recurrent weights");
+  expectShape(weights.b, [g4], "the LSTM bias");
+  expectShape(h0, [batch, hidden], "the initial hidden state");
+  expectShape(c0, [batch, hidden], "the initial cell state");
+  if (mask) expectShape(mask, [steps, batch], "the LSTM mask");
+  return { steps, batch, inputs, hidden };
+}
+
+/** Checks that every list holds one tensor per parameter, each of the parameter's size. */
+export function expectLists(what: string, params: Tensor[], ...others: Tensor[][]): void {
+  for (const list of others) {
+    if (list.length !== params.length) {
+      throw new TypeError(
+        `Cannot ${what}: ${params.length} parameters but a list of ${list.length} tensors`,
+      );
+    }
+  }
+  params.forEach((p, k) => {
+    for (const list of others) expectSameSize(p, list[k], what);
+  });
+}
