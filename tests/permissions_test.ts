@@ -20,3 +20,17 @@ Deno.test("deno.json tasks that train or evaluate get no network access", () => 
     assert.ok(!/--allow-net\b/.test(command), `task ${name} may use the network: ${command}`);
   }
 });
+
+Deno.test("deno.json has every CLI task, and only the test task may start subprocesses", async () => {
+  for (const name of ["train", "eval", "export", "report", "bandit-testbed"]) {
+    const command = tasks[name];
+    assert.ok(command !== undefined, `deno.json has no task ${name}`);
+    const script = command.split(/\s+/).find((word) => word.endsWith(".ts"));
+    assert.ok(script !== undefined, `task ${name} runs no script: ${command}`);
+    assert.ok((await Deno.stat(new URL(`../${script}`, import.meta.url))).isFile, script);
+  }
+  for (const [name, command] of Object.entries(tasks)) {
+    if (name === "test") continue;
+    assert.ok(!/--allow-run\b/.test(command), `task ${name} may start subprocesses: ${command}`);
+  }
+});

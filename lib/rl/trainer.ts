@@ -13,10 +13,16 @@
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.ts";
 import { type BackendChoice, createBackend } from "../backend/create.ts";
+import { isWebGpuAvailable } from "../backend/webgpu/device.ts";
 import { createEnv, type CreateEnvOptions, type EnvName } from "../envs/baselines.ts";
 import type { Env } from "../envs/env.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "../io/checkpoint.ts";
+import {
+  type Checkpoint,
+  CHECKPOINT_FILE,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "../io/checkpoint.ts";
 import { RunDirError, UserError } from "../io/errors.ts";
 import { canonicalJson, type JsonObject, type JsonValue } from "../io/json.ts";
 import { Progress } from "../io/progress.ts";
@@ -102,7 +108,10 @@ export async function train(
   options: TrainOptions = {},
 ): Promise<TrainSummary> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const backend = await createBackend(config.backend, { log });
+  // The backend's notice waits until the run directory is known to be usable, so that a user's
+  // mistake prints its one error line and nothing else.
+  const notices: string[] = [];
+  const backend = await openBackend(config.backend, (line) => notices.push(line));
   const env = buildEnv(config, config.seed);
   const agent = buildAgent(config, env, backend);
   const hash = await configHash(configIdentity(config) as JsonValue);
@@ -121,14 +130,16 @@ export async function train(
         `Cannot resume ${dir}: its checkpoint was written for another configuration`,
       );
     }
-    restoreAgent(agent, checkpoint);
+    restoreAgent(agent, checkpoint, dir);
     priorSeconds = Number(header.wallTimeSeconds) || 0;
     metrics = MetricsWriter.open(runFile(dir, "metrics"), {
       truncateTo: Number(header.metricsBytes),
     });
+    notices.forEach(log);
     log(`resuming ${dir} at step ${agent.steps} of ${config.steps}`);
   } else {
     dir = await createRunDir({ out: options.out });
+    notices.forEach(log);
     await writeConfig(dir, {
       ...configIdentity(config),
       agentOptions: resolvedOptions(agent),
@@ -261,21 +272,37 @@ export async function loadRun(
     config[key] = saved[key];
   }
   const trainConfig = config as unknown as TrainConfig;
-  const backend = await createBackend(options.backend ?? trainConfig.backend, {
-    log: options.log ?? (() => {}),
-  });
+  const backend = await openBackend(options.backend ?? trainConfig.backend, options.log);
   const agent = buildAgent(trainConfig, buildEnv(trainConfig, trainConfig.seed), backend);
   const checkpoint = await loadCheckpoint(dir, { finiteOnly: true });
   if (checkpoint.header.format !== CHECKPOINT_FORMAT) {
     throw new RunDirError(`Cannot load ${dir}: its checkpoint is not a training checkpoint`);
   }
-  restoreAgent(agent, checkpoint);
+  restoreAgent(agent, checkpoint, dir);
   return { config: trainConfig, agent };
 }
 
 /** The environment of a run, seeded (for evaluation, say). */
 export function createRunEnv(config: TrainConfig, seed: number): Env {
   return buildEnv(config, seed);
+}
+
+/**
+ * Creates the backend a run asks for. Asking for WebGPU where no adapter exists is the user's
+ * mistake (a one-line error, exit code 2), not a crash.
+ */
+async function openBackend(
+  choice: BackendChoice,
+  log: (line: string) => void = () => {},
+): Promise<Backend> {
+  try {
+    return await createBackend(choice, { log });
+  } catch (error) {
+    if (choice === "webgpu" && error instanceof Error && !await isWebGpuAvailable()) {
+      throw new UserError(error.message, { cause: error });
+    }
+    throw error;
+  }
 }
 
 function buildEnv(config: TrainConfig, seed: number): Env {
@@ -308,7 +335,7 @@ function resolvedOptions(agent: Agent): JsonValue {
   return options === undefined ? null : JSON.parse(JSON.stringify(options));
 }
 
-function restoreAgent(agent: Agent, checkpoint: Checkpoint): void {
+function restoreAgent(agent: Agent, checkpoint: Checkpoint, dir: string): void {
   const state: AgentState = {
     json: checkpoint.header.agent as JsonObject,
     arrays: checkpoint.arrays,
@@ -317,7 +344,8 @@ function restoreAgent(agent: Agent, checkpoint: Checkpoint): void {
     agent.setState(state);
   } catch (error) {
     if (error instanceof RangeError || error instanceof TypeError) {
-      throw new RunDirError(`Cannot resume from the checkpoint: ${error.message}`);
+      // The agent's message says what does not fit; say which file it came from.
+      throw new RunDirError(`${error.message} (in ${join(dir, CHECKPOINT_FILE)})`);
     }
     throw error;
   }
