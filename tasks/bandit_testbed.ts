@@ -59,6 +59,14 @@ export async function banditTestbed(
   print: (line: string) => void = console.log,
 ): Promise<string> {
   const { flags } = parseCli(BANDIT_TESTBED_CLI, args);
+  for (const name of ["testbed.json", "report.html"]) {
+    if (await exists(join(flags.out, name))) {
+      throw new RunDirError(
+        `Cannot write ${join(flags.out, name)}: it exists (results are never overwritten; ` +
+          "choose another --out)",
+      );
+    }
+  }
   const started = performance.now();
   const result = runTestbed({ runs: flags.runs, steps: flags.steps, seed: flags.seed });
   const seconds = (performance.now() - started) / 1000;
@@ -96,6 +104,19 @@ export async function banditTestbed(
   }
   print(`wrote ${path} and ${reportPath}`);
   return path;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    // A path through a file cannot exist; creating the folder reports that properly.
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return false;
+    }
+    throw error;
+  }
 }
 
 if (import.meta.main) await runCli(() => banditTestbed(Deno.args));

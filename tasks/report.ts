@@ -12,13 +12,26 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { defineCli, fromUserInput, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
 import { renderReport, renderTestbedReport } from "../lib/report/html.ts";
 import { readRun, readTestbed } from "../lib/report/run_data.ts";
 import type { RunData } from "../lib/report/run_data.ts";
 
-const USAGE = "usage: deno task report runs/A [runs/B ...] [--out FILE.html] [--title TEXT] " +
-  "[--window N]";
+/** The command line of the task. */
+const REPORT_CLI = defineCli({
+  name: "deno task report",
+  summary: "Writes one self-contained HTML report of training runs (or of a bandit testbed).",
+  flags: {
+    out: {
+      type: "string",
+      placeholder: "FILE.html",
+      description: "The report (default runs/A/report.html for one run, ./report.html for several)",
+    },
+    title: { type: "string", placeholder: "TEXT", description: "The report's heading" },
+    window: { type: "integer", min: 1, description: "Episodes in the rolling mean" },
+  },
+  positionals: { name: "run", description: "Run directories", min: 1 },
+});
 
 /** Where {@linkcode main} writes its messages; replaceable in tests. */
 export interface ReportIo {
@@ -29,8 +42,6 @@ export interface ReportIo {
 }
 
 const CONSOLE_IO: ReportIo = { out: console.log, err: console.error };
-
-class UsageError extends Error {}
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -52,16 +63,38 @@ async function checkOut(out: string): Promise<void> {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   if (info && !info.isFile) throw new UsageError(`Cannot write report: ${out} is not a file`);
-  const slash = out.lastIndexOf("/");
-  const folder = slash < 0 ? "." : out.slice(0, slash) || "/";
+  const folder = out.includes("/") ? out.slice(0, out.lastIndexOf("/")) || "/" : ".";
   try {
-    if (!(await Deno.stat(folder)).isDirectory) throw new Deno.errors.NotFound();
+    await Deno.stat(folder);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new UsageError(`Cannot write report: folder ${folder} does not exist`);
     }
     throw error;
   }
+}
+
+/** Parses `args`, reads every run (before writing anything) and writes the report. */
+async function writeReportFromArgs(args: readonly string[], io: ReportIo): Promise<void> {
+  const { flags, positionals } = parseCli(REPORT_CLI, args);
+  const first = positionals[0].replace(/\/+$/, "") || "/";
+  const out = flags.out ?? (positionals.length === 1 ? `${first}/report.html` : "report.html");
+  let html: string;
+  if (
+    positionals.length === 1 && !(await isFile(`${first}/config.json`)) &&
+    (await isFile(`${first}/testbed.json`))
+  ) {
+    const testbed = await fromUserInput(() => readTestbed(first));
+    await checkOut(out);
+    html = await renderTestbedReport(testbed, flags.title ? { title: flags.title } : {});
+  } else {
+    const runs: RunData[] = [];
+    for (const dir of positionals) runs.push(await fromUserInput(() => readRun(dir)));
+    await checkOut(out);
+    html = await renderReport(runs, { title: flags.title, window: flags.window });
+  }
+  await Deno.writeTextFile(out, html);
+  io.out(`wrote ${out}`);
 }
 
 /**
@@ -72,66 +105,13 @@ async function checkOut(out: string): Promise<void> {
  * @returns The exit code: 0, or 2 for an error the user can fix.
  */
 export async function main(args: string[], io: ReportIo = CONSOLE_IO): Promise<number> {
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        out: { type: "string" },
-        title: { type: "string" },
-        window: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      io.out(USAGE);
-      return 0;
-    }
-    if (positionals.length === 0) {
-      throw new UsageError(`Cannot write report: no run given; ${USAGE}`);
-    }
-    let window: number | undefined;
-    if (values.window !== undefined) {
-      window = Number(values.window);
-      if (!(Number.isInteger(window) && window >= 1)) {
-        throw new UsageError(
-          `Cannot write report: --window is ${values.window}, not a positive integer`,
-        );
-      }
-    }
-    const first = positionals[0].replace(/\/+$/, "") || "/";
-    const out = values.out ?? (positionals.length === 1 ? `${first}/report.html` : "report.html");
-    const title = values.title;
-    let html: string;
-    if (
-      positionals.length === 1 && !(await isFile(`${first}/config.json`)) &&
-      (await isFile(`${first}/testbed.json`))
-    ) {
-      const testbed = await readTestbed(first);
-      await checkOut(out);
-      html = await renderTestbedReport(testbed, title ? { title } : {});
-    } else {
-      const runs: RunData[] = [];
-      for (const dir of positionals) runs.push(await readRun(dir));
-      await checkOut(out);
-      html = await renderReport(runs, { title, window });
-    }
-    await Deno.writeTextFile(out, html);
-    io.out(`wrote ${out}`);
-    return 0;
-  } catch (error) {
-    const known = error instanceof UsageError ||
-      ((error instanceof TypeError || error instanceof RangeError) &&
-        error.message.startsWith("Cannot ")) ||
-      error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied ||
-      (error instanceof Error && "code" in error &&
-        String(error.code).startsWith("ERR_PARSE_ARGS"));
-    if (!known) throw error;
-    const message = (error as Error).message.split("\n")[0].split(". To specify")[0];
-    io.err(`report: ${message}`);
-    return 2;
-  }
+  let code = 0;
+  await runCli(() => writeReportFromArgs(args, io), {
+    exit: (c) => (code = c),
+    writeError: io.err,
+    writeOutput: (text) => io.out(text.replace(/\n$/, "")),
+  });
+  return code;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

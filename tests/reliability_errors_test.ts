@@ -419,13 +419,13 @@ const BAD_INPUTS: BadInput[] = [
     task: "report",
     input: "a missing run directory",
     args: ["{root}/missing"],
-    message: "report: Cannot read run: {root}/missing does not exist",
+    message: "error: Cannot read run: {root}/missing does not exist",
   },
   {
     task: "report",
     input: "--window 0",
     args: ["{run}", "--window", "0"],
-    message: "report: Cannot write report: --window is 0, not a positive integer",
+    message: 'error: --window must be a positive integer, got "0"',
   },
   // deno task bandit-testbed.
   {

@@ -62,17 +62,20 @@ Deno.test("main reports user errors in one line with exit code 2", async () => {
   await withRuns(async (root) => {
     await Deno.mkdir(`${root}/empty`);
     const cases: [string[], RegExp][] = [
-      [[`${root}/missing`], /^report: Cannot read run: .*\/missing does not exist$/],
+      [[`${root}/missing`], /^error: Cannot read run: .*\/missing does not exist$/],
       [
         [`${root}/empty`],
-        /^report: Cannot read run: .*\/empty is not a run directory \(no config\.json\)$/,
+        /^error: Cannot read run: .*\/empty is not a run directory \(no config\.json\)$/,
       ],
-      [[`${root}/a`, "--bogus"], /^report: Unknown option '--bogus'$/],
+      [
+        [`${root}/a`, "--bogus"],
+        /^error: unknown flag --bogus \(valid: --out, --title, --window, --help\)$/,
+      ],
       [[`${root}/a`, "--out", `${root}/a/metrics.jsonl`], /does not end in \.html$/],
       [[`${root}/a`, "--out", `${root}/nowhere/r.html`], /folder .*\/nowhere does not exist$/],
       [[`${root}/a`, "--out", `${root}/a`], /does not end in \.html$/],
-      [[`${root}/a`, "--window=-3"], /--window is -3, not a positive integer$/],
-      [[], /no run given/],
+      [[`${root}/a`, "--window=-3"], /--window must be a positive integer, got "-3"$/],
+      [[], /expected at least 1 <run> argument, got 0$/],
     ];
     const before = await snapshot(root);
     for (const [args, pattern] of cases) {

@@ -362,6 +362,12 @@ Deno.test("banditTestbed writes DIR/testbed.json, the same bytes for the same se
     for (const name of ["epsilon=0", "epsilon=0.01", "epsilon=0.1", "ucb c=2"]) {
       assert.ok(name in json.methods, name);
     }
+    // A second run into the same directory is refused, and the results stay as they were.
+    await assert.rejects(
+      () => banditTestbed([...args, "--out", join(dir, "d")], () => {}),
+      /exists/,
+    );
+    assert.notEqual(await Deno.readTextFile(join(dir, "d", "testbed.json")), first);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
