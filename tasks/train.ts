@@ -134,7 +134,7 @@ function newConfig(flags: Flags): TrainConfig {
  * laid over it (the trainer then refuses a run whose saved settings differ).
  */
 async function resumedConfig(flags: Flags, dir: string): Promise<TrainConfig> {
-  const saved = await readConfig(await openRunDir(dir, { requireCheckpoint: true }));
+  const saved = await readConfig(await openRunDir(dir));
   const config = {
     env: flags.env ?? saved.env,
     algo: flags.algo ?? saved.algo,

@@ -324,7 +324,8 @@ const BAD_INPUTS: BadInput[] = [
     args: fresh("--out", "{run}/config.json"),
     message: "Cannot create run directory {run}/config.json: a file of that name exists",
   },
-  ...DAMAGE.map((d) => ({
+  // (A run without any checkpoint is not damage for --resume: it starts again, tested below.)
+  ...DAMAGE.filter((d) => !d.what.startsWith("no checkpoint")).map((d) => ({
     task: "train" as const,
     input: `--resume from a run with ${d.what}`,
     args: ["--resume", "--out", "{run}"],
@@ -533,6 +534,18 @@ Deno.test("deno task eval of the intact fixture run succeeds, so the table's fai
     assert.equal(result.seed, 1000);
     const resumed = await runTask("train", ["--resume", "--out", run]);
     assert.equal(resumed.code, 0, resumed.stderr);
+
+    // A run killed before its first checkpoint left config.json and some metrics: --resume
+    // starts it again from step 0 and it ends as the uninterrupted run did.
+    const early = join(root, "early");
+    await Deno.mkdir(early);
+    await Deno.copyFile(join(run, "config.json"), join(early, "config.json"));
+    const metrics = await Deno.readTextFile(join(run, "metrics.jsonl"));
+    await Deno.writeTextFile(join(early, "metrics.jsonl"), metrics.slice(0, 200));
+    const restarted = await runTask("train", ["--resume", "--out", early]);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.match(restarted.stderr, /no checkpoint was saved yet, so it starts again from step 0/);
+    assert.equal(await Deno.readTextFile(join(early, "metrics.jsonl")), metrics);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -20,6 +20,7 @@ import { writeFileAtomic } from "../io/atomic_write.ts";
 import {
   type Checkpoint,
   CHECKPOINT_FILE,
+  hasCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
 } from "../io/checkpoint.ts";
@@ -121,22 +122,29 @@ export async function train(
   let priorSeconds = 0;
   if (options.resume) {
     if (!options.out) throw new RunDirError("Cannot resume: --resume needs --out runs/NAME");
-    dir = await openRunDir(options.out, { requireCheckpoint: true });
+    dir = await openRunDir(options.out);
     await checkSameConfig(dir, config);
-    const checkpoint = await loadCheckpoint(dir, { finiteOnly: true });
-    const header = checkpoint.header;
-    if (header.format !== CHECKPOINT_FORMAT || header.configHash !== hash) {
-      throw new RunDirError(
-        `Cannot resume ${dir}: its checkpoint was written for another configuration`,
-      );
+    if (await hasCheckpoint(dir)) {
+      const checkpoint = await loadCheckpoint(dir, { finiteOnly: true });
+      const header = checkpoint.header;
+      if (header.format !== CHECKPOINT_FORMAT || header.configHash !== hash) {
+        throw new RunDirError(
+          `Cannot resume ${dir}: its checkpoint was written for another configuration`,
+        );
+      }
+      restoreAgent(agent, checkpoint, dir);
+      priorSeconds = Number(header.wallTimeSeconds) || 0;
+      metrics = MetricsWriter.open(runFile(dir, "metrics"), {
+        truncateTo: Number(header.metricsBytes),
+      });
+      notices.forEach(log);
+      log(`resuming ${dir} at step ${agent.steps} of ${config.steps}`);
+    } else {
+      // Stopped before its first checkpoint: the same run starts again from step 0.
+      metrics = MetricsWriter.open(runFile(dir, "metrics"), { truncateTo: 0 });
+      notices.forEach(log);
+      log(`resuming ${dir}: no checkpoint was saved yet, so it starts again from step 0`);
     }
-    restoreAgent(agent, checkpoint, dir);
-    priorSeconds = Number(header.wallTimeSeconds) || 0;
-    metrics = MetricsWriter.open(runFile(dir, "metrics"), {
-      truncateTo: Number(header.metricsBytes),
-    });
-    notices.forEach(log);
-    log(`resuming ${dir} at step ${agent.steps} of ${config.steps}`);
   } else {
     dir = await createRunDir({ out: options.out });
     notices.forEach(log);
