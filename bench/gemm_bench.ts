@@ -42,37 +42,37 @@ interface Shape {
 }
 
 const SHAPES: Shape[] = [
-  { group: "matmul 1024x1024x1024", m: 1024, n: 1024, k: 1024, options: {} },
+  { group: "cpu gemm 1024x1024x1024", m: 1024, n: 1024, k: 1024, options: {} },
   {
-    group: "matmul [64,128]x[128,512] (lstm recurrent step)",
+    group: "cpu gemm [64,128]x[128,512] (lstm recurrent step)",
     m: 64,
     n: 512,
     k: 128,
     options: {},
   },
   {
-    group: "matmul [2048,32]x[32,512] (lstm input projection)",
+    group: "cpu gemm [2048,32]x[32,512] (lstm input projection)",
     m: 2048,
     n: 512,
     k: 32,
     options: {},
   },
   {
-    group: "matmul [2048,128]ᵀx[2048,512] (lstm weight gradient)",
+    group: "cpu gemm [2048,128]ᵀx[2048,512] (lstm weight gradient)",
     m: 128,
     n: 512,
     k: 2048,
     options: { transposeA: true },
   },
   {
-    group: "matmul [2048,512]x[32,512]ᵀ (lstm input gradient)",
+    group: "cpu gemm [2048,512]x[32,512]ᵀ (lstm input gradient)",
     m: 2048,
     n: 32,
     k: 512,
     options: { transposeB: true },
   },
   {
-    group: "matmul [64,512]x[128,512]ᵀ (lstm recurrent gradient)",
+    group: "cpu gemm [64,512]x[128,512]ᵀ (lstm recurrent gradient)",
     m: 64,
     n: 128,
     k: 512,
@@ -115,7 +115,7 @@ for (const { group, m, n, k, options } of SHAPES) {
   const heap = new Float32Array(m * k + k * n + m * n);
   Deno.bench({
     name: "operand copies only (wasm path's memcpy traffic)",
-    group: "matmul [64,128]x[128,512] (lstm recurrent step)",
+    group: "cpu gemm [64,128]x[128,512] (lstm recurrent step)",
     fn: () => {
       heap.set(a, 0);
       heap.set(b, m * k);
