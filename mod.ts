@@ -27,4 +27,7 @@
 
 export * from "./lib/backend/mod.ts";
 export * from "./lib/nn/mod.ts";
-export { Rng, type RngState } from "./lib/io/rng.ts";
+export * from "./lib/envs/mod.ts";
+export * from "./lib/rl/mod.ts";
+export * from "./lib/io/mod.ts";
+export * from "./lib/report/mod.ts";

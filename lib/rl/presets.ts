@@ -11,6 +11,14 @@ import type { JsonObject } from "../io/json.ts";
 import type { Agent, EnvSpec } from "./agent.ts";
 import type { Sequential } from "../nn/sequential.ts";
 import { DQN, type DqnOptions, dqnPresets } from "./dqn.ts";
+import {
+  A2C,
+  type A2cOptions,
+  a2cPresets,
+  REINFORCE,
+  type ReinforceOptions,
+  reinforcePresets,
+} from "./policy_gradient.ts";
 import { TabularAgent, type TabularAgentOptions, type TabularEnvSpec } from "./tabular_agent.ts";
 import {
   type BanditAdapterOptions,
@@ -22,6 +30,8 @@ import {
 /** The algorithms the training task knows, as the command line names them. */
 export type AlgoName =
   | "dqn"
+  | "reinforce"
+  | "a2c"
   | "q-learning"
   | "sarsa"
   | "epsilon-greedy"
@@ -32,6 +42,8 @@ export type AlgoName =
 /** The algorithms {@linkcode createAgent} accepts, for validation and help text. */
 export const ALGO_NAMES: readonly AlgoName[] = [
   "dqn",
+  "reinforce",
+  "a2c",
   "q-learning",
   "sarsa",
   "epsilon-greedy",
@@ -52,6 +64,13 @@ export interface TrainPreset {
 export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = {
   "cartpole/dqn": { steps: 50_000, options: dqnPresets.cartpole as JsonObject },
   "cartpole-masked/dqn": { steps: 100_000, options: dqnPresets.cartpole as JsonObject },
+  "cartpole/a2c": { steps: 100_000, options: a2cPresets.cartpole as JsonObject },
+  "cartpole-masked/a2c": { steps: 100_000, options: a2cPresets["cartpole-masked"] as JsonObject },
+  "cartpole/reinforce": { steps: 100_000, options: reinforcePresets.cartpole as JsonObject },
+  "cartpole-masked/reinforce": {
+    steps: 100_000,
+    options: reinforcePresets["cartpole-masked"] as JsonObject,
+  },
   "cartpole/q-learning": {
     steps: 200_000,
     options: { stepSize: 0.1, gamma: 0.99, epsilon: { start: 1, end: 0.01, steps: 100_000 } },
@@ -77,6 +96,9 @@ export function presetFor(env: EnvName, algo: AlgoName): TrainPreset {
 const FACTORIES: Record<AlgoName, (spec: EnvSpec, options: JsonObject, backend: Backend) => Agent> =
   {
     dqn: (spec, options, backend) => new DQN(spec, options as Partial<DqnOptions>, backend),
+    reinforce: (spec, options, backend) =>
+      new REINFORCE(spec, options as Partial<ReinforceOptions>, backend),
+    a2c: (spec, options, backend) => new A2C(spec, options as Partial<A2cOptions>, backend),
     "q-learning": (spec, options) => tabular(spec, options, "q-learning"),
     sarsa: (spec, options) => tabular(spec, options, "sarsa"),
     "epsilon-greedy": (spec, options) => bandit(spec, options, "epsilon-greedy"),

@@ -1,0 +1,473 @@
+import assert from "node:assert/strict";
+import { createCpuBackend } from "../lib/backend/cpu.ts";
+import { CartPole } from "../lib/envs/cartpole.ts";
+import { VectorEnv } from "../lib/envs/vector.ts";
+import type { Env, ResetResult, StepResult } from "../lib/envs/env.ts";
+import { Rng } from "../lib/io/rng.ts";
+import { Dense } from "../lib/nn/dense.ts";
+import { LSTM } from "../lib/nn/lstm.ts";
+import { Sequential } from "../lib/nn/sequential.ts";
+import {
+  type AgentState,
+  type EpisodeReport,
+  findArray,
+  makeRecurrentState,
+  type TrainReport,
+} from "../lib/rl/agent.ts";
+import {
+  A2C,
+  a2cPresets,
+  actorCriticLoss,
+  computeAdvantages,
+  copyEnv,
+  normalizeAdvantages,
+  REINFORCE,
+  resolveA2cOptions,
+  resolveReinforceOptions,
+  type RolloutData,
+} from "../lib/rl/policy_gradient.ts";
+import { createAgent, policyNetwork, presetFor } from "../lib/rl/presets.ts";
+
+/**
+ * A memory task: the first observation shows a cue, +1 or −1; the next `delay` observations are
+ * 0. Actions before the last step do nothing; the last action earns 1 when it names the cue
+ * (action 1 for +1, action 0 for −1) and 0 otherwise, and ends the episode. A policy without
+ * memory earns 0.5 on average.
+ */
+class Cue implements Env {
+  readonly id = "cue";
+  readonly observationSize = 1;
+  readonly actionCount = 2;
+  #rng = new Rng(0);
+  #cue = 0;
+  #t = 0;
+  constructor(readonly delay: number) {}
+  reset(options: { seed?: number } = {}): ResetResult {
+    if (options.seed !== undefined) this.#rng = new Rng(options.seed);
+    this.#cue = this.#rng.uniform() < 0.5 ? 0 : 1;
+    this.#t = 0;
+    return { observation: Float32Array.of(this.#cue ? 1 : -1), info: {} };
+  }
+  step(action: number): StepResult {
+    this.#t++;
+    const last = this.#t > this.delay;
+    return {
+      observation: Float32Array.of(0),
+      reward: last && action === this.#cue ? 1 : 0,
+      terminated: last,
+      truncated: false,
+      info: {},
+    };
+  }
+  clone(): Cue {
+    return new Cue(this.delay);
+  }
+}
+
+const close = (actual: ArrayLike<number>, expected: number[], atol = 1e-5) => {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(
+      Math.abs(actual[i] - expected[i]) <= atol,
+      `element ${i}: ${actual[i]} vs ${expected[i]}`,
+    );
+  }
+};
+
+/** Asserts that two agent states are identical: JSON and every array, bit for bit. */
+function assertSameState(a: AgentState, b: AgentState): void {
+  assert.deepEqual(a.json, b.json);
+  assert.deepEqual(a.arrays.map((x) => x.name), b.arrays.map((x) => x.name));
+  a.arrays.forEach((x, i) => {
+    assert.deepEqual(x.shape, b.arrays[i].shape, x.name);
+    assert.deepEqual(
+      new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength),
+      new Uint8Array(
+        b.arrays[i].data.buffer,
+        b.arrays[i].data.byteOffset,
+        b.arrays[i].data.byteLength,
+      ),
+      x.name,
+    );
+  });
+}
+
+Deno.test("computeAdvantages bootstraps after truncation, not after termination, and cuts GAE at episode ends", () => {
+  // [T = 3, N = 2]: env 0 terminates at t = 1; env 1 is truncated at t = 0 (V(final) = 3).
+  const rollout: RolloutData = {
+    steps: 3,
+    envs: 2,
+    rewards: [1, 0, 1, 2, 1, 0],
+    values: [0.5, 1, 0.4, 1, 0.3, 1],
+    terminated: [0, 0, 1, 0, 0, 0],
+    truncated: [0, 1, 0, 0, 0, 0],
+    finalValues: [99, 3, 99, 99, 99, 99], // only env 1 at t = 0 is read
+    lastValues: [2, -1],
+  };
+  const { advantages, returns } = computeAdvantages(rollout, { gamma: 0.9, lambda: 0.5 });
+  // env 0: δ2 = 1 + 0.9·2 − 0.3 = 2.5; δ1 = 1 − 0.4 = 0.6 (no bootstrap);
+  //        Â0 = (1 + 0.9·0.4 − 0.5) + 0.45·0.6 = 1.13.
+  // env 1: δ2 = 0.9·(−1) − 1 = −1.9; Â1 = (2 + 0.9 − 1) + 0.45·(−1.9) = 1.045;
+  //        Â0 = 0 + 0.9·3 − 1 = 1.7 (bootstrapped from V(final), chain cut).
+  close(advantages, [1.13, 1.7, 0.6, 1.045, 2.5, -1.9]);
+  close(returns, [1.63, 2.7, 1.0, 2.045, 2.8, -0.9]);
+
+  // Terminated and truncated on the same step: terminated wins, no bootstrap.
+  const both = computeAdvantages({
+    steps: 1,
+    envs: 1,
+    rewards: [1],
+    values: [0],
+    terminated: [1],
+    truncated: [1],
+    finalValues: [10],
+    lastValues: [10],
+  }, { gamma: 0.9, lambda: 1 });
+  close(both.returns, [1]);
+  assert.throws(
+    () => computeAdvantages({ ...rollout, lastValues: [1] }, { gamma: 0.9, lambda: 1 }),
+    TypeError,
+  );
+});
+
+Deno.test("computeAdvantages equals the sum of discounted TD errors up to each episode's end", () => {
+  const rng = new Rng(5);
+  const T = 7, N = 3, gamma = 0.95;
+  const rand = (n: number) => Array.from({ length: n }, () => rng.normal());
+  const flags = () => Array.from({ length: T * N }, () => (rng.uniform() < 0.2 ? 1 : 0));
+  const rollout: RolloutData = {
+    steps: T,
+    envs: N,
+    rewards: rand(T * N),
+    values: rand(T * N),
+    terminated: flags(),
+    truncated: flags(),
+    finalValues: rand(T * N),
+    lastValues: rand(N),
+  };
+  const delta = (t: number, i: number) => {
+    const k = t * N + i;
+    const next = rollout.terminated[k]
+      ? 0
+      : rollout.truncated[k]
+      ? rollout.finalValues[k]
+      : t === T - 1
+      ? rollout.lastValues[i]
+      : rollout.values[k + N];
+    return rollout.rewards[k] + gamma * next - rollout.values[k];
+  };
+  for (const lambda of [0, 0.7, 1]) {
+    const { advantages, returns } = computeAdvantages(rollout, { gamma, lambda });
+    for (let i = 0; i < N; i++) {
+      for (let t = 0; t < T; t++) {
+        let sum = 0, weight = 1;
+        for (let u = t; u < T; u++) {
+          sum += weight * delta(u, i);
+          weight *= gamma * lambda;
+          if (rollout.terminated[u * N + i] || rollout.truncated[u * N + i]) break;
+        }
+        const k = t * N + i;
+        assert.ok(Math.abs(advantages[k] - sum) < 1e-5, `λ=${lambda} t=${t} i=${i}`);
+        assert.ok(Math.abs(returns[k] - sum - rollout.values[k]) < 1e-5);
+      }
+    }
+  }
+  // λ = 1 with episodes that end inside the rollout: the discounted returns-to-go minus V.
+  const mc = computeAdvantages({
+    steps: 3,
+    envs: 1,
+    rewards: [1, 2, 4],
+    values: [0, 0, 0],
+    terminated: [0, 0, 1],
+    truncated: [0, 0, 0],
+    finalValues: [0, 0, 0],
+    lastValues: [0],
+  }, { gamma: 0.5, lambda: 1 });
+  close(mc.returns, [1 + 1 + 1, 2 + 2, 4]);
+  const normalized = normalizeAdvantages(Float32Array.of(1, 2, 3, 4));
+  close([normalized.reduce((a, b) => a + b, 0)], [0]);
+  close([normalized.reduce((a, b) => a + b * b, 0) / 4], [1], 1e-4);
+});
+
+Deno.test("actorCriticLoss gradients match finite differences of the total loss through masked BPTT", async () => {
+  const backend = createCpuBackend();
+  const net = (outputs: number, seed: number) =>
+    new Sequential(backend, {
+      inputSize: 2,
+      layers: [
+        new LSTM({ units: 3 }),
+        new Dense({ units: 4, activation: "tanh" }),
+        new Dense({ units: outputs }),
+      ],
+      seed,
+    });
+  const actor = net(3, 1), critic = net(1, 2);
+  const rng = new Rng(9);
+  const T = 4, N = 2;
+  const rand = (n: number, s = 1) => Float32Array.from({ length: n }, () => s * rng.normal());
+  const batch = {
+    steps: T,
+    envs: N,
+    observations: rand(T * N * 2),
+    masks: Float32Array.of(1, 1, 1, 0, 1, 1, 0, 1), // env 1 starts an episode at t = 1, env 0 at t = 3
+    actions: Float32Array.of(0, 2, 1, 1, 2, 0, 1, 2),
+    advantages: rand(T * N),
+    returns: rand(T * N),
+    actorState: rand(N * 6, 0.5),
+    criticState: rand(N * 6, 0.5),
+  };
+  const coefficients = { entropyCoef: 0.05, valueCoef: 0.7 };
+  const total = async () => {
+    const loss = actorCriticLoss(actor, critic, batch, coefficients);
+    const value = (await backend.read(loss.policyLoss))[0] +
+      coefficients.valueCoef * (await backend.read(loss.valueLoss))[0];
+    for (const t of [loss.policyLoss, loss.valueLoss, loss.logits]) backend.dispose(t);
+    return value;
+  };
+  await total();
+  const models = [actor, critic];
+  const params = models.map((m) => m.parameters);
+  const grads = await Promise.all(params.flat().map((p) => backend.read(p.grad!)));
+  const values = await Promise.all(models.map((m) => m.getParameters()));
+  for (let trial = 0; trial < 3; trial++) {
+    const directions = values.map((arrays) => arrays.map((a) => rand(a.data.length)));
+    let analytic = 0, k = 0;
+    directions.flat().forEach((d) => {
+      const g = grads[k++];
+      for (let j = 0; j < d.length; j++) analytic += g[j] * d[j];
+    });
+    const shifted = async (epsilon: number) => {
+      models.forEach((m, i) =>
+        m.setParameters(values[i].map((a, j) => ({
+          ...a,
+          data: a.data.map((v, e) => v + epsilon * directions[i][j][e]),
+        })))
+      );
+      return await total();
+    };
+    const epsilon = 1e-2;
+    const numeric = ((await shifted(epsilon)) - (await shifted(-epsilon))) / (2 * epsilon);
+    assert.ok(
+      Math.abs(numeric - analytic) <= 2e-2 * Math.max(1, Math.abs(analytic)),
+      `directional derivative: finite differences ${numeric}, backprop ${analytic}`,
+    );
+  }
+});
+
+Deno.test("A2C replays a rollout with masks that reset the LSTM state where an episode started", async () => {
+  // Short episodes (truncated after 6 steps at the latest) so every rollout crosses boundaries.
+  const env = new CartPole({ maskVelocity: true, maxEpisodeSteps: 6 });
+  const agent = new A2C(env, {
+    envs: 2,
+    rolloutSteps: 20,
+    lstmUnits: 8,
+    hiddenSizes: [],
+    normalizeObservations: false,
+    seed: 4,
+  });
+  await agent.learn(env, { steps: 2 * 20 + 2 * 15 }); // one update, then 15 steps of a rollout
+  const state = await agent.getState();
+  const T = 15, N = 2, backend = agent.backend;
+  const masks = findArray(state, "rollout.masks", Float32Array, T * N);
+  assert.ok(masks.some((m) => m === 0), "the rollout contains an episode start");
+  const observations = findArray(state, "rollout.observations", Float32Array, T * N * 2);
+  const recorded = findArray(state, "rollout.values", Float32Array, T * N);
+  const start = findArray(state, "startCriticState", Float32Array);
+  assert.ok(start.some((v) => v !== 0), "the rollout starts from a carried, nonzero state");
+  const replay = async (mask: Float32Array | null) => {
+    const s = makeRecurrentState(agent.critic, start, N);
+    const x = backend.tensor(observations, [T, N, 2]);
+    const m = mask ? backend.tensor(mask, [T, N]) : undefined;
+    const { output, state: end } = agent.critic.forward(x, { state: s, mask: m });
+    const values = await backend.read(output);
+    agent.critic.disposeState(end);
+    agent.critic.disposeState(s);
+    return values;
+  };
+  // Replaying the rollout as one masked sequence gives the values computed step by step.
+  close(await replay(masks), Array.from(recorded), 1e-5);
+  // Without the mask the state leaks across episodes: values after a boundary differ.
+  const leaked = await replay(null);
+  const firstReset = masks.indexOf(0);
+  assert.ok(Math.abs(leaked[firstReset] - recorded[firstReset]) > 1e-6);
+  // The value at an episode's first step is that of a fresh state.
+  const fresh = agent.critic.forward(
+    backend.tensor(observations.slice(firstReset * 2, firstReset * 2 + 2), [1, 1, 2]),
+  );
+  close(await backend.read(fresh.output), [recorded[firstReset]], 1e-5);
+});
+
+Deno.test("A2C is deterministic given the seed", async () => {
+  const run = async (seed: number) => {
+    const env = new CartPole({ maskVelocity: true });
+    const agent = new A2C(env, { envs: 4, rolloutSteps: 8, lstmUnits: 8, hiddenSizes: [8], seed });
+    const returns: number[] = [];
+    await agent.learn(env, { steps: 400, onEpisode: (r) => returns.push(r.return) });
+    return { state: await agent.getState(), returns };
+  };
+  const a = await run(1), b = await run(1), c = await run(2);
+  assertSameState(a.state, b.state);
+  assert.deepEqual(a.returns, b.returns);
+  assert.notDeepEqual(
+    findArray(a.state, "actor.layers.1.w", Float32Array),
+    findArray(c.state, "actor.layers.1.w", Float32Array),
+  );
+});
+
+Deno.test("A2C learns the same on the copies it makes, on an array of envs and on a VectorEnv", async () => {
+  const options = { envs: 3, rolloutSteps: 4, lstmUnits: 8, hiddenSizes: [8], seed: 11 };
+  const run = async (env: CartPole | CartPole[] | VectorEnv) => {
+    const agent = new A2C({ observationSize: 2, actionCount: 2 }, options);
+    await agent.learn(env, { steps: 100 });
+    return agent.getState();
+  };
+  const make = () => new CartPole({ maskVelocity: true });
+  const copied = await run(make());
+  assertSameState(copied, await run([make(), make(), make()]));
+  assertSameState(copied, await run(new VectorEnv([make(), make(), make()])));
+});
+
+Deno.test("A2C resumes bit-exactly from a state taken mid-rollout, mid-vector-step and mid-episode", async () => {
+  const options = {
+    envs: 3,
+    rolloutSteps: 5,
+    lstmUnits: 8,
+    hiddenSizes: [8],
+    logInterval: 1,
+    seed: 7,
+  };
+  const makeEnv = () => new CartPole({ maskVelocity: true, maxEpisodeSteps: 25 });
+  const total = 3 * 5 * 12 + 7, split = 3 * 5 * 5 + 2 * 3 + 1; // rollout 6, step 2, copy 1
+  const straight = new A2C(makeEnv(), options);
+  const episodes: EpisodeReport[] = [], reports: TrainReport[] = [];
+  await straight.learn(makeEnv(), {
+    steps: total,
+    onEpisode: (r) => episodes.push(r),
+    onTrain: (r) => reports.push(r),
+  });
+
+  const first = new A2C(makeEnv(), options);
+  const resumedEpisodes: EpisodeReport[] = [], resumedReports: TrainReport[] = [];
+  const callbacks = {
+    onEpisode: (r: EpisodeReport) => resumedEpisodes.push(r),
+    onTrain: (r: TrainReport) => resumedReports.push(r),
+  };
+  await first.learn(makeEnv(), { steps: split, ...callbacks });
+  const saved = await first.getState();
+  assert.equal(saved.json.cursor, 1);
+  assert.ok((saved.json.t as number) > 0);
+  assert.ok((saved.json.episodeLengths as number[]).some((l) => l > 0), "an episode is under way");
+  const path = await Deno.makeTempFile({ suffix: ".ckpt" });
+  try {
+    await first.save(path);
+    const second = new A2C(makeEnv(), options);
+    await second.load(path);
+    await second.learn(makeEnv(), { steps: total - split, ...callbacks });
+    assert.equal(second.steps, total);
+    assertSameState(await straight.getState(), await second.getState());
+  } finally {
+    await Deno.remove(path);
+  }
+  assert.deepEqual(resumedEpisodes, episodes);
+  assert.deepEqual(resumedReports, reports);
+  assert.ok(episodes.some((e) => e.length === 25), "some episodes were truncated");
+  assert.equal(reports.length, 12);
+  for (const r of reports) {
+    assert.ok(Number.isFinite(r.loss) && Number.isFinite(r.valueLoss!));
+    assert.ok(r.entropy! > 0 && r.entropy! <= Math.log(2) + 1e-6);
+  }
+});
+
+Deno.test("REINFORCE resumes bit-exactly from a state taken mid-episode", async () => {
+  const options = { episodesPerUpdate: 2, lstmUnits: 8, hiddenSizes: [8], seed: 3 };
+  const total = 300, split = 137;
+  const straight = new REINFORCE(new CartPole(), options);
+  await straight.learn(new CartPole(), { steps: total });
+  const first = new REINFORCE(new CartPole(), options);
+  await first.learn(new CartPole(), { steps: split });
+  const saved = await first.getState();
+  assert.ok((saved.json.episodeLengths as number[])[0] > 0, "an episode is under way");
+  const second = REINFORCE.fromState(saved);
+  await second.learn(new CartPole(), { steps: total - split });
+  assert.ok(straight.updates >= 2);
+  assertSameState(await straight.getState(), await second.getState());
+});
+
+Deno.test("REINFORCE with an LSTM learns to recall a cue over a delay", async () => {
+  const env = new Cue(3);
+  const agent = new REINFORCE(env, {
+    episodesPerUpdate: 8,
+    lstmUnits: 16,
+    hiddenSizes: [],
+    learningRate: 1e-2,
+    seed: 1,
+  });
+  const before = await agent.evaluate(new Cue(3), { episodes: 200, seed: 5 });
+  await agent.learn(env, { steps: 4 * 8 * 150 });
+  const after = await agent.evaluate(new Cue(3), { episodes: 200, seed: 5 });
+  assert.ok(
+    after.meanReturn >= 0.95,
+    `recall rate ${after.meanReturn} (before ${before.meanReturn})`,
+  );
+});
+
+Deno.test("A2C learns full-observation CartPole within a few thousand steps", async () => {
+  const env = new CartPole();
+  const agent = new A2C(env, {
+    ...a2cPresets.cartpole,
+    learningRate: 2e-3,
+    seed: 0,
+  });
+  await agent.learn(env, { steps: 8000 });
+  const { meanReturn } = await agent.evaluate(new CartPole(), { episodes: 10, seed: 100 });
+  assert.ok(meanReturn > 100, `greedy mean return ${meanReturn}`);
+});
+
+Deno.test("A2C acts greedily with its policy network and carries the LSTM state", async () => {
+  const agent = new A2C({ observationSize: 2, actionCount: 2 }, { lstmUnits: 8, seed: 2 });
+  const network = policyNetwork(agent);
+  assert.equal(network, agent.actor);
+  const backend = agent.backend;
+  const observations = [[0.1, -0.2], [0.3, 0.05], [-0.4, 0.2]];
+  let state = agent.initialState();
+  const sequence = network.forward(backend.tensor(observations.flat(), [3, 1, 2]));
+  const logits = await backend.read(sequence.output);
+  for (let t = 0; t < 3; t++) {
+    const step = await agent.act(Float32Array.from(observations[t]), state);
+    agent.actor.disposeState(state);
+    state = step.state!;
+    assert.equal(step.action, logits[2 * t + 1] > logits[2 * t] ? 1 : 0);
+  }
+});
+
+Deno.test("A2C and REINFORCE check their options and environments", async () => {
+  assert.throws(() => resolveA2cOptions({ envs: 0 }), RangeError);
+  assert.throws(() => resolveA2cOptions({ gaeLambda: 1.5 }), RangeError);
+  assert.throws(() => resolveA2cOptions({ batchSize: 4 } as never), /A2C has no such option/);
+  assert.throws(() => resolveReinforceOptions({ episodesPerUpdate: 1.5 }), RangeError);
+  assert.throws(() => resolveReinforceOptions({ optimizer: "sgd" as never }), RangeError);
+  const agent = new A2C(new CartPole(), { envs: 2 });
+  await assert.rejects(
+    () => agent.learn(new CartPole({ maskVelocity: true }), { steps: 1 }),
+    TypeError,
+  );
+  await assert.rejects(() => agent.learn([new CartPole()], { steps: 1 }), RangeError);
+  const copy = copyEnv(new CartPole({ maskVelocity: true, maxEpisodeSteps: 9 })) as CartPole;
+  assert.equal(copy.maskVelocity, true);
+  assert.equal(copy.maxEpisodeSteps, 9);
+  const plain = { ...new Cue(1), id: "plain", reset: () => ({}), step: () => ({}) };
+  assert.throws(() => copyEnv(plain as unknown as Env), /Cannot copy environment "plain"/);
+});
+
+Deno.test("createAgent builds a2c and reinforce with their presets", () => {
+  const env = new CartPole({ maskVelocity: true });
+  for (const algo of ["a2c", "reinforce"] as const) {
+    const preset = presetFor("cartpole-masked", algo);
+    assert.equal(preset.steps, 100_000);
+    const agent = createAgent(algo, env, { ...preset.options, seed: 1 }, createCpuBackend());
+    assert.equal(agent.kind, algo);
+    assert.equal(agent.recurrent, true);
+  }
+  assert.ok(presetFor("cartpole", "a2c").options.learningRate);
+  assert.ok(presetFor("cartpole", "reinforce").options.learningRate);
+});
