@@ -4,6 +4,7 @@
  * the benches start (TF.js webgpu on llvmpipe compiles shaders for tens of seconds).
  *
  *     deno task bench bench/lstm_bench.ts
+ *     deno task bench --filter "rnnrl|ort" bench/lstm_bench.ts   # leave the TF.js peers out
  *
  * FLOPs: forward 2·B·T·4H·(I+H), a training step about three times that (see _workloads.ts).
  *
@@ -36,29 +37,51 @@ function peerShape(s: LstmShape): LstmWorkload {
   return { batch: s.B, steps: s.T, inputSize: s.I, hiddenSize: s.H };
 }
 
-/** Registers one bench after one untimed warm-up call (which also compiles GPU pipelines). */
-async function add(group: string, name: string, n: number, run: () => Promise<void>) {
-  await run();
-  Deno.bench({ name, group, n, warmup: 1, fn: run });
+/**
+ * Registers a bench whose workload is built on first use, inside the untimed warm-up call, so
+ * that `deno bench --filter` skips the set-up (TF.js webgpu compiles shaders for minutes on
+ * llvmpipe) of every bench it leaves out.
+ */
+function add(group: string, name: string, n: number, build: () => Promise<() => Promise<void>>) {
+  let run: (() => Promise<void>) | undefined;
+  Deno.bench({
+    name,
+    group,
+    n,
+    warmup: 1,
+    fn: async () => {
+      run ??= await build();
+      await run();
+    },
+  });
 }
 
 for (const shape of TRAIN_SHAPES) {
   const group = `lstm_train_step ${shapeName(shape)}`;
   const n = shape.H >= 128 ? 5 : 20;
   for (const backend of backends) {
-    await add(group, `rnnrl ${backend.name}`, n, rnnrlTrainStep(backend, shape));
+    add(group, `rnnrl ${backend.name}`, n, () => Promise.resolve(rnnrlTrainStep(backend, shape)));
   }
   for (const tfBackend of gpuAvailable ? ["cpu", "webgpu"] as const : ["cpu"] as const) {
-    const peer = await createTfjsLstmTrainStep(tfBackend, peerShape(shape));
-    Deno.bench({ name: `tfjs ${tfBackend}`, group, n: 3, warmup: 1, fn: () => peer.run() });
+    add(group, `tfjs ${tfBackend}`, 3, async () => {
+      const peer = await createTfjsLstmTrainStep(tfBackend, peerShape(shape));
+      return () => peer.run();
+    });
   }
 }
 
 {
   const group = `lstm_forward ${shapeName(FORWARD_SHAPE)}`;
   for (const backend of backends) {
-    await add(group, `rnnrl ${backend.name}`, 50, rnnrlForward(backend, FORWARD_SHAPE));
+    add(
+      group,
+      `rnnrl ${backend.name}`,
+      50,
+      () => Promise.resolve(rnnrlForward(backend, FORWARD_SHAPE)),
+    );
   }
-  const ort = await createOrtLstmForward(peerShape(FORWARD_SHAPE));
-  Deno.bench({ name: "ort wasm", group, n: 50, warmup: 2, fn: () => ort.run() });
+  add(group, "ort wasm", 50, async () => {
+    const ort = await createOrtLstmForward(peerShape(FORWARD_SHAPE));
+    return () => ort.run();
+  });
 }
