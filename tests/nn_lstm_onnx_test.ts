@@ -40,7 +40,7 @@ for (const shape of SHAPES) {
     const [w, u, b] = weights;
     const theirs = await runOrtLstm({ w: w.data, u: u.data, b: b.data }, x, { ...shape, h0, c0 });
 
-    const compare = async (name: string, actual: Float32Array, expected: Float32Array) => {
+    const compare = (name: string, actual: Float32Array, expected: Float32Array) => {
       assert.equal(actual.length, expected.length);
       let worst = 0;
       for (let i = 0; i < actual.length; i++) {
@@ -48,8 +48,8 @@ for (const shape of SHAPES) {
       }
       assert.ok(worst <= 1e-5, `${name}: max abs difference ${worst}`);
     };
-    await compare("h", await backend.read(ours.output), theirs.h);
-    await compare("hLast", await backend.read(ours.state[0]![0]), theirs.hLast);
-    await compare("cLast", await backend.read(ours.state[0]![1]), theirs.cLast);
+    compare("h", await backend.read(ours.output), theirs.h);
+    compare("hLast", await backend.read(ours.state[0]![0]), theirs.hLast);
+    compare("cLast", await backend.read(ours.state[0]![1]), theirs.cLast);
   });
 }
