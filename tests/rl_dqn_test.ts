@@ -5,7 +5,7 @@ import type { Env, ResetOptions, ResetResult, StepResult } from "../lib/envs/env
 import type { JsonValue } from "../lib/io/json.ts";
 import { Rng, type RngState } from "../lib/io/rng.ts";
 import type { AgentState, SnapshotEnv } from "../lib/rl/agent.ts";
-import { DQN, dqnPresets, duelingMatrix, type DqnOptions } from "../lib/rl/dqn.ts";
+import { DQN, type DqnOptions, dqnPresets, duelingMatrix } from "../lib/rl/dqn.ts";
 import type { ReplayBatch } from "../lib/rl/replay.ts";
 
 /**
@@ -38,7 +38,11 @@ class SnapshotCartPole implements Env, SnapshotEnv {
     };
   }
   setState(s: JsonValue): void {
-    const o = s as unknown as { rng: RngState; state: [number, number, number, number]; elapsed: number };
+    const o = s as unknown as {
+      rng: RngState;
+      state: [number, number, number, number];
+      elapsed: number;
+    };
     this.#rng.setState(o.rng);
     this.inner.reset();
     this.inner.state = [...o.state];
@@ -106,7 +110,9 @@ Deno.test("DQN targets follow double DQN with n-step discounting on a hand-made 
     expected.push(batch.rewards[b] + bootstrap);
   }
   const got = [...await backend.read(agent.targets(batch))];
-  got.forEach((g, b) => assert.ok(Math.abs(g - expected[b]) < 1e-5, `row ${b}: ${g} vs ${expected[b]}`));
+  got.forEach((g, b) =>
+    assert.ok(Math.abs(g - expected[b]) < 1e-5, `row ${b}: ${g} vs ${expected[b]}`)
+  );
   assert.equal(got[1], 2, "a terminal transition does not bootstrap");
   let differs = false;
   for (let b = 0; b < 4; b++) {

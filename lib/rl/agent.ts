@@ -139,8 +139,11 @@ export interface Agent {
   readonly steps: number;
   /** A fresh (zero) recurrent state for one episode, or undefined for feed-forward agents. */
   initialState(): RecurrentState | undefined;
-  /** The greedy action for one observation; `state` is borrowed and a new one returned. */
-  act(observation: Float32Array, state?: RecurrentState): Promise<ActResult>;
+  /**
+   * The greedy action for one observation; `state` is borrowed and a new one returned. `mask`
+   * (1 valid, 0 invalid, per action) is the environment's action mask, for agents that use it.
+   */
+  act(observation: Float32Array, state?: RecurrentState, mask?: Uint8Array): Promise<ActResult>;
   /** Drives `env` for `options.steps` environment steps, learning as it goes. */
   learn(env: Env, options: LearnOptions): Promise<void>;
   /** Greedy evaluation over whole episodes. */
@@ -382,6 +385,7 @@ export interface EnvCursorJson {
   episodeLength: number;
   /** The environment's own state where it is a {@linkcode SnapshotEnv}, else null. */
   env: JsonValue;
+  /** Agent-specific fields saved alongside. */
   [key: string]: JsonValue;
 }
 
@@ -460,7 +464,8 @@ export class EnvCursor {
 
   /** The JSON side of the state, and the current observation as an array. */
   getState(prefix: string): { json: EnvCursorJson; arrays: AgentArray[] } {
-    const env = this.#pending ?? (this.#env && isSnapshotEnv(this.#env) ? this.#env.getState() : null);
+    const env = this.#pending ??
+      (this.#env && isSnapshotEnv(this.#env) ? this.#env.getState() : null);
     return {
       json: {
         started: this.observation !== null,
@@ -470,7 +475,11 @@ export class EnvCursor {
         env,
       },
       arrays: this.observation
-        ? [{ name: `${prefix}observation`, shape: [this.observation.length], data: this.observation }]
+        ? [{
+          name: `${prefix}observation`,
+          shape: [this.observation.length],
+          data: this.observation,
+        }]
         : [],
     };
   }

@@ -4,6 +4,11 @@
  * optional dueling head (Wang et al., 2016), the Huber loss, gradient clipping and a linear ε
  * schedule. The LSTM Q-network variant, trained on sequences, is {@linkcode DRQN} in drqn.ts.
  *
+ * Action masks: where the environment offers `actionMask()` (Minesweeper's unrevealed cells), the
+ * agent acts only among the valid actions (ε-exploration draws uniformly among them, the greedy
+ * choice is the argmax over them) and the TD target's max runs over the next state's valid
+ * actions only; the replay keeps each transition's next-state mask for that.
+ *
  * The file reads top to bottom: the options, the network, the loop ({@linkcode DQN.learn}) and
  * one update ({@linkcode DQN.update}).
  *
@@ -21,14 +26,14 @@
  * @module
  */
 
-import type { Backend, Tensor } from "../backend/backend.ts";
+import { type Backend, counterUniform, type Tensor } from "../backend/backend.ts";
 import { createCpuBackend } from "../backend/cpu.ts";
 import type { Env } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
 import { Dense } from "../nn/dense.ts";
 import { Adam, clipGradients } from "../nn/optimizers.ts";
-import { Sequential } from "../nn/sequential.ts";
+import { type RecurrentState, Sequential } from "../nn/sequential.ts";
 import {
   type ActResult,
   type Agent,
@@ -39,6 +44,7 @@ import {
   evaluateGreedy,
   type EvaluateOptions,
   type Evaluation,
+  findArray,
   inRange,
   type LearnOptions,
   modelArrays,
@@ -49,7 +55,7 @@ import {
   restoreOptimizer,
   writeAgentState,
 } from "./agent.ts";
-import { NStepAccumulator, type ReplayBatch, ReplayBuffer } from "./replay.ts";
+import { NStepAccumulator, type ReplayBatch, ReplayBuffer, type Transition } from "./replay.ts";
 import {
   checkLearningRate,
   checkRamp,
@@ -243,6 +249,12 @@ export class QNetwork {
 }
 
 /**
+ * What the TD target adds to the Q-value of an action the next state's mask rules out, so that its
+ * max never picks one: a large finite number rather than −∞, which WGSL does not promise to keep.
+ */
+export const MASKED_Q: number = -1e30;
+
+/**
  * DQN over any {@linkcode Env} with a flat float observation and discrete actions.
  *
  * @example
@@ -278,6 +290,7 @@ export class DQN implements Agent {
   #steps = 0;
   #updates = 0;
   #cursor = new EnvCursor(); // the current observation and episode
+  #nextMasks: Uint8Array | null = null; // [capacity, A]: the next state's mask per replay slot
 
   /** Builds the networks and the replay buffer for an environment's sizes. */
   constructor(env: EnvSpec, options: Partial<DqnOptions> = {}, backend?: Backend) {
@@ -345,9 +358,25 @@ export class DQN implements Agent {
     return undefined;
   }
 
-  /** The greedy action for one observation. */
-  async act(observation: Float32Array): Promise<ActResult> {
-    return { action: await this.#chooseAction(observation, 0, 0), state: undefined };
+  /**
+   * The greedy action for one observation; with `mask` (1 valid, 0 invalid, one per action), the
+   * best valid action.
+   */
+  async act(
+    observation: Float32Array,
+    _state?: RecurrentState,
+    mask?: Uint8Array,
+  ): Promise<ActResult> {
+    return { action: await this.#chooseAction(observation, 0, 0, mask), state: undefined };
+  }
+
+  /**
+   * The network whose output's argmax is the greedy action, for ONNX export; undefined with a
+   * dueling head (its aggregation runs after the network). An action mask is not part of it: a
+   * masked environment's caller applies the mask to the exported network's output.
+   */
+  policyNetwork(): Sequential | undefined {
+    return this.options.dueling ? undefined : this.online.model;
   }
 
   /** The Q-values of one observation, `[A]`. */
@@ -378,8 +407,10 @@ export class DQN implements Agent {
     let observation = start.observation;
     for (let i = 0; i < steps; i++) {
       const epsilon = rampValue(o.epsilon, this.#steps);
-      const action = await this.#chooseAction(observation, epsilon, this.#steps);
+      const mask = this.#maskOf(env);
+      const action = await this.#chooseAction(observation, epsilon, this.#steps, mask);
       const result = env.step(action);
+      const nextMask = mask && this.#maskOf(env); // before an episode's end resets env
       const completed = this.#nStep.push({
         observation,
         action,
@@ -388,7 +419,7 @@ export class DQN implements Agent {
         terminated: result.terminated,
         truncated: result.truncated,
       });
-      for (const t of completed) this.replay.add(t);
+      for (const t of completed) this.#store(t, nextMask);
       this.#steps++;
       this.#cursor.advance(result, this.#steps, options.onEpisode);
       observation = this.#cursor.observation!;
@@ -422,7 +453,7 @@ export class DQN implements Agent {
     const observations = backend.tensor(batch.observations, [B, D]);
     const actions = backend.tensor(batch.actions, [B]);
     // Targets first: an inference pass would drop the cache of a training pass.
-    const targets = this.targets(batch);
+    const targets = this.targets(batch, this.#nextMasks ? this.#batchMasks(batch) : undefined);
 
     const q = this.online.forward(observations, { training: true }).q;
     const qTaken = backend.gatherRows(q, actions);
@@ -451,11 +482,17 @@ export class DQN implements Agent {
   /**
    * The TD targets of a batch, `[B]`: `r + γᵏ·(1 − terminated)·Q⁻(s', a*)` with k the rewards
    * folded into r (n-step), a* = argmax Q(s', ·) of the online network for double DQN, else of
-   * the target network. The caller disposes the tensor.
+   * the target network; with `nextMasks` (`[B, A]`, 1 valid), a* is the argmax over the next
+   * state's valid actions (a row with none valid is left unmasked). The caller disposes the tensor.
    */
-  targets(batch: ReplayBatch): Tensor {
+  targets(batch: ReplayBatch, nextMasks?: Uint8Array): Tensor {
     const o = this.options, backend = this.backend;
-    const B = batch.rewards.length, D = this.spec.observationSize;
+    const B = batch.rewards.length, D = this.spec.observationSize, A = this.spec.actionCount;
+    if (nextMasks && nextMasks.length !== B * A) {
+      throw new TypeError(
+        `Cannot compute targets: ${nextMasks.length} mask values for ${B} rows of ${A} actions`,
+      );
+    }
     const nextObservations = backend.tensor(batch.nextObservations, [B, D]);
     const rewards = backend.tensor(batch.rewards, [B]);
     // An n-step transition cut short by truncation after k < n rewards bootstraps by γᵏ: with
@@ -466,7 +503,15 @@ export class DQN implements Agent {
     );
     const terminated = backend.tensor(weights, [B]);
     const qNextTarget = this.target.forward(nextObservations).q;
-    const qNextSelect = o.doubleDqn ? this.online.forward(nextObservations).q : qNextTarget;
+    let qNextSelect = o.doubleDqn ? this.online.forward(nextObservations).q : qNextTarget;
+    if (nextMasks) {
+      // Only the selection is masked: Q⁻(s', a*) of a valid a* is the same either way.
+      const penalty = backend.tensor(maskPenalty(nextMasks, B, A), [B, A]);
+      const masked = backend.add(qNextSelect, penalty);
+      if (qNextSelect !== qNextTarget) backend.dispose(qNextSelect);
+      backend.dispose(penalty);
+      qNextSelect = masked;
+    }
     const targets = backend.dqnTarget(qNextSelect, qNextTarget, rewards, terminated, gammaN);
     for (const t of [nextObservations, rewards, terminated, qNextTarget]) backend.dispose(t);
     if (qNextSelect !== qNextTarget) backend.dispose(qNextSelect);
@@ -476,7 +521,8 @@ export class DQN implements Agent {
   /** Greedy evaluation: `episodes` episodes (default 100), the environment reset with `seed`. */
   evaluate(env: Env, options: EvaluateOptions = {}): Promise<Evaluation> {
     this.#checkEnv(env);
-    return evaluateGreedy(env, (o) => this.act(o), () => undefined, () => {}, options);
+    const act = (o: Float32Array) => this.act(o, undefined, this.#maskOf(env));
+    return evaluateGreedy(env, act, () => undefined, () => {}, options);
   }
 
   /** Everything needed to continue the run exactly (see {@linkcode AgentState}). */
@@ -485,6 +531,8 @@ export class DQN implements Agent {
     const pending = this.#nStep.getState("nstep.");
     const optimizer = await optimizerArrays("adam.", this.#optimizer, this.online.model);
     const cursor = this.#cursor.getState("");
+    const masks = this.#nextMasks;
+    const A = this.spec.actionCount, n = this.replay.size;
     const json: JsonObject = {
       kind: this.kind,
       options: this.options as unknown as JsonObject,
@@ -504,6 +552,9 @@ export class DQN implements Agent {
         ...await modelArrays("target.", this.target.model),
         ...optimizer.arrays,
         ...replay.arrays,
+        ...(masks
+          ? [{ name: "replay.nextMasks", shape: [n, A], data: masks.slice(0, n * A) }]
+          : []),
         ...pending.arrays,
         ...cursor.arrays,
       ],
@@ -528,6 +579,13 @@ export class DQN implements Agent {
     restoreModel(state, "target.", this.target.model);
     restoreOptimizer(state, "adam.", this.#optimizer, this.online.model, j.optimizerStep as number);
     this.replay.setState(state, "replay.", j.replay as { size: number; position: number });
+    this.#nextMasks = null;
+    if (state.arrays.some((a) => a.name === "replay.nextMasks")) {
+      const A = this.spec.actionCount, n = this.replay.size;
+      const saved = findArray(state, "replay.nextMasks", Uint8Array, n * A);
+      this.#nextMasks = new Uint8Array(this.replay.capacity * A).fill(1);
+      this.#nextMasks.set(saved);
+    }
     this.#nStep.setState(state, "nstep.", j.nStep as { pending: number });
     this.#rng.setState(j.rng as unknown as RngState);
     this.#steps = j.steps as number;
@@ -556,7 +614,13 @@ export class DQN implements Agent {
     return agent;
   }
 
-  async #chooseAction(observation: Float32Array, epsilon: number, counter: number): Promise<number> {
+  async #chooseAction(
+    observation: Float32Array,
+    epsilon: number,
+    counter: number,
+    mask?: Uint8Array,
+  ): Promise<number> {
+    if (mask) return await this.#chooseMasked(observation, epsilon, counter, mask);
     const x = this.#input(observation);
     const { q } = this.online.forward(x);
     const chosen = epsilon > 0
@@ -565,6 +629,66 @@ export class DQN implements Agent {
     const action = (await this.backend.read(chosen))[0];
     for (const t of [x, q, chosen]) this.backend.dispose(t);
     return action;
+  }
+
+  /**
+   * ε-greedy among the actions `mask` allows. It explores when the first lane of the same
+   * counter-based RNG as {@linkcode Backend.epsilonGreedy} is below ε, and then takes the valid
+   * action the second lane picks uniformly; otherwise the argmax of Q over the valid actions.
+   */
+  async #chooseMasked(
+    observation: Float32Array,
+    epsilon: number,
+    counter: number,
+    mask: Uint8Array,
+  ): Promise<number> {
+    let valid = 0;
+    for (let a = 0; a < mask.length; a++) if (mask[a]) valid++;
+    if (valid === 0) throw new RangeError("Cannot act: the action mask allows no action");
+    if (epsilon > 0 && counterUniform(this.#explorationSeed, counter, 0) < epsilon) {
+      const u = counterUniform(this.#explorationSeed, counter, 1);
+      let k = Math.min(valid - 1, Math.floor(u * valid));
+      for (let a = 0; a < mask.length; a++) if (mask[a] && k-- === 0) return a;
+    }
+    const q = await this.qValues(observation);
+    let best = -1, bestValue = -Infinity;
+    for (let a = 0; a < mask.length; a++) {
+      if (mask[a] && (best < 0 || q[a] > bestValue)) {
+        best = a;
+        bestValue = q[a];
+      }
+    }
+    return best;
+  }
+
+  /** The environment's action mask now, checked, or undefined where it has none. */
+  #maskOf(env: Env): Uint8Array | undefined {
+    if (typeof env.actionMask !== "function") return undefined;
+    const mask = env.actionMask();
+    if (mask.length !== this.spec.actionCount) {
+      throw new TypeError(
+        `Cannot use an action mask of ${mask.length} values: the agent has ${this.spec.actionCount} actions`,
+      );
+    }
+    return mask;
+  }
+
+  /** Stores a transition in the replay and, once masks are in use, its next state's mask. */
+  #store(t: Transition, nextMask: Uint8Array | undefined): void {
+    const slot = this.replay.position, A = this.spec.actionCount;
+    this.replay.add(t);
+    if (!nextMask && !this.#nextMasks) return;
+    this.#nextMasks ??= new Uint8Array(this.replay.capacity * A).fill(1);
+    if (nextMask) this.#nextMasks.set(nextMask, slot * A);
+    else this.#nextMasks.fill(1, slot * A, (slot + 1) * A);
+  }
+
+  /** The next-state masks of a sampled batch, `[B, A]`. */
+  #batchMasks(batch: ReplayBatch): Uint8Array {
+    const A = this.spec.actionCount, masks = this.#nextMasks!;
+    const out = new Uint8Array(batch.indices.length * A);
+    batch.indices.forEach((i, b) => out.set(masks.subarray(i * A, (i + 1) * A), b * A));
+    return out;
   }
 
   #input(observation: Float32Array): Tensor {
@@ -585,4 +709,15 @@ export class DQN implements Agent {
       );
     }
   }
+}
+
+/** `[B, A]`: 0 for a valid action, {@linkcode MASKED_Q} for an invalid one (none in a row with no valid action). */
+function maskPenalty(masks: Uint8Array, rows: number, actions: number): Float32Array {
+  const out = new Float32Array(rows * actions);
+  for (let b = 0; b < rows; b++) {
+    const row = masks.subarray(b * actions, (b + 1) * actions);
+    if (!row.some((m) => m !== 0)) continue;
+    for (let a = 0; a < actions; a++) if (!row[a]) out[b * actions + a] = MASKED_Q;
+  }
+  return out;
 }

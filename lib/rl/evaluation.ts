@@ -26,8 +26,8 @@ import type { CartPoleReplay, MinesweeperReplay, Replay } from "../report/run_da
 export interface EvaluationPolicy {
   /** Called before the first action of every episode (to clear recurrent state, say). */
   reset?(): void | Promise<void>;
-  /** The action to take on `observation`. */
-  act(observation: Float32Array): number | Promise<number>;
+  /** The action to take on `observation`; `mask` is the environment's action mask, if it has one. */
+  act(observation: Float32Array, mask?: Uint8Array): number | Promise<number>;
   /** Called once after the last episode (to release recurrent state, say). */
   close?(): void;
 }
@@ -96,7 +96,7 @@ export async function evaluatePolicy(
     const recorder = options.record && e === 0 ? startRecording(env) : undefined;
     let total = 0, length = 0;
     for (;;) {
-      const action = await policy.act(observation);
+      const action = await policy.act(observation, env.actionMask?.());
       const step = env.step(action);
       recorder?.afterStep(action);
       total += step.reward;

@@ -387,8 +387,8 @@ export function agentPolicy(agent: Agent): EvaluationPolicy {
     reset: () => {
       state = agent.initialState();
     },
-    act: async (observation: Float32Array) => {
-      const result = await agent.act(observation, state);
+    act: async (observation: Float32Array, mask?: Uint8Array) => {
+      const result = await agent.act(observation, state, mask);
       state = result.state;
       return result.action;
     },

@@ -1,0 +1,53 @@
+// `deno task eval --onnx` acts through onnxruntime-web on the exported policy; with the same
+// --seed it must see the same episodes and take the same actions as rnnrl's own forward pass.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runTask } from "./_reliability.ts";
+
+async function evalBothWays(run: string): Promise<{ native: number[]; onnx: number[] }> {
+  const exported = await runTask("export", ["--run", run]);
+  assert.equal(exported.code, 0, exported.stderr);
+  const native = await runTask("eval", ["--run", run, "--episodes", "8", "--seed", "3"]);
+  assert.equal(native.code, 0, native.stderr);
+  const onnx = await runTask("eval", ["--run", run, "--episodes", "8", "--seed", "3", "--onnx"]);
+  assert.equal(onnx.code, 0, onnx.stderr);
+  return { native: JSON.parse(native.stdout).returns, onnx: JSON.parse(onnx.stdout).returns };
+}
+
+Deno.test("eval --onnx gives the same per-episode returns as eval for a DQN (MLP) policy", async () => {
+  const root = await Deno.makeTempDir({ prefix: "rnnrl_onnx_eval_" });
+  try {
+    const run = join(root, "dqn");
+    const trained = await runTask("train", [
+      ...["--env", "cartpole", "--algo", "dqn", "--steps", "3000", "--hidden", "32,32"],
+      ...["--eval-episodes", "2", "--backend", "cpu", "--out", run],
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const { native, onnx } = await evalBothWays(run);
+    assert.equal(native.length, 8);
+    assert.deepEqual(onnx, native);
+    // A policy that learned something: not every episode is the same short failure.
+    assert.ok(new Set(native).size > 1, `returns ${native}`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("eval --onnx gives the same per-episode returns as eval for an LSTM (A2C) policy", async () => {
+  const root = await Deno.makeTempDir({ prefix: "rnnrl_onnx_eval_" });
+  try {
+    const run = join(root, "a2c");
+    const trained = await runTask("train", [
+      ...["--env", "cartpole-masked", "--algo", "a2c", "--steps", "4000"],
+      ...["--eval-episodes", "2", "--backend", "cpu", "--out", run],
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const config = JSON.parse(await Deno.readTextFile(join(run, "config.json")));
+    assert.ok(JSON.stringify(config.agentOptions).includes("lstm"), "an LSTM policy");
+    const { native, onnx } = await evalBothWays(run);
+    assert.equal(native.length, 8);
+    assert.deepEqual(onnx, native);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
