@@ -20,3 +20,5 @@ export * from "./bandit_agent.ts";
 export * from "./presets.ts";
 export * from "./trainer.ts";
 export * from "./policy_gradient.ts";
+export * from "./sequence_replay.ts";
+export * from "./drqn.ts";
