@@ -122,6 +122,80 @@ export interface RmspropStep {
   epsilon: number;
 }
 
+/**
+ * The board geometry of {@linkcode Backend.unfoldPatches} and {@linkcode Backend.foldPatches}:
+ * each of the `height × width` cells gets the square neighbourhood of side `2·radius + 1`.
+ */
+export interface PatchOptions {
+  /** Rows of the board. */
+  height: number;
+  /** Columns of the board. */
+  width: number;
+  /** How far the neighbourhood reaches from the centre cell (0 is the cell alone). */
+  radius: number;
+}
+
+/** The sizes of a patch op, as {@linkcode patchDims} derives and checks them. */
+export interface PatchDims {
+  /** The batch size B. */
+  batch: number;
+  /** The channels C per cell. */
+  channels: number;
+  /** Rows H. */
+  height: number;
+  /** Columns W. */
+  width: number;
+  /** The radius r. */
+  radius: number;
+  /** Features per patch, `(2r + 1)² · (C + 1)`. */
+  features: number;
+}
+
+/**
+ * Checks the geometry of a patch op and derives its sizes from the board input `[B, C·H·W]`
+ * (`fold`: false) or from the patches `[B·H·W, (2r + 1)²·(C + 1)]` (`fold`: true).
+ *
+ * @throws {RangeError} For a height, width or radius that is not a positive (radius: >= 0) integer.
+ * @throws {TypeError} For a tensor whose shape does not fit the board.
+ */
+export function patchDims(t: Tensor, options: PatchOptions, fold: boolean): PatchDims {
+  const { height, width, radius } = options;
+  for (
+    const [name, value, min] of [["height", height, 1], ["width", width, 1], [
+      "radius",
+      radius,
+      0,
+    ]] as const
+  ) {
+    if (!(Number.isSafeInteger(value) && value >= min)) {
+      throw new RangeError(
+        `Cannot use patches: ${name} is ${value}, expected an integer >= ${min}`,
+      );
+    }
+  }
+  const cells = height * width, side = 2 * radius + 1;
+  if (t.shape.length !== 2) {
+    throw new TypeError(`Cannot use patches: expected a matrix, got shape ${formatShape(t.shape)}`);
+  }
+  const [rows, cols] = t.shape;
+  if (fold) {
+    const channels = cols / (side * side) - 1;
+    if (!(Number.isInteger(channels) && channels >= 1 && rows % cells === 0)) {
+      throw new TypeError(
+        `Cannot fold patches: shape ${formatShape(t.shape)} is not [B·${cells}, ${side}²·(C + 1)]`,
+      );
+    }
+    return { batch: rows / cells, channels, height, width, radius, features: cols };
+  }
+  const channels = cols / cells;
+  if (!(Number.isInteger(channels) && channels >= 1)) {
+    throw new TypeError(
+      `Cannot unfold patches: ${cols} features are not C·${height}·${width} for an integer C >= 1`,
+    );
+  }
+  return { batch: rows, channels, height, width, radius, features: side * side * (channels + 1) };
+}
+
 /** A loss value and its gradient with respect to the prediction. */
 export interface LossResult {
   /** The mean loss, a tensor of shape `[1]`. */
@@ -161,6 +235,12 @@ export interface Backend {
   dispose(t: Tensor): void;
   /** Waits until all enqueued work has finished. */
   sync(): Promise<void>;
+  /**
+   * Submits what is pending and releases the device; the backend must not be used afterwards.
+   * Call it when done: a WebGPU device still alive when the process exits can crash the driver's
+   * teardown (seen with Mesa's llvmpipe).
+   */
+  destroy(): void;
 
   /** `act(op(A) · op(B) + bias)`, where A is `[M, K]` and B is `[K, N]` after the transposes. */
   matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor;
@@ -180,6 +260,20 @@ export interface Backend {
   sumRows(x: Tensor): Tensor;
   /** The sum of all elements, as a `[1]` tensor. */
   sum(x: Tensor): Tensor;
+  /**
+   * The neighbourhood of every cell of a board, as rows of a matrix (im2col). `x` is `[B, C·H·W]`
+   * channel-major (channel c of cell i at `c·H·W + i`); the result is
+   * `[B·H·W, (2r + 1)²·(C + 1)]`, row `b·H·W + i` holding cell i's neighbours in row-major order
+   * (offsets −r..r in y, then x), each as its C channels followed by an "outside the board" flag:
+   * 1 with zero channels for a neighbour beyond the edge, 0 for one on the board.
+   */
+  unfoldPatches(x: Tensor, options: PatchOptions): Tensor;
+  /**
+   * The adjoint of {@linkcode Backend.unfoldPatches}: `[B·H·W, (2r + 1)²·(C + 1)]` → `[B, C·H·W]`,
+   * each input element receiving the sum of every patch entry copied from it (the outside flags
+   * come from no input and are dropped). Computed as a gather, so the sums are deterministic.
+   */
+  foldPatches(patches: Tensor, options: PatchOptions): Tensor;
 
   /**
    * Runs an LSTM over a whole sequence. `x` is `[T, B, I]`, `h0` and `c0` are `[B, H]`.

@@ -22,6 +22,8 @@ import {
   type LstmGradients,
   type LstmWeights,
   type MatmulOptions,
+  patchDims,
+  type PatchOptions,
   type RmspropStep,
   shapeSize,
   type Tensor,
@@ -175,6 +177,9 @@ export class CpuBackend implements Backend {
     return Promise.resolve();
   }
 
+  /** Nothing to release: the CPU backend's memory belongs to the garbage collector. */
+  destroy(): void {}
+
   /** `act(op(A) · op(B) + bias)`. */
   matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): CpuTensor {
     const { m, n, k } = matmulDims(a, b, options);
@@ -272,6 +277,66 @@ export class CpuBackend implements Backend {
     let s = 0;
     for (let i = 0; i < d.length; i++) s += d[i];
     return this.tensor([s], [1]);
+  }
+
+  /** Every cell's neighbourhood as a row (see {@linkcode Backend.unfoldPatches}). */
+  unfoldPatches(x: Tensor, options: PatchOptions): CpuTensor {
+    const { batch, channels: C, height: H, width: W, radius: r, features: F } = patchDims(
+      x,
+      options,
+      false,
+    );
+    const cells = H * W, side = 2 * r + 1;
+    const src = cpuData(x);
+    const out = this.#new([batch * cells, F]);
+    const dst = out.data;
+    for (let b = 0; b < batch; b++) {
+      const board = b * C * cells;
+      for (let i = 0; i < cells; i++) {
+        const y = Math.floor(i / W), xc = i % W;
+        const row = (b * cells + i) * F;
+        for (let n = 0; n < side * side; n++) {
+          const yy = y + Math.floor(n / side) - r, xx = xc + (n % side) - r;
+          const at = row + n * (C + 1);
+          if (yy < 0 || yy >= H || xx < 0 || xx >= W) {
+            dst[at + C] = 1;
+            continue;
+          }
+          const j = board + yy * W + xx;
+          for (let c = 0; c < C; c++) dst[at + c] = src[j + c * cells];
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The adjoint of {@linkcode CpuBackend.unfoldPatches}, one gather per input element. */
+  foldPatches(patches: Tensor, options: PatchOptions): CpuTensor {
+    const { batch, channels: C, height: H, width: W, radius: r, features: F } = patchDims(
+      patches,
+      options,
+      true,
+    );
+    const cells = H * W, side = 2 * r + 1;
+    const src = cpuData(patches);
+    const out = this.#new([batch, C * cells]);
+    const dst = out.data;
+    for (let b = 0; b < batch; b++) {
+      for (let c = 0; c < C; c++) {
+        for (let j = 0; j < cells; j++) {
+          const y = Math.floor(j / W), xc = j % W;
+          let total = 0;
+          // Cell i = j − offset saw j as its neighbour n; offsets in the order of the patch.
+          for (let n = 0; n < side * side; n++) {
+            const yy = y - (Math.floor(n / side) - r), xx = xc - ((n % side) - r);
+            if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+            total += src[(b * cells + yy * W + xx) * F + n * (C + 1) + c];
+          }
+          dst[(b * C + c) * cells + j] = total;
+        }
+      }
+    }
+    return out;
   }
 
   /** Runs an LSTM over a whole sequence (see {@linkcode Backend.lstmForward}). */

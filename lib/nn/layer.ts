@@ -41,7 +41,15 @@ export interface LayerBackward {
 /** The serialisable description of a layer, enough to rebuild it. */
 export type LayerConfig =
   | { type: "dense"; units: number; activation: string }
-  | { type: "lstm"; units: number };
+  | { type: "lstm"; units: number }
+  | {
+    type: "cellwise";
+    height: number;
+    width: number;
+    radius: number;
+    hidden: number[];
+    activation: string;
+  };
 
 /** One layer of a {@linkcode Sequential} model. */
 export interface Layer {

@@ -6,6 +6,7 @@
 
 import type { Backend, Tensor } from "../backend/backend.ts";
 import { Rng } from "../io/rng.ts";
+import { Cellwise } from "./cellwise.ts";
 import { Dense } from "./dense.ts";
 import type { Layer, LayerConfig, LayerState } from "./layer.ts";
 import { LSTM } from "./lstm.ts";
@@ -112,6 +113,14 @@ export class Sequential {
           return new Dense({ units: c.units, activation: c.activation as Dense["activation"] });
         case "lstm":
           return new LSTM({ units: c.units });
+        case "cellwise":
+          return new Cellwise({
+            height: c.height,
+            width: c.width,
+            radius: c.radius,
+            hidden: c.hidden,
+            activation: c.activation as Cellwise["activation"],
+          });
         default:
           throw new TypeError(`Cannot build a layer of type ${(c as { type: string }).type}`);
       }

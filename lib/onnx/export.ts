@@ -3,7 +3,10 @@
  *
  * Dense layers become `Gemm` (feed-forward models) or `MatMul` + `Add` (recurrent models, whose
  * Dense layers apply to `[T, B, H]` sequences), activations become `Relu`, `Tanh` and `Sigmoid`,
- * and LSTM layers become ONNX's `LSTM` operator. Every LSTM layer's state is an explicit graph
+ * LSTM layers become ONNX's `LSTM` operator, and a Cellwise layer (feed-forward models only)
+ * becomes its patch gather (`Reshape`, `Pad`, `Add` of the outside flag, `Gather` with a constant
+ * neighbour table, `Transpose`, `Reshape`), its shared layers as `Gemm` over every cell's patch,
+ * and a last `Reshape` to one value per cell. Every LSTM layer's state is an explicit graph
  * input and output, so the model can act one step at a time:
  *
  * | name                  | shape       | meaning                                         |
@@ -25,7 +28,13 @@ import { ACTIVATIONS } from "../backend/backend.ts";
 import type { Layer } from "../nn/layer.ts";
 import { readParameters } from "../nn/parameter.ts";
 import type { Sequential } from "../nn/sequential.ts";
-import { DEFAULT_OPSET, type OnnxDim, OnnxGraphBuilder } from "./graph.ts";
+import {
+  DEFAULT_OPSET,
+  intAttribute,
+  intsAttribute,
+  type OnnxDim,
+  OnnxGraphBuilder,
+} from "./graph.ts";
 import { encodeOnnxModel, type OnnxStringEntry } from "./onnx_proto.ts";
 
 /** The name of the observation input of an exported model. */
@@ -80,7 +89,8 @@ export function onnxStateNames(
  * Writes a model as ONNX bytes (a `.onnx` file). The weights are read from the model's backend
  * at the time of the call.
  *
- * @param model The model; its layers must be Dense (linear, relu, tanh or sigmoid) or LSTM.
+ * @param model The model; its layers must be Dense (linear, relu, tanh or sigmoid), LSTM, or
+ * Cellwise in a model without LSTM layers.
  * @param options The batch and time dimensions and the opset.
  * @returns The encoded model.
  * @throws {TypeError} When a layer cannot be exported, e.g.
@@ -115,6 +125,12 @@ export async function exportOnnx(
     throw new RangeError(`Cannot export to ONNX: opset ${opset} is below 14, the oldest supported`);
   }
   model.layers.forEach(checkExportable);
+  const cellwise = model.layers.findIndex((l) => l.config.type === "cellwise");
+  if (cellwise >= 0 && model.recurrent) {
+    throw new TypeError(
+      `Cannot export layer ${cellwise} to ONNX: a cellwise layer is exported in feed-forward models only`,
+    );
+  }
 
   const recurrent = model.recurrent;
   const g = new OnnxGraphBuilder({
@@ -146,7 +162,27 @@ export async function exportOnnx(
       }
       return p.data;
     };
-    if (config.type === "dense") {
+    if (config.type === "cellwise") {
+      const cells = config.height * config.width;
+      const layers: { w: Float32Array; b: Float32Array; units: number }[] = [];
+      let features = (2 * config.radius + 1) ** 2 * (inputSize / cells + 1);
+      [...config.hidden, 1].forEach((units, k) => {
+        layers.push({
+          w: expectShape(2 * k, [features, units]),
+          b: expectShape(2 * k + 1, [units]),
+          units,
+        });
+        features = units;
+      });
+      x = cellwiseNodes(g, x, {
+        ...config,
+        channels: inputSize / cells,
+        layers,
+        prefix,
+        output: last ? ONNX_OUTPUT : undefined,
+      });
+      inputSize = cells;
+    } else if (config.type === "dense") {
       const units = config.units;
       const w = expectShape(0, [inputSize, units]);
       const b = expectShape(1, [units]);
@@ -212,10 +248,10 @@ export async function exportOnnx(
   return encodeOnnxModel(onnx);
 }
 
-/** Throws unless the layer is a Dense with a known activation or an LSTM. */
+/** Throws unless the layer is a Dense or Cellwise with a known activation, or an LSTM. */
 function checkExportable(layer: Layer, i: number): void {
   const config = layer.config as { type?: unknown; activation?: unknown; units?: unknown };
-  if (config.type === "dense") {
+  if (config.type === "dense" || config.type === "cellwise") {
     if (!ACTIVATIONS.includes(config.activation as (typeof ACTIVATIONS)[number])) {
       throw new TypeError(
         `Cannot export layer ${i} to ONNX: unsupported activation ${
@@ -228,9 +264,97 @@ function checkExportable(layer: Layer, i: number): void {
       `Cannot export layer ${i} to ONNX: unsupported layer type ${JSON.stringify(config.type)}`,
     );
   }
-  if (!(Number.isSafeInteger(config.units) && (config.units as number) >= 1)) {
-    throw new TypeError(`Cannot export layer ${i} to ONNX: units is ${config.units}`);
+  const units = config.type === "cellwise" ? layer.units : config.units;
+  if (!(Number.isSafeInteger(units) && (units as number) >= 1)) {
+    throw new TypeError(`Cannot export layer ${i} to ONNX: units is ${units}`);
   }
+}
+
+/**
+ * A Cellwise layer over `x` `[N, C·H·W]`: the board padded with one zero "outside" cell and one
+ * outside-flag channel (1 only at the outside cell), every cell's neighbours gathered through a
+ * constant `[H·W, (2r + 1)²]` table (neighbours beyond the edge point at the outside cell), the
+ * patches laid out as {@linkcode Backend.unfoldPatches} does, then the shared `Gemm` layers and a
+ * reshape to `[N, H·W]`.
+ */
+function cellwiseNodes(
+  g: OnnxGraphBuilder,
+  x: string,
+  options: {
+    height: number;
+    width: number;
+    radius: number;
+    channels: number;
+    activation: string;
+    layers: { w: Float32Array; b: Float32Array; units: number }[];
+    prefix: string;
+    output?: string;
+  },
+): string {
+  const { height: h, width: w, radius: r, channels: c, prefix } = options;
+  const cells = h * w, side = 2 * r + 1;
+  const table: number[] = [];
+  for (let i = 0; i < cells; i++) {
+    const y = Math.floor(i / w), xc = i % w;
+    for (let n = 0; n < side * side; n++) {
+      const yy = y + Math.floor(n / side) - r, xx = xc + (n % side) - r;
+      table.push(yy < 0 || yy >= h || xx < 0 || xx >= w ? cells : yy * w + xx);
+    }
+  }
+  const flag = new Float32Array((c + 1) * (cells + 1));
+  flag[flag.length - 1] = 1;
+  const node = (op: string, inputs: string[], name: string, attributes = {}) =>
+    g.addNode(op, inputs, [g.freshName(`${prefix}.${name}`)], {
+      name: g.freshName(`${prefix}.${name}_node`),
+      ...attributes,
+    })[0];
+  const boards = node("Reshape", [
+    x,
+    g.addInt64Initializer(`${prefix}.board_shape`, [-1, c, cells], [3]),
+  ], "boards");
+  const padded = node("Pad", [
+    boards,
+    g.addInt64Initializer(`${prefix}.pads`, [0, 0, 0, 0, 1, 1], [6]),
+  ], "padded");
+  const flagged = node("Add", [
+    padded,
+    g.addInitializer(`${prefix}.outside`, flag, [c + 1, cells + 1]),
+  ], "flagged");
+  const gathered = node(
+    "Gather",
+    [
+      flagged,
+      g.addInt64Initializer(`${prefix}.neighbours`, table, [cells, side * side]),
+    ],
+    "gathered",
+    { attributes: [intAttribute("axis", 2)] },
+  );
+  const cellMajor = node("Transpose", [gathered], "cell_major", {
+    attributes: [intsAttribute("perm", [0, 2, 3, 1])],
+  });
+  let y = node("Reshape", [
+    cellMajor,
+    g.addInt64Initializer(`${prefix}.patch_shape`, [-1, side * side * (c + 1)], [2]),
+  ], "patches");
+  let features = side * side * (c + 1);
+  options.layers.forEach((layer, k) => {
+    const affine = g.gemm(y, {
+      w: layer.w,
+      b: layer.b,
+      inFeatures: features,
+      outFeatures: layer.units,
+      prefix: `${prefix}.${k}`,
+    });
+    const hidden = k < options.layers.length - 1;
+    if (!hidden || options.activation === "linear") y = affine;
+    else if (options.activation === "relu") y = g.relu(affine);
+    else if (options.activation === "tanh") y = g.tanh(affine);
+    else y = g.sigmoid(affine);
+    features = layer.units;
+  });
+  const outputShape = g.addInt64Initializer(`${prefix}.output_shape`, [-1, cells], [2]);
+  const out = options.output ?? g.freshName(`${prefix}.y`);
+  return g.addNode("Reshape", [y, outputShape], [out], { name: `${prefix}.reshape` })[0];
 }
 
 /** `x · w + b` over the last axis of an input of any rank, as `MatMul` then `Add`. */

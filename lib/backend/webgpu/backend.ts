@@ -19,6 +19,8 @@ import {
   type LstmGradients,
   type LstmWeights,
   type MatmulOptions,
+  patchDims,
+  type PatchOptions,
   type RmspropStep,
   shapeSize,
   type Tensor,
@@ -45,6 +47,7 @@ import {
   lstmUsesRegisterKernels,
 } from "./kernels/lstm.ts";
 import { encodeMatmul } from "./kernels/matmul.ts";
+import { encodeFoldPatches, encodeUnfoldPatches } from "./kernels/patches.ts";
 import { encodeAdam, encodeRmsprop, type OptimizerSlot } from "./kernels/optimizers.ts";
 import {
   encodeArgmax,
@@ -467,6 +470,24 @@ export class WebGpuBackend implements Backend {
     const xb = this.#buf(x);
     const out = this.#new([1], "sum");
     encodeSum(this.#recorder, xb, out.buffer, x.size);
+    return out;
+  }
+
+  /** Every cell's neighbourhood as a row (see {@linkcode Backend.unfoldPatches}). */
+  unfoldPatches(x: Tensor, options: PatchOptions): WebGpuTensor {
+    const dims = patchDims(x, options, false);
+    const xb = this.#buf(x);
+    const out = this.#new([dims.batch * dims.height * dims.width, dims.features], "unfold");
+    encodeUnfoldPatches(this.#recorder, xb, out.buffer, dims);
+    return out;
+  }
+
+  /** The adjoint of {@linkcode WebGpuBackend.unfoldPatches}, as a deterministic gather. */
+  foldPatches(patches: Tensor, options: PatchOptions): WebGpuTensor {
+    const dims = patchDims(patches, options, true);
+    const pb = this.#buf(patches);
+    const out = this.#new([dims.batch, dims.channels * dims.height * dims.width], "fold");
+    encodeFoldPatches(this.#recorder, pb, out.buffer, dims);
     return out;
   }
 
