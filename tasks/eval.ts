@@ -108,14 +108,18 @@ async function evaluateRun(
   seed: number | undefined,
   onnx: boolean,
 ): Promise<EvaluationResult> {
-  const { config, agent } = await loadRun(dir);
-  const evalSeed = seed ?? config.evalSeed;
-  const policy = onnx ? await onnxPolicy(dir, agent) : agentPolicy(agent);
-  const { result } = await evaluatePolicy(createRunEnv(config, evalSeed), policy, {
-    episodes,
-    seed: evalSeed,
-  });
-  return result;
+  const { config, agent, backend } = await loadRun(dir);
+  try {
+    const evalSeed = seed ?? config.evalSeed;
+    const policy = onnx ? await onnxPolicy(dir, agent) : agentPolicy(agent);
+    const { result } = await evaluatePolicy(createRunEnv(config, evalSeed), policy, {
+      episodes,
+      seed: evalSeed,
+    });
+    return result;
+  } finally {
+    backend.destroy();
+  }
 }
 
 /** An evaluation policy that acts through onnxruntime-web, carrying the exported state. */
@@ -136,12 +140,21 @@ async function onnxPolicy(
     reset: () => {
       state = undefined;
     },
-    act: async (observation) => {
+    act: async (observation, mask) => {
       const step = await session.act(observation, state);
       state = step.state;
-      return step.actions[0];
+      return mask ? maskedArgmax(step.output, mask) : step.actions[0];
     },
   };
+}
+
+/** The index of the largest value among the allowed actions (first on ties), as the agents act. */
+function maskedArgmax(values: Float32Array, mask: Uint8Array): number {
+  let best = -1;
+  for (let a = 0; a < values.length; a++) {
+    if (mask[a] && (best < 0 || values[a] > values[best])) best = a;
+  }
+  return best;
 }
 
 if (import.meta.main) {

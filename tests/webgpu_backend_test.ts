@@ -8,6 +8,8 @@ const adapter = await navigator.gpu?.requestAdapter();
 const ignore = !adapter;
 if (ignore) console.warn("webgpu_backend_test: skipped, no WebGPU adapter (navigator.gpu)");
 const gpu = ignore ? undefined as unknown as WebGpuBackend : await createWebGpuBackend();
+// A device still alive when the process exits can crash Mesa's teardown after every test passed.
+if (!ignore) Deno.test.afterAll(() => gpu.destroy());
 
 function test(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, ignore, fn });

@@ -22,6 +22,8 @@ const register = ignore ? undefined as unknown as WebGpuBackend : await createWe
   kernels: "register",
 });
 const FAMILIES: [string, WebGpuBackend][] = [["tiled", tiled], ["register", register]];
+// A device still alive when the process exits can crash Mesa's teardown after every test passed.
+if (!ignore) Deno.test.afterAll(() => FAMILIES.forEach(([, backend]) => backend.destroy()));
 const gpu = tiled;
 const cpu: CpuBackend = createCpuBackend();
 

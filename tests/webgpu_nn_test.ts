@@ -14,6 +14,8 @@ if (ignore) console.warn("webgpu_nn_test: skipped, no WebGPU adapter (navigator.
 const families = ignore ? [] : await Promise.all(
   (["tiled", "register"] as const).map((kernels) => createWebGpuBackend({ kernels })),
 );
+// A device still alive when the process exits can crash Mesa's teardown after every test passed.
+Deno.test.afterAll(() => families.forEach((backend) => backend.destroy()));
 
 const [T, B, I, H, O] = [7, 5, 3, 20, 2];
 const MAX_NORM = 0.35;

@@ -108,11 +108,24 @@ export async function train(
   config: TrainConfig,
   options: TrainOptions = {},
 ): Promise<TrainSummary> {
-  const log = options.log ?? ((line: string) => console.error(line));
   // The backend's notice waits until the run directory is known to be usable, so that a user's
   // mistake prints its one error line and nothing else.
   const notices: string[] = [];
   const backend = await openBackend(config.backend, (line) => notices.push(line));
+  try {
+    return await trainOn(backend, notices, config, options);
+  } finally {
+    backend.destroy();
+  }
+}
+
+async function trainOn(
+  backend: Backend,
+  notices: string[],
+  config: TrainConfig,
+  options: TrainOptions,
+): Promise<TrainSummary> {
+  const log = options.log ?? ((line: string) => console.error(line));
   const env = buildEnv(config, config.seed);
   const agent = buildAgent(config, env, backend);
   const hash = await configHash(configIdentity(config) as JsonValue);
@@ -262,14 +275,15 @@ async function checkSameConfig(dir: string, config: TrainConfig): Promise<void> 
 
 /**
  * Loads a finished or interrupted run: its configuration and its agent as of the last
- * checkpoint, on the backend the run asked for (or `backend`).
+ * checkpoint, on the backend the run asked for (or `backend`). Destroy the returned backend when
+ * done with the agent.
  *
  * @throws {UserError} When the directory is not a run, or its checkpoint is missing or damaged.
  */
 export async function loadRun(
   dir: string,
   options: { backend?: BackendChoice; log?: (line: string) => void } = {},
-): Promise<{ config: TrainConfig; agent: Agent }> {
+): Promise<{ config: TrainConfig; agent: Agent; backend: Backend }> {
   await openRunDir(dir, { requireCheckpoint: true });
   const saved = await readConfig(dir);
   const config = {} as Record<string, unknown>;
@@ -287,7 +301,7 @@ export async function loadRun(
     throw new RunDirError(`Cannot load ${dir}: its checkpoint is not a training checkpoint`);
   }
   restoreAgent(agent, checkpoint, dir);
-  return { config: trainConfig, agent };
+  return { config: trainConfig, agent, backend };
 }
 
 /** The environment of a run, seeded (for evaluation, say). */
