@@ -3,6 +3,7 @@ import { createEnv, ENV_NAMES, randomPolicy } from "../lib/envs/baselines.ts";
 import { evaluatePolicy, runBaseline } from "../lib/rl/evaluation.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
 import { Minesweeper } from "../lib/envs/minesweeper.ts";
+import { copyEnv } from "../lib/rl/policy_gradient.ts";
 
 Deno.test("createEnv builds every named environment", () => {
   const sizes: Record<string, [number, number]> = {
@@ -152,5 +153,37 @@ Deno.test("eval task reports bad flags and values on one stderr line with exit c
     assert.equal(stdout, "");
     assert.equal(stderr.trim().split("\n").length, 1, stderr);
     assert.match(stderr, /^error: /);
+  }
+});
+
+Deno.test("copyEnv copies every createEnv environment with its sizes, so A2C can vectorise it", () => {
+  for (const name of ENV_NAMES) {
+    const options = name === "minesweeper-memory"
+      ? { difficulty: "medium" as const, observeAction: true }
+      : {};
+    const env = createEnv(name, { ...options, seed: 1 });
+    const copy = copyEnv(env);
+    assert.notEqual(copy, env, name);
+    assert.equal(copy.id, env.id, name);
+    assert.equal(copy.observationSize, env.observationSize, name);
+    assert.equal(copy.actionCount, env.actionCount, name);
+    // Same seed, same episode: the copy is the same environment, not just the same sizes.
+    const a = env.reset({ seed: 5 }), b = copy.reset({ seed: 5 });
+    assert.deepEqual(b.observation, a.observation, name);
+    for (let t = 0; t < 3; t++) {
+      const action = (t * 7) % env.actionCount;
+      let x;
+      try {
+        x = env.step(action);
+      } catch (error) {
+        // Minesweeper refuses a cell the first click already opened; the copy must as well.
+        assert.throws(() => copy.step(action), { message: (error as Error).message }, name);
+        break;
+      }
+      const y = copy.step(action);
+      assert.deepEqual(y.observation, x.observation, name);
+      assert.equal(y.reward, x.reward, name);
+      if (x.terminated || x.truncated) break;
+    }
   }
 });

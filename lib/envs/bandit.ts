@@ -133,6 +133,18 @@ export class Bandit implements Env<BanditInfo> {
     return this.#means.slice();
   }
 
+  /** A new bandit with the same options (for vector training); it draws its own problems. */
+  clone(): Bandit {
+    return new Bandit({
+      arms: this.actionCount,
+      kind: this.kind,
+      rewardStd: this.#rewardStd,
+      drift: this.#drift,
+      initialMeans: this.#initialMeans,
+      maxEpisodeSteps: this.maxEpisodeSteps,
+    });
+  }
+
   /** Draws a new problem (new q*) and starts an episode. */
   reset(options: ResetOptions = {}): ResetResult<BanditInfo> {
     if (options.seed !== undefined) this.#rng = new Rng(options.seed);

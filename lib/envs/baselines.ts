@@ -9,7 +9,12 @@ import { Rng } from "../io/rng.ts";
 import { Bandit } from "./bandit.ts";
 import { CartPole } from "./cartpole.ts";
 import type { Env } from "./env.ts";
-import { Minesweeper, MinesweeperMemory, type MinesweeperMemoryDifficulty } from "./minesweeper.ts";
+import {
+  Minesweeper,
+  MinesweeperMemory,
+  type MinesweeperMemoryDifficulty,
+  type MinesweeperRewards,
+} from "./minesweeper.ts";
 import { MinesweeperSolver } from "./minesweeper_solver.ts";
 import { Pendulum } from "./pendulum.ts";
 import { DiscreteActions } from "./wrappers.ts";
@@ -45,6 +50,10 @@ export interface CreateEnvOptions {
   mines?: number;
   /** The minesweeper-memory preset (default "easy"). */
   difficulty?: MinesweeperMemoryDifficulty;
+  /** minesweeper-memory: append a one-hot of the clicked cell to the observation (default false). */
+  observeAction?: boolean;
+  /** minesweeper: overrides of the default rewards. */
+  rewards?: Partial<MinesweeperRewards>;
   /** The number of discrete torques for pendulum (default 5: −2, −1, 0, 1, 2). */
   pendulumActions?: number;
 }
@@ -76,6 +85,7 @@ export function createEnv(name: EnvName, options: CreateEnvOptions = {}): Env {
         width: options.width,
         height: options.height,
         mines: options.mines,
+        rewards: options.rewards,
       });
     case "minesweeper-memory":
       return new MinesweeperMemory({
@@ -84,6 +94,7 @@ export function createEnv(name: EnvName, options: CreateEnvOptions = {}): Env {
         width: options.width,
         height: options.height,
         mines: options.mines,
+        observeAction: options.observeAction,
       });
     case "pendulum":
       return new DiscreteActions(new Pendulum({ seed }), { count: options.pendulumActions ?? 5 });

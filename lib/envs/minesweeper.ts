@@ -299,6 +299,17 @@ export class Minesweeper implements Env<MinesweeperInfo> {
     return this.#placed ? this.#mine.slice() : null;
   }
 
+  /** A new environment with the same board size, encoding and rewards (for vector training). */
+  clone(): Minesweeper {
+    return new Minesweeper({
+      width: this.width,
+      height: this.height,
+      mines: this.mines,
+      encoding: this.encoding,
+      rewards: this.rewards,
+    });
+  }
+
   /** The observation of the current board in the chosen encoding. */
   observe(): Float32Array {
     const cells = this.actionCount;
@@ -483,6 +494,16 @@ export class MinesweeperMemory implements Env<MinesweeperInfo> {
     this.#mine = new Uint8Array(cells);
     this.#count = new Int8Array(cells);
     this.#viewed = new Uint8Array(cells);
+  }
+
+  /** A new environment with the same board and observation (for vector training). */
+  clone(): MinesweeperMemory {
+    return new MinesweeperMemory({
+      width: this.width,
+      height: this.height,
+      mines: this.mines,
+      observeAction: this.observeAction,
+    });
   }
 
   /** Places new mines and starts an episode; the first observation is all zeros. */

@@ -106,6 +106,11 @@ export class Pendulum implements ContinuousEnv<PendulumInfo> {
     this.#rng = new Rng(options.seed ?? 0);
   }
 
+  /** A new environment with the same episode length (for vector training). */
+  clone(): Pendulum {
+    return new Pendulum({ maxEpisodeSteps: this.maxEpisodeSteps });
+  }
+
   /** Starts an episode from θ ~ U[−π, π), θ̇ ~ U[−1, 1). */
   reset(options: ResetOptions = {}): ResetResult<PendulumInfo> {
     if (options.seed !== undefined) this.#rng = new Rng(options.seed);

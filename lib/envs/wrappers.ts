@@ -67,6 +67,25 @@ export class DiscreteActions<Info = Record<string, unknown>> implements Env<Info
     this.values[count - 1] = high;
   }
 
+  /**
+   * A new wrapper with the same actions around a clone of the wrapped environment (for vector
+   * training).
+   *
+   * @throws {TypeError} When the wrapped environment has no `clone()`.
+   */
+  clone(): DiscreteActions<Info> {
+    const clone = (this.env as { clone?: () => ContinuousEnv<Info> }).clone;
+    if (typeof clone !== "function") {
+      throw new TypeError(`Cannot clone DiscreteActions: "${this.env.id}" has no clone() method`);
+    }
+    const values = this.values;
+    return new DiscreteActions(clone.call(this.env), {
+      count: values.length,
+      low: values[0],
+      high: values[values.length - 1],
+    });
+  }
+
   /** The continuous action that discrete `action` stands for. */
   actionValue(action: number): number {
     if (!(Number.isInteger(action) && action >= 0 && action < this.actionCount)) {
