@@ -315,6 +315,16 @@ Deno.test("DRQN resumed from its state continues exactly as one uninterrupted ru
   assert.deepEqual(s1.arrays, s2.arrays);
 });
 
+Deno.test("DRQN with storedState false keeps no states and still trains", async () => {
+  const env = new SnapshotCartPole();
+  const agent = new DRQN(env, { ...SMALL, storedState: false });
+  assert.equal(agent.replay.stateSize, 0);
+  await agent.learn(env, { steps: 300 });
+  assert.ok(agent.updates > 0);
+  const stored = new DRQN(env, SMALL);
+  assert.equal(stored.replay.stateSize, 2 * (SMALL.lstmUnits ?? 0));
+});
+
 Deno.test("DRQN act threads the recurrent state", async () => {
   const agent = new DRQN({ observationSize: 2, actionCount: 2 }, { lstmUnits: 4, seed: 1 });
   const backend = agent.backend;

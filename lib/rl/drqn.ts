@@ -372,7 +372,7 @@ export class DRQN implements Agent {
     this.replay = new SequenceReplay({
       capacity: o.bufferSize,
       observationSize: this.spec.observationSize,
-      stateSize: recurrentStateSize(this.online.model),
+      stateSize: o.storedState ? recurrentStateSize(this.online.model) : 0,
       burnIn: o.burnIn,
       length: o.sequenceLength,
       overlap: o.overlap,
