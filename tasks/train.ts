@@ -110,6 +110,20 @@ function parseSizes(text: string): number[] {
   return sizes;
 }
 
+/** A cellwise Q-network (the Minesweeper preset's) follows `--width` and `--height`. */
+function fitCellwiseToBoard(agent: JsonObject, flags: Flags): JsonObject {
+  const cellwise = agent.cellwise;
+  if (!cellwise || typeof cellwise !== "object" || Array.isArray(cellwise)) return agent;
+  return {
+    ...agent,
+    cellwise: {
+      ...cellwise,
+      ...(flags.width === undefined ? {} : { width: flags.width }),
+      ...(flags.height === undefined ? {} : { height: flags.height }),
+    },
+  };
+}
+
 /** The configuration of a new run: the preset, then the flags. */
 function newConfig(flags: Flags): TrainConfig {
   const env: EnvName = flags.env ?? "cartpole";
@@ -121,9 +135,9 @@ function newConfig(flags: Flags): TrainConfig {
     seed: flags.seed ?? 0,
     steps: flags.steps ?? preset.steps,
     backend: (flags.backend ?? "auto") as BackendChoice,
-    envOptions: envOverrides(flags),
-    agent: { ...preset.options, ...agentOverrides(flags) },
-    checkpointEvery: flags.checkpointEvery ?? 10_000,
+    envOptions: { ...preset.envOptions, ...envOverrides(flags) },
+    agent: fitCellwiseToBoard({ ...preset.options, ...agentOverrides(flags) }, flags),
+    checkpointEvery: flags.checkpointEvery ?? preset.checkpointEvery ?? 10_000,
     evalEpisodes: flags.evalEpisodes ?? 100,
     evalSeed: flags.evalSeed ?? 1000,
   };

@@ -51,3 +51,42 @@ Deno.test("eval --onnx gives the same per-episode returns as eval for an LSTM (A
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("eval --onnx gives the same per-episode returns as eval for a DRQN (LSTM Q-network) policy", async () => {
+  const root = await Deno.makeTempDir({ prefix: "rnnrl_onnx_eval_" });
+  try {
+    const run = join(root, "drqn");
+    const trained = await runTask("train", [
+      ...["--env", "cartpole-masked", "--algo", "drqn", "--steps", "3000"],
+      ...["--eval-episodes", "2", "--backend", "cpu", "--out", run],
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const config = JSON.parse(await Deno.readTextFile(join(run, "config.json")));
+    assert.equal(config.algo, "drqn");
+    const { native, onnx } = await evalBothWays(run);
+    assert.equal(native.length, 8);
+    assert.deepEqual(onnx, native);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("eval --onnx masks revealed cells like the agent for a cellwise Minesweeper DQN", async () => {
+  const root = await Deno.makeTempDir({ prefix: "rnnrl_onnx_eval_" });
+  try {
+    const run = join(root, "minesweeper");
+    const trained = await runTask("train", [
+      ...["--env", "minesweeper", "--algo", "dqn", "--width", "5", "--height", "5"],
+      ...["--mines", "3", "--steps", "3000", "--eval-episodes", "2", "--backend", "cpu"],
+      ...["--out", run],
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const config = JSON.parse(await Deno.readTextFile(join(run, "config.json")));
+    assert.deepEqual(config.agent.cellwise, { height: 5, width: 5, radius: 2 });
+    const { native, onnx } = await evalBothWays(run);
+    assert.equal(native.length, 8);
+    assert.deepEqual(onnx, native);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

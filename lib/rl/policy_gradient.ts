@@ -170,12 +170,32 @@ export const REINFORCE_DEFAULTS: Readonly<ReinforceOptions> = Object.freeze({
 });
 
 /**
- * Tuned A2C settings by task name, for 100 000 environment steps (the learning rate falls
- * linearly to 0 over them). Rewards are scaled by 0.01 so the critic's targets stay near 1.
+ * Tuned A2C settings by task name. The CartPole ones are for 100 000 environment steps (the
+ * learning rate falls linearly to 0 over them), with rewards scaled by 0.01 so the critic's
+ * targets stay near 1.
  * "cartpole-masked" (velocities hidden) standardises the advantages; full-observation
  * "cartpole" learns more steadily without.
+ * "minesweeper-memory" (POPGym's MineSweeper, medium board, with the clicked cell observed) runs
+ * 3 000 000 steps (the learning rate falls to 0 over them), 16 copies with short 8-step rollouts
+ * (many updates), larger LSTM and ReLU layers of 128 units, unscaled rewards (they are already
+ * fractions of 1) and a small entropy bonus: at 0.01 the policy stayed uniform over the 36 cells.
  */
 export const a2cPresets: Record<string, Partial<A2cOptions>> = {
+  "minesweeper-memory": {
+    envs: 16,
+    rolloutSteps: 8,
+    lstmUnits: 128,
+    hiddenSizes: [128],
+    learningRate: { start: 3e-3, end: 0, steps: 3_000_000 },
+    gamma: 0.99,
+    gaeLambda: 0.95,
+    rewardScale: 1,
+    entropyCoef: 0.001,
+    valueCoef: 0.5,
+    maxGradNorm: 0.5,
+    normalizeAdvantages: true,
+    normalizeObservations: false,
+  },
   "cartpole-masked": {
     envs: 8,
     rolloutSteps: 16,

@@ -11,6 +11,7 @@ import type { JsonObject } from "../io/json.ts";
 import type { Agent, EnvSpec } from "./agent.ts";
 import type { Sequential } from "../nn/sequential.ts";
 import { DQN, type DqnOptions, dqnPresets } from "./dqn.ts";
+import { DRQN, type DrqnOptions, drqnPresets } from "./drqn.ts";
 import {
   A2C,
   type A2cOptions,
@@ -30,6 +31,7 @@ import {
 /** The algorithms the training task knows, as the command line names them. */
 export type AlgoName =
   | "dqn"
+  | "drqn"
   | "reinforce"
   | "a2c"
   | "q-learning"
@@ -42,6 +44,7 @@ export type AlgoName =
 /** The algorithms {@linkcode createAgent} accepts, for validation and help text. */
 export const ALGO_NAMES: readonly AlgoName[] = [
   "dqn",
+  "drqn",
   "reinforce",
   "a2c",
   "q-learning",
@@ -58,12 +61,37 @@ export interface TrainPreset {
   steps: number;
   /** Agent options (partial; the agent fills in its defaults). */
   options: JsonObject;
+  /** Environment options the preset is tuned for (a board size, say); flags override them. */
+  envOptions?: JsonObject;
+  /** Steps between checkpoints when `--checkpoint-every` is not given (default 10 000). */
+  checkpointEvery?: number;
 }
 
 /** The presets, keyed `"env/algo"`. A pair without an entry trains with the agent's defaults. */
 export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = {
   "cartpole/dqn": { steps: 50_000, options: dqnPresets.cartpole as JsonObject },
   "cartpole-masked/dqn": { steps: 100_000, options: dqnPresets.cartpole as JsonObject },
+  "cartpole-masked/drqn": {
+    steps: 100_000,
+    options: drqnPresets["cartpole-masked"] as JsonObject,
+  },
+  // A checkpoint holds the replay (66 MB here), so it is written less often.
+  "minesweeper/dqn": {
+    steps: 2_000_000,
+    options: dqnPresets.minesweeper as JsonObject,
+    checkpointEvery: 100_000,
+  },
+  "pendulum/dqn": { steps: 30_000, options: dqnPresets.pendulum as JsonObject },
+  "minesweeper-memory/dqn": {
+    steps: 100_000,
+    options: dqnPresets["minesweeper-memory"] as JsonObject,
+    envOptions: { difficulty: "medium", observeAction: true },
+  },
+  "minesweeper-memory/a2c": {
+    steps: 3_000_000,
+    options: a2cPresets["minesweeper-memory"] as JsonObject,
+    envOptions: { difficulty: "medium", observeAction: true },
+  },
   "cartpole/a2c": { steps: 100_000, options: a2cPresets.cartpole as JsonObject },
   "cartpole-masked/a2c": { steps: 100_000, options: a2cPresets["cartpole-masked"] as JsonObject },
   "cartpole/reinforce": { steps: 100_000, options: reinforcePresets.cartpole as JsonObject },
@@ -96,6 +124,7 @@ export function presetFor(env: EnvName, algo: AlgoName): TrainPreset {
 const FACTORIES: Record<AlgoName, (spec: EnvSpec, options: JsonObject, backend: Backend) => Agent> =
   {
     dqn: (spec, options, backend) => new DQN(spec, options as Partial<DqnOptions>, backend),
+    drqn: (spec, options, backend) => new DRQN(spec, options as Partial<DrqnOptions>, backend),
     reinforce: (spec, options, backend) =>
       new REINFORCE(spec, options as Partial<ReinforceOptions>, backend),
     a2c: (spec, options, backend) => new A2C(spec, options as Partial<A2cOptions>, backend),
