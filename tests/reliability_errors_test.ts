@@ -122,7 +122,6 @@ const DAMAGE: {
     setup: (run) =>
       editCheckpoint(run, (c) => void (arrayNamed(c, "online.layers.0.w").shape = [8, 4])),
     message: 'Cannot restore the agent: "online.layers.0.w" has shape [8,4], expected [4,8] …',
-    knownBug: "restoreModel (lib/rl/agent.ts) checks the size of a saved array, not its shape",
   },
   {
     what: "checkpoint.bin holding NaN weights",

@@ -249,11 +249,18 @@ export function findArray<T extends AgentArray["data"]>(
 
 /** Loads the arrays named `prefix + parameter name` into a model. */
 export function restoreModel(state: AgentState, prefix: string, model: Sequential): void {
-  model.setParameters(model.parameters.map((p) => ({
-    name: p.name,
-    shape: [...p.value.shape],
-    data: findArray(state, prefix + p.name, Float32Array, p.value.size),
-  })));
+  model.setParameters(model.parameters.map((p) => {
+    const name = prefix + p.name;
+    const data = findArray(state, name, Float32Array, p.value.size);
+    // The same size is not enough: a transposed weight matrix would load without complaint.
+    const saved = state.arrays.find((a) => a.name === name)!.shape;
+    if (saved.length !== p.value.shape.length || saved.some((d, i) => d !== p.value.shape[i])) {
+      throw new TypeError(
+        `Cannot restore the agent: "${name}" has shape [${saved}], expected [${p.value.shape}]`,
+      );
+    }
+    return { name: p.name, shape: [...p.value.shape], data };
+  }));
 }
 
 /** Restores an optimizer from the arrays named `prefix + slot name` and its step count. */
