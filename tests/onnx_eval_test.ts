@@ -82,7 +82,7 @@ Deno.test("eval --onnx masks revealed cells like the agent for a cellwise Minesw
     ]);
     assert.equal(trained.code, 0, trained.stderr);
     const config = JSON.parse(await Deno.readTextFile(join(run, "config.json")));
-    assert.deepEqual(config.agent.cellwise, { height: 5, width: 5, radius: 2 });
+    assert.deepEqual(config.agent.cellwise, { height: 5, width: 5, radius: 3 });
     const { native, onnx } = await evalBothWays(run);
     assert.equal(native.length, 8);
     assert.deepEqual(onnx, native);
