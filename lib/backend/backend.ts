@@ -152,6 +152,23 @@ export interface PatchDims {
 }
 
 /**
+ * Checks a board's height and width (positive integers) and a neighbourhood's radius (an integer
+ * >= 0).
+ *
+ * @param what What is being done, for the message: "Cannot <what>: …".
+ * @throws {RangeError} For a value out of range.
+ */
+export function checkPatchOptions(options: PatchOptions, what: string): void {
+  const bounds = [["height", 1], ["width", 1], ["radius", 0]] as const;
+  for (const [name, min] of bounds) {
+    const value = options[name];
+    if (!(Number.isSafeInteger(value) && value >= min)) {
+      throw new RangeError(`Cannot ${what}: ${name} is ${value}, expected an integer >= ${min}`);
+    }
+  }
+}
+
+/**
  * Checks the geometry of a patch op and derives its sizes from the board input `[B, C·H·W]`
  * (`fold`: false) or from the patches `[B·H·W, (2r + 1)²·(C + 1)]` (`fold`: true).
  *
@@ -159,20 +176,8 @@ export interface PatchDims {
  * @throws {TypeError} For a tensor whose shape does not fit the board.
  */
 export function patchDims(t: Tensor, options: PatchOptions, fold: boolean): PatchDims {
+  checkPatchOptions(options, "use patches");
   const { height, width, radius } = options;
-  for (
-    const [name, value, min] of [["height", height, 1], ["width", width, 1], [
-      "radius",
-      radius,
-      0,
-    ]] as const
-  ) {
-    if (!(Number.isSafeInteger(value) && value >= min)) {
-      throw new RangeError(
-        `Cannot use patches: ${name} is ${value}, expected an integer >= ${min}`,
-      );
-    }
-  }
   const cells = height * width, side = 2 * radius + 1;
   if (t.shape.length !== 2) {
     throw new TypeError(`Cannot use patches: expected a matrix, got shape ${formatShape(t.shape)}`);

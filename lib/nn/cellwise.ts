@@ -7,7 +7,13 @@
  * @module
  */
 
-import { type Activation, ACTIVATIONS, type Backend, type Tensor } from "../backend/backend.ts";
+import {
+  type Activation,
+  ACTIVATIONS,
+  type Backend,
+  checkPatchOptions,
+  type Tensor,
+} from "../backend/backend.ts";
 import type { Rng } from "../io/rng.ts";
 import { Dense } from "./dense.ts";
 import type { ForwardOptions, Layer, LayerBackward, LayerConfig, LayerForward } from "./layer.ts";
@@ -68,20 +74,8 @@ export class Cellwise implements Layer {
 
   /** Describes the layer; {@linkcode Sequential} builds it. */
   constructor(options: CellwiseOptions) {
+    checkPatchOptions(options, "make a Cellwise layer");
     const { height, width, radius } = options;
-    for (
-      const [name, value, min] of [["height", height, 1], ["width", width, 1], [
-        "radius",
-        radius,
-        0,
-      ]] as const
-    ) {
-      if (!(Number.isSafeInteger(value) && value >= min)) {
-        throw new RangeError(
-          `Cannot make a Cellwise layer: ${name} must be an integer >= ${min}, got ${value}`,
-        );
-      }
-    }
     const hidden = options.hidden ?? [];
     if (!Array.isArray(hidden) || !hidden.every((h) => Number.isSafeInteger(h) && h >= 1)) {
       throw new RangeError(
