@@ -247,6 +247,31 @@ export function findArray<T extends AgentArray["data"]>(
   return found.data as T;
 }
 
+/**
+ * Checks that a saved state belongs to this agent: the same kind, options and environment sizes.
+ *
+ * @param name The agent as messages name it ("DQN", say).
+ * @throws {TypeError} Naming what differs.
+ */
+export function checkStateHeader(
+  state: AgentState,
+  agent: { kind: string; options: unknown; spec: EnvSpec },
+  name: string,
+): void {
+  const j = state.json;
+  if (j.kind !== agent.kind) {
+    throw new TypeError(`Cannot restore ${name} from a state of kind "${String(j.kind)}"`);
+  }
+  if (JSON.stringify(j.options) !== JSON.stringify(agent.options)) {
+    throw new TypeError(`Cannot restore ${name}: the state was saved with other options`);
+  }
+  const spec = j.spec as unknown as EnvSpec | undefined;
+  if (
+    spec?.observationSize !== agent.spec.observationSize ||
+    spec?.actionCount !== agent.spec.actionCount
+  ) throw new TypeError(`Cannot restore ${name}: the state is for another environment`);
+}
+
 /** Loads the arrays named `prefix + parameter name` into a model. */
 export function restoreModel(state: AgentState, prefix: string, model: Sequential): void {
   model.setParameters(model.parameters.map((p) => {

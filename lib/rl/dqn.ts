@@ -28,7 +28,12 @@
  * @module
  */
 
-import { type Backend, counterUniform, type Tensor } from "../backend/backend.ts";
+import {
+  type Backend,
+  checkPatchOptions,
+  counterUniform,
+  type Tensor,
+} from "../backend/backend.ts";
 import { createCpuBackend } from "../backend/cpu.ts";
 import type { Env } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
@@ -41,6 +46,7 @@ import {
   type ActResult,
   type Agent,
   type AgentState,
+  checkStateHeader,
   EnvCursor,
   type EnvCursorJson,
   type EnvSpec,
@@ -209,28 +215,39 @@ export const dqnPresets: Record<string, Partial<DqnOptions>> = {
   },
 };
 
-/** Resolves options against the defaults and checks every field. */
-export function resolveDqnOptions(options: Partial<DqnOptions> = {}): DqnOptions {
-  const o: DqnOptions = { ...DQN_DEFAULTS, ...options };
+/** The options DQN and DRQN share, checked by {@linkcode checkQLearningOptions}. */
+export type QLearningOptions = Pick<
+  DqnOptions,
+  | "hiddenSizes"
+  | "dueling"
+  | "doubleDqn"
+  | "learningRate"
+  | "gamma"
+  | "nStep"
+  | "batchSize"
+  | "bufferSize"
+  | "learningStarts"
+  | "trainFrequency"
+  | "gradientSteps"
+  | "targetUpdateInterval"
+  | "tau"
+  | "epsilon"
+  | "huberDelta"
+  | "maxGradNorm"
+  | "logInterval"
+  | "seed"
+>;
+
+/**
+ * Checks (and normalises in place: booleans, learning-rate and ε ramps) the options DQN and DRQN
+ * share.
+ *
+ * @throws {RangeError | TypeError} For a value out of range or of the wrong type.
+ */
+export function checkQLearningOptions(o: QLearningOptions): void {
   if (!Array.isArray(o.hiddenSizes)) throw new TypeError("Cannot use hiddenSizes: not an array");
   o.hiddenSizes = o.hiddenSizes.map((h) => positiveInteger(h, "a hidden size"));
   o.dueling = Boolean(o.dueling);
-  if (o.cellwise != null) {
-    const { height, width, radius } = o.cellwise;
-    o.cellwise = {
-      height: positiveInteger(height, "cellwise.height"),
-      width: positiveInteger(width, "cellwise.width"),
-      radius,
-    };
-    if (!(Number.isInteger(radius) && radius >= 0)) {
-      throw new RangeError(`Cannot use cellwise.radius ${radius}: expected an integer >= 0`);
-    }
-    if (o.dueling) {
-      throw new RangeError(
-        "Cannot use dueling with cellwise: a per-cell network has no state-value head",
-      );
-    }
-  } else o.cellwise = null;
   o.doubleDqn = Boolean(o.doubleDqn);
   o.learningRate = checkLearningRate(o.learningRate);
   inRange(o.gamma, 0, 1, "gamma");
@@ -255,6 +272,22 @@ export function resolveDqnOptions(options: Partial<DqnOptions> = {}): DqnOptions
   inRange(o.huberDelta, Number.MIN_VALUE, Infinity, "huberDelta");
   inRange(o.maxGradNorm, Number.MIN_VALUE, Infinity, "maxGradNorm");
   if (!Number.isInteger(o.seed)) throw new RangeError(`Cannot use seed ${o.seed}: not an integer`);
+}
+
+/** Resolves options against the defaults and checks every field. */
+export function resolveDqnOptions(options: Partial<DqnOptions> = {}): DqnOptions {
+  const o: DqnOptions = { ...DQN_DEFAULTS, ...options };
+  checkQLearningOptions(o);
+  if (o.cellwise != null) {
+    checkPatchOptions(o.cellwise, "use cellwise");
+    const { height, width, radius } = o.cellwise;
+    o.cellwise = { height, width, radius };
+    if (o.dueling) {
+      throw new RangeError(
+        "Cannot use dueling with cellwise: a per-cell network has no state-value head",
+      );
+    }
+  } else o.cellwise = null;
   return o;
 }
 
@@ -669,18 +702,8 @@ export class DQN implements Agent {
 
   /** Restores a state from {@linkcode DQN.getState}; the options and sizes must match. */
   setState(state: AgentState): void {
+    checkStateHeader(state, this, "the DQN");
     const j = state.json;
-    if (j.kind !== this.kind) {
-      throw new TypeError(`Cannot restore a DQN from a state of kind "${String(j.kind)}"`);
-    }
-    if (JSON.stringify(j.options) !== JSON.stringify(this.options)) {
-      throw new TypeError("Cannot restore the DQN: the state was saved with other options");
-    }
-    const spec = j.spec as unknown as EnvSpec;
-    if (
-      spec.observationSize !== this.spec.observationSize ||
-      spec.actionCount !== this.spec.actionCount
-    ) throw new TypeError("Cannot restore the DQN: the state is for another environment");
     restoreModel(state, "online.", this.online.model);
     restoreModel(state, "target.", this.target.model);
     restoreOptimizer(state, "adam.", this.#optimizer, this.online.model, j.optimizerStep as number);

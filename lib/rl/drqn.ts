@@ -41,6 +41,7 @@ import {
   type ActResult,
   type Agent,
   type AgentState,
+  checkStateHeader,
   EnvCursor,
   type EnvCursorJson,
   type EnvSpec,
@@ -61,8 +62,9 @@ import {
   restoreOptimizer,
   writeAgentState,
 } from "./agent.ts";
-import { QNetwork } from "./dqn.ts";
+import { checkQLearningOptions, QNetwork } from "./dqn.ts";
 import { type SequenceBatch, SequenceReplay, type SequenceReplayJson } from "./sequence_replay.ts";
+import { learningRateAt, type LinearRamp, rampValue, setLearningRate } from "./schedules.ts";
 
 /** The inputs of {@linkcode sequenceTargets}. */
 export interface SequenceTargetInputs {
@@ -128,15 +130,6 @@ export function sequenceTargets(inputs: SequenceTargetInputs): Float32Array {
   }
   return out;
 }
-
-import {
-  checkLearningRate,
-  checkRamp,
-  learningRateAt,
-  type LinearRamp,
-  rampValue,
-  setLearningRate,
-} from "./schedules.ts";
 
 /** Options of {@linkcode DRQN}: every hyperparameter, with its default. */
 export interface DrqnOptions {
@@ -255,28 +248,12 @@ export const drqnPresets: Record<string, Partial<DrqnOptions>> = {
 /** Resolves options against the defaults and checks every field. */
 export function resolveDrqnOptions(options: Partial<DrqnOptions> = {}): DrqnOptions {
   const o: DrqnOptions = { ...DRQN_DEFAULTS, ...options };
+  checkQLearningOptions(o);
   positiveInteger(o.lstmUnits, "lstmUnits");
-  if (!Array.isArray(o.hiddenSizes)) throw new TypeError("Cannot use hiddenSizes: not an array");
-  o.hiddenSizes = o.hiddenSizes.map((h) => positiveInteger(h, "a hidden size"));
-  o.dueling = Boolean(o.dueling);
-  o.doubleDqn = Boolean(o.doubleDqn);
   o.storedState = Boolean(o.storedState);
-  o.learningRate = checkLearningRate(o.learningRate);
-  inRange(o.gamma, 0, 1, "gamma");
   inRange(o.rewardScale, Number.MIN_VALUE, Infinity, "rewardScale");
-  for (
-    const k of [
-      "nStep",
-      "batchSize",
-      "sequenceLength",
-      "bufferSize",
-      "trainFrequency",
-      "gradientSteps",
-      "targetUpdateInterval",
-      "logInterval",
-    ] as const
-  ) positiveInteger(o[k], k);
-  for (const k of ["burnIn", "overlap", "learningStarts"] as const) {
+  positiveInteger(o.sequenceLength, "sequenceLength");
+  for (const k of ["burnIn", "overlap"] as const) {
     if (!(Number.isInteger(o[k]) && o[k] >= 0)) {
       throw new RangeError(`Cannot use ${k} ${o[k]}: expected an integer >= 0`);
     }
@@ -286,13 +263,6 @@ export function resolveDrqnOptions(options: Partial<DrqnOptions> = {}): DrqnOpti
       `Cannot use overlap ${o.overlap}: it must be below sequenceLength ${o.sequenceLength}`,
     );
   }
-  inRange(o.tau, Number.MIN_VALUE, 1, "tau");
-  o.epsilon = checkRamp(o.epsilon, "epsilon");
-  inRange(o.epsilon.start, 0, 1, "epsilon.start");
-  inRange(o.epsilon.end, 0, 1, "epsilon.end");
-  inRange(o.huberDelta, Number.MIN_VALUE, Infinity, "huberDelta");
-  inRange(o.maxGradNorm, Number.MIN_VALUE, Infinity, "maxGradNorm");
-  if (!Number.isInteger(o.seed)) throw new RangeError(`Cannot use seed ${o.seed}: not an integer`);
   return o;
 }
 
@@ -610,18 +580,8 @@ export class DRQN implements Agent {
 
   /** Restores a state from {@linkcode DRQN.getState}; the options and sizes must match. */
   setState(state: AgentState): void {
+    checkStateHeader(state, this, "the DRQN");
     const j = state.json;
-    if (j.kind !== this.kind) {
-      throw new TypeError(`Cannot restore a DRQN from a state of kind "${String(j.kind)}"`);
-    }
-    if (JSON.stringify(j.options) !== JSON.stringify(this.options)) {
-      throw new TypeError("Cannot restore the DRQN: the state was saved with other options");
-    }
-    const spec = j.spec as unknown as EnvSpec;
-    if (
-      spec.observationSize !== this.spec.observationSize ||
-      spec.actionCount !== this.spec.actionCount
-    ) throw new TypeError("Cannot restore the DRQN: the state is for another environment");
     const model = this.online.model;
     restoreModel(state, "online.", model);
     restoreModel(state, "target.", this.target.model);

@@ -57,6 +57,7 @@ import {
   type Agent,
   type AgentArray,
   type AgentState,
+  checkStateHeader,
   type EnvSpec,
   evaluateGreedy,
   type EvaluateOptions,
@@ -1147,17 +1148,7 @@ export abstract class PolicyGradientAgent implements Agent {
   /** Restores a state from {@linkcode PolicyGradientAgent.getState}; options and sizes must match. */
   setState(state: AgentState): void {
     const j = state.json, name = this.kind.toUpperCase();
-    if (j.kind !== this.kind) {
-      throw new TypeError(`Cannot restore ${name} from a state of kind "${String(j.kind)}"`);
-    }
-    if (JSON.stringify(j.options) !== JSON.stringify(this.#shared)) {
-      throw new TypeError(`Cannot restore ${name}: the state was saved with other options`);
-    }
-    const spec = j.spec as unknown as EnvSpec;
-    if (
-      spec?.observationSize !== this.spec.observationSize ||
-      spec?.actionCount !== this.spec.actionCount
-    ) throw new TypeError(`Cannot restore ${name}: the state is for another environment`);
+    checkStateHeader(state, { kind: this.kind, options: this.#shared, spec: this.spec }, name);
     const N = this.#rule.envs, I = this.spec.observationSize;
     const t = j.t as number, cursor = j.cursor as number;
     if (!(Number.isInteger(t) && t >= 0 && Number.isInteger(cursor) && cursor >= 0 && cursor < N)) {
