@@ -28,6 +28,7 @@
 import type { Rng } from "../io/rng.ts";
 import type { AgentArray, AgentState } from "./agent.ts";
 import { findArray, positiveInteger } from "./agent.ts";
+import type { Transition } from "./replay.ts";
 
 /** Options of {@linkcode SequenceReplay}. */
 export interface SequenceReplayOptions {
@@ -47,20 +48,8 @@ export interface SequenceReplayOptions {
   lookahead?: number;
 }
 
-/** One environment step, as the actor adds it. */
-export interface SequenceStep {
-  /** The observation the action was taken in. */
-  observation: Float32Array;
-  /** The action taken. */
-  action: number;
-  /** The reward received. */
-  reward: number;
-  /** The observation after the action (the true final one when the episode ended). */
-  nextObservation: Float32Array;
-  /** The episode ended in a terminal state. */
-  terminated: boolean;
-  /** The episode was cut short by a time limit. */
-  truncated: boolean;
+/** One environment step, as the actor adds it: a one-step transition and the actor's state. */
+export interface SequenceStep extends Omit<Transition, "steps"> {
   /**
    * The recurrent state before this step, flat `[stateSize]`; required when
    * {@linkcode SequenceReplay.needsState} is true, ignored otherwise.
