@@ -2,11 +2,27 @@
  * The environment contract: Gymnasium-style `reset` and `step` with named results, discrete
  * actions, and float32 observations. Each environment owns one seeded RNG, seeded once.
  *
+ * Beyond `reset` and `step`, an environment may declare optional capabilities, and generic code
+ * (agents, the evaluator, the trainer) uses them where they exist, never by testing for a
+ * concrete class:
+ *
+ * - **action masks** (`actionMask`): which actions are valid now; every discrete agent acts only
+ *   among them.
+ * - **copies** (`clone`): a new environment with the same settings, for vector training.
+ * - **snapshots** (`getState` / `setState`): the whole state, RNG included, as JSON; a resumed
+ *   training run then continues the very episode it was saved in.
+ * - **replay frames** (`frame`): a picture of the present moment, for the report's replay.
+ *
+ * Games with a win or a loss say which in the info of an episode's last step, as a boolean `won`
+ * ({@linkcode WinInfo}); evaluation reports a win rate for them.
+ *
  * @module
  */
 
+import type { JsonValue } from "../io/json.ts";
+
 /** What {@linkcode Env.reset} returns. */
-export interface ResetResult<Info = Record<string, unknown>> {
+export interface ResetResult<Info = unknown> {
   /** The first observation of the episode. */
   observation: Float32Array;
   /** Extra facts about the episode (environment-specific). */
@@ -14,7 +30,7 @@ export interface ResetResult<Info = Record<string, unknown>> {
 }
 
 /** What {@linkcode Env.step} returns. */
-export interface StepResult<Info = Record<string, unknown>> {
+export interface StepResult<Info = unknown> {
   /** The observation after the action. */
   observation: Float32Array;
   /** The reward for the transition. */
@@ -33,8 +49,50 @@ export interface ResetOptions {
   seed?: number;
 }
 
-/** An environment with a discrete action space and a flat float32 observation. */
-export interface Env<Info = Record<string, unknown>> {
+/** The info of games that can be won: `won` on an episode's last step says whether it was. */
+export interface WinInfo {
+  /** True when the episode ended in a win. */
+  won: boolean;
+}
+
+/**
+ * A picture of one moment of an episode, which the report's replay can draw: CartPole's state, or
+ * a Minesweeper board (the visible counts, −1 for a hidden cell, 9 for a mine that was clicked).
+ */
+export type EnvFrame =
+  | { kind: "cartpole"; state: [number, number, number, number] }
+  | { kind: "minesweeper"; width: number; height: number; board: number[] };
+
+/**
+ * An environment with a discrete action space and a flat float32 observation, and optionally the
+ * capabilities the module documentation lists.
+ *
+ * An environment written as a plain TypeScript interface or class fits every agent:
+ *
+ * @example
+ * ```ts
+ * import type { Env, StepResult } from "@rnnrl/rnnrl";
+ * interface CoinInfo {
+ *   heads: boolean;
+ * }
+ * class Coin implements Env<CoinInfo> {
+ *   readonly id = "coin";
+ *   readonly observationSize = 1;
+ *   readonly actionCount = 2;
+ *   reset() {
+ *     return { observation: new Float32Array(1), info: { heads: true } };
+ *   }
+ *   step(action: number): StepResult<CoinInfo> {
+ *     const heads = action === 0;
+ *     const observation = new Float32Array(1);
+ *     return { observation, reward: heads ? 1 : 0, terminated: true, truncated: false, info: { heads } };
+ *   }
+ * }
+ * const env: Env<CoinInfo> = new Coin();
+ * if (env.step(0).reward !== 1) throw new Error("heads pays");
+ * ```
+ */
+export interface Env<Info = unknown> {
   /** A short identifier such as "cartpole". */
   readonly id: string;
   /** The length of every observation. */
@@ -45,6 +103,62 @@ export interface Env<Info = Record<string, unknown>> {
   reset(options?: ResetOptions): ResetResult<Info>;
   /** Applies an action; throws a RangeError for an invalid one. */
   step(action: number): StepResult<Info>;
-  /** Which actions are valid now (1 valid, 0 invalid), where the game restricts them. */
+  /** Action masks: which actions are valid now (1 valid, 0 invalid). */
   actionMask?(): Uint8Array;
+  /** Copies: a new environment with the same settings and an RNG of its own (reseed it). */
+  clone?(): Env<Info>;
+  /** Snapshots: everything that determines the rest of the run, RNG included, as JSON. */
+  getState?(): JsonValue;
+  /** Snapshots: restores a state from `getState`; throws a TypeError for anything else. */
+  setState?(state: JsonValue): void;
+  /** Replay frames: a picture of the present moment. */
+  frame?(): EnvFrame;
+}
+
+/** The sizes an agent's networks are built for; every {@linkcode Env} is one. */
+export interface EnvSpec {
+  /** The length of every observation. */
+  readonly observationSize: number;
+  /** The number of discrete actions. */
+  readonly actionCount: number;
+}
+
+/** True when an environment can save and restore its whole state. */
+export function canSnapshot(env: Env<unknown>): env is
+  & Env<unknown>
+  & Required<
+    Pick<Env<unknown>, "getState" | "setState">
+  > {
+  return typeof env.getState === "function" && typeof env.setState === "function";
+}
+
+/**
+ * The won flag of a step's info, or undefined for a game without wins.
+ *
+ * @example
+ * ```ts
+ * import { wonOf } from "@rnnrl/rnnrl";
+ * if (wonOf({ won: true }) !== true || wonOf({}) !== undefined) throw new Error("read");
+ * ```
+ */
+export function wonOf(info: unknown): boolean | undefined {
+  const won = (info as Partial<WinInfo> | null | undefined)?.won;
+  return typeof won === "boolean" ? won : undefined;
+}
+
+/**
+ * The environment's action mask now, checked against its action count, or undefined where it has
+ * none. (After an episode's last step a mask may allow nothing; acting on one is an error.)
+ *
+ * @throws {TypeError} When the mask has the wrong length.
+ */
+export function actionMaskOf(env: Env<unknown>): Uint8Array | undefined {
+  if (typeof env.actionMask !== "function") return undefined;
+  const mask = env.actionMask();
+  if (mask.length !== env.actionCount) {
+    throw new TypeError(
+      `Cannot use the action mask of ${env.id}: it has ${mask.length} values for ${env.actionCount} actions`,
+    );
+  }
+  return mask;
 }
