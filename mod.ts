@@ -31,3 +31,4 @@ export * from "./lib/envs/mod.ts";
 export * from "./lib/rl/mod.ts";
 export * from "./lib/io/mod.ts";
 export * from "./lib/report/mod.ts";
+export * from "./lib/run/mod.ts";

@@ -2,8 +2,7 @@
 // Run with `deno bench bench/bandit_bench.ts`.
 import { defaultTestbedMethods, runTestbed } from "../lib/rl/bandit_testbed.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
-import { cartPoleDiscretizer } from "../lib/rl/discretize.ts";
-import { TabularQ } from "../lib/rl/q_learning.ts";
+import { TabularAgent } from "../lib/rl/q_learning.ts";
 
 for (const method of defaultTestbedMethods()) {
   Deno.bench({
@@ -22,8 +21,9 @@ Deno.bench({
   group: "tabular_q_learning cartpole steps=20000",
   n: 20,
   warmup: 2,
-  fn: () => {
-    const agent = new TabularQ(cartPoleDiscretizer(), 2, { seed: 1 });
-    agent.learn(new CartPole(), { steps: 20_000 });
+  fn: async () => {
+    const env = new CartPole();
+    const agent = new TabularAgent(env, { seed: 1 });
+    await agent.learn(env, { steps: 20_000 });
   },
 });

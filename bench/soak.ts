@@ -25,11 +25,12 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../lib/backend/create.ts";
-import { createEnv } from "../lib/envs/baselines.ts";
+
 import { saveCheckpoint } from "../lib/io/checkpoint.ts";
 import { MetricsWriter } from "../lib/io/run_dir.ts";
 import type { JsonObject } from "../lib/io/json.ts";
-import { createAgent, presetFor } from "../lib/rl/presets.ts";
+import { presetFor } from "../lib/run/presets.ts";
+import { createAgent, createEnv } from "../lib/run/registry.ts";
 
 /** One memory sample. */
 interface Sample {
@@ -127,7 +128,7 @@ try {
         recentReturns.push(report.return);
         if (recentReturns.length > 100) recentReturns.shift();
       },
-      onTrain: (report) => {
+      onUpdate: (report) => {
         const fields: JsonObject = {};
         for (const [key, value] of Object.entries(report)) {
           if (value !== undefined) fields[key] = value;

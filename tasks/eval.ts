@@ -15,20 +15,13 @@
  * @module
  */
 
-import { ENV_NAMES } from "../lib/envs/baselines.ts";
 import { defineCli, fromUserInput, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
 import { runFile } from "../lib/io/run_dir.ts";
-import { exportOnnx } from "../lib/onnx/export.ts";
-import { OnnxPolicy, type OnnxPolicyState } from "../lib/onnx/policy.ts";
-import {
-  type BaselineAgent,
-  evaluatePolicy,
-  type EvaluationPolicy,
-  type EvaluationResult,
-  runBaseline,
-} from "../lib/rl/evaluation.ts";
-import { policyNetwork } from "../lib/rl/presets.ts";
-import { agentPolicy, createRunEnv, loadRun } from "../lib/rl/trainer.ts";
+import { OnnxPolicy, onnxPolicy } from "../lib/onnx/policy.ts";
+import type { Agent } from "../lib/rl/agent.ts";
+import { evaluate, type EvaluationResult } from "../lib/rl/evaluation.ts";
+import { type BaselineAgent, ENV_NAMES, runBaseline } from "../lib/run/registry.ts";
+import { createRunEnv, exportPolicy, loadRun } from "../lib/run/trainer.ts";
 
 const AGENTS: readonly BaselineAgent[] = ["random", "solver"];
 
@@ -111,50 +104,27 @@ async function evaluateRun(
   const { config, agent, backend } = await loadRun(dir);
   try {
     const evalSeed = seed ?? config.evalSeed;
-    const policy = onnx ? await onnxPolicy(dir, agent) : agentPolicy(agent);
-    const { result } = await evaluatePolicy(createRunEnv(config, evalSeed), policy, {
-      episodes,
-      seed: evalSeed,
-    });
-    return result;
+    const env = createRunEnv(config, evalSeed);
+    if (!onnx) return await evaluate(env, agent, { episodes, seed: evalSeed });
+    const session = await OnnxPolicy.load(await policyBytes(dir, agent));
+    try {
+      return await evaluate(env, onnxPolicy(session), { episodes, seed: evalSeed });
+    } finally {
+      await session.release();
+    }
   } finally {
     backend.destroy();
   }
 }
 
-/** An evaluation policy that acts through onnxruntime-web, carrying the exported state. */
-async function onnxPolicy(
-  dir: string,
-  agent: Awaited<ReturnType<typeof loadRun>>["agent"],
-): Promise<EvaluationPolicy> {
-  let bytes: Uint8Array;
+/** The run's exported policy (`policy.onnx`), or one exported on the fly when it has none. */
+async function policyBytes(dir: string, agent: Agent): Promise<Uint8Array> {
   try {
-    bytes = await Deno.readFile(runFile(dir, "policy"));
+    return await Deno.readFile(runFile(dir, "policy"));
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
-    bytes = await fromUserInput(() => exportOnnx(policyNetwork(agent)));
+    return await fromUserInput(() => exportPolicy(agent));
   }
-  const session = await OnnxPolicy.load(bytes);
-  let state: OnnxPolicyState | undefined;
-  return {
-    reset: () => {
-      state = undefined;
-    },
-    act: async (observation, mask) => {
-      const step = await session.act(observation, state);
-      state = step.state;
-      return mask ? maskedArgmax(step.output, mask) : step.actions[0];
-    },
-  };
-}
-
-/** The index of the largest value among the allowed actions (first on ties), as the agents act. */
-function maskedArgmax(values: Float32Array, mask: Uint8Array): number {
-  let best = -1;
-  for (let a = 0; a < values.length; a++) {
-    if (mask[a] && (best < 0 || values[a] > values[best])) best = a;
-  }
-  return best;
 }
 
 if (import.meta.main) {

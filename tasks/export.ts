@@ -10,10 +10,8 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../lib/io/atomic_write.ts";
 import { defineCli, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
 import { runFile } from "../lib/io/run_dir.ts";
-import { exportOnnx } from "../lib/onnx/export.ts";
 import { writeWebPlayer } from "../lib/onnx/web_player.ts";
-import { policyNetwork } from "../lib/rl/presets.ts";
-import { loadRun } from "../lib/rl/trainer.ts";
+import { exportPolicy, loadRun } from "../lib/run/trainer.ts";
 
 /** The command line of the task. */
 export const EXPORT_CLI = defineCli({
@@ -39,7 +37,7 @@ export async function exportFromArgs(args: readonly string[]): Promise<string[]>
   const { config, agent } = await loadRun(flags.run, { backend: "cpu" });
   let bytes: Uint8Array;
   try {
-    bytes = await exportOnnx(policyNetwork(agent));
+    bytes = await exportPolicy(agent);
   } catch (error) {
     if (error instanceof TypeError) throw new UsageError(error.message);
     throw error;

@@ -15,12 +15,12 @@
 
 import type { BackendChoice } from "../lib/backend/create.ts";
 import { BACKEND_CHOICES } from "../lib/backend/create.ts";
-import { ENV_NAMES, type EnvName } from "../lib/envs/baselines.ts";
 import { defineCli, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
 import type { JsonObject } from "../lib/io/json.ts";
 import { openRunDir, readConfig } from "../lib/io/run_dir.ts";
-import { ALGO_NAMES, type AlgoName, presetFor } from "../lib/rl/presets.ts";
-import { NumericalError, train, type TrainConfig } from "../lib/rl/trainer.ts";
+import { presetFor } from "../lib/run/presets.ts";
+import { ALGO_NAMES, type AlgoName, ENV_NAMES, type EnvName } from "../lib/run/registry.ts";
+import { NumericalError, train, type TrainConfig } from "../lib/run/trainer.ts";
 
 /** The command line of the task. */
 export const TRAIN_CLI = defineCli({
@@ -58,6 +58,25 @@ export const TRAIN_CLI = defineCli({
       max: 4294967295,
       description: "Seed of the evaluation episodes (default 1000)",
     },
+    "eval-every": {
+      type: "integer",
+      min: 1,
+      description: "Evaluate greedily every N steps during training (default: only at the end)",
+    },
+    "eval-every-episodes": {
+      type: "integer",
+      min: 1,
+      description: "Episodes of each evaluation during training (default 10)",
+    },
+    "stop-on-return": {
+      type: "number",
+      description: "Stop once an evaluation during training reaches this mean return",
+    },
+    "log-every": {
+      type: "integer",
+      min: 1,
+      description: "Log training statistics every N updates (default: the algorithm's)",
+    },
     "learning-rate": {
       type: "number",
       min: 0,
@@ -91,6 +110,7 @@ function agentOverrides(flags: Flags): JsonObject {
   if (flags.gamma !== undefined) out.gamma = flags.gamma;
   if (flags.batchSize !== undefined) out.batchSize = flags.batchSize;
   if (flags.hidden !== undefined) out.hiddenSizes = parseSizes(flags.hidden);
+  if (flags.logEvery !== undefined) out.logInterval = flags.logEvery;
   return out;
 }
 
@@ -140,6 +160,9 @@ function newConfig(flags: Flags): TrainConfig {
     checkpointEvery: flags.checkpointEvery ?? preset.checkpointEvery ?? 10_000,
     evalEpisodes: flags.evalEpisodes ?? 100,
     evalSeed: flags.evalSeed ?? 1000,
+    evalEvery: flags.evalEvery ?? 0,
+    evalEveryEpisodes: flags.evalEveryEpisodes ?? 10,
+    stopOnReturn: flags.stopOnReturn ?? null,
   };
 }
 
@@ -160,6 +183,9 @@ async function resumedConfig(flags: Flags, dir: string): Promise<TrainConfig> {
     checkpointEvery: flags.checkpointEvery ?? saved.checkpointEvery,
     evalEpisodes: flags.evalEpisodes ?? saved.evalEpisodes,
     evalSeed: flags.evalSeed ?? saved.evalSeed,
+    evalEvery: flags.evalEvery ?? saved.evalEvery,
+    evalEveryEpisodes: flags.evalEveryEpisodes ?? saved.evalEveryEpisodes,
+    stopOnReturn: flags.stopOnReturn ?? saved.stopOnReturn,
   };
   return config as TrainConfig;
 }
@@ -175,6 +201,9 @@ export async function trainFromArgs(args: readonly string[]): Promise<void> {
   if (flags.resume && flags.out === undefined) {
     throw new UsageError("--resume needs --out, the run directory to continue");
   }
+  if (flags.stopOnReturn !== undefined && flags.evalEvery === undefined && !flags.resume) {
+    throw new UsageError("--stop-on-return needs --eval-every: it acts on the evaluations");
+  }
   const config = flags.resume ? await resumedConfig(flags, flags.out!) : newConfig(flags);
   await train(config, { out: flags.out, resume: flags.resume });
 }
@@ -185,7 +214,7 @@ if (import.meta.main) {
       await trainFromArgs(Deno.args);
     } catch (error) {
       if (!(error instanceof NumericalError)) throw error;
-      console.error(`error: ${error.message}`);
+      console.error(`error: ${(error as Error).message}`);
       Deno.exit(1);
     }
   });

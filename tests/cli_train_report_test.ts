@@ -2,7 +2,7 @@
 // comparing them with `deno task report`, each through the real command line.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runTask } from "./_reliability.ts";
+import { runTask } from "./_helpers.ts";
 
 Deno.test("deno task train on two seeds, then deno task report, gives one report comparing them", async () => {
   const root = await Deno.makeTempDir({ prefix: "rnnrl_train_report_" });

@@ -11,7 +11,7 @@ import { Adam } from "../lib/nn/optimizers.ts";
 import { type RecurrentState, Sequential } from "../lib/nn/sequential.ts";
 import { exportOnnx, ONNX_METADATA_KEYS } from "../lib/onnx/export.ts";
 import { decodeOnnxModel } from "../lib/onnx/onnx_proto.ts";
-import { OnnxPolicy, type OnnxPolicyState } from "../lib/onnx/policy.ts";
+import { OnnxPolicy, type OnnxPolicyState, type OnnxStateLayer } from "../lib/onnx/policy.ts";
 import { WEB_PLAYER_RUNTIME_FILES, writeWebPlayer } from "../lib/onnx/web_player.ts";
 import { findChromium } from "./_chromium.ts";
 
@@ -53,13 +53,13 @@ async function native(
   let k = 0;
   const start: RecurrentState | undefined = state && model.layers.map((layer) => {
     if (!layer.recurrent) return undefined;
-    const s = state[k++];
-    return [backend.tensor(s.h, [batch, layer.units]), backend.tensor(s.c, [batch, layer.units])];
+    const parts = state[k++];
+    return layer.stateSizes.map((width, p) => backend.tensor(parts[p], [batch, width]));
   });
   const result = model.forward(backend.tensor(x, shape), { state: start });
   const out: OnnxPolicyState = [];
   for (const s of result.state) {
-    if (s) out.push({ h: await backend.read(s[0]), c: await backend.read(s[1]) });
+    if (s) out.push(await Promise.all(s.map((t) => backend.read(t))));
   }
   const output = await backend.read(result.output);
   model.disposeState(result.state);
@@ -71,15 +71,21 @@ async function native(
 function assertStatesClose(what: string, actual: OnnxPolicyState, expected: OnnxPolicyState) {
   assert.equal(actual.length, expected.length);
   let worst = 0;
-  actual.forEach((s, k) => {
-    worst = Math.max(worst, assertClose(`${what} h_${k}`, s.h, expected[k].h));
-    worst = Math.max(worst, assertClose(`${what} c_${k}`, s.c, expected[k].c));
+  actual.forEach((parts, k) => {
+    assert.equal(parts.length, expected[k].length);
+    parts.forEach((part, p) => {
+      worst = Math.max(worst, assertClose(`${what} layer ${k} part ${p}`, part, expected[k][p]));
+    });
   });
   return worst;
 }
 
-function randomState(rng: Rng, sizes: readonly number[], batch: number): OnnxPolicyState {
-  return sizes.map((h) => ({ h: randomArray(rng, batch * h), c: randomArray(rng, batch * h) }));
+function randomState(
+  rng: Rng,
+  layers: readonly OnnxStateLayer[],
+  batch: number,
+): OnnxPolicyState {
+  return layers.map((l) => l.parts.map(() => randomArray(rng, batch * l.size)));
 }
 
 /**
@@ -91,7 +97,8 @@ async function checkRecurrent(model: Sequential, seed: number): Promise<void> {
   const policy = await OnnxPolicy.load(await exportOnnx(model));
   try {
     assert.equal(policy.batch, null);
-    const sizes = policy.stateSizes;
+    const sizes = policy.stateLayers;
+    assert.deepEqual(sizes.map((l) => l.parts), sizes.map(() => ["h", "c"]), "an LSTM's h and c");
     for (const [steps, batch] of [[7, 1], [5, 3], [3, 16]]) {
       const shape = [steps, batch, model.inputSize];
       const x = randomArray(rng, steps * batch * model.inputSize);
@@ -113,7 +120,7 @@ async function checkRecurrent(model: Sequential, seed: number): Promise<void> {
       const theirs = await policy.run(x, shape, theirsState);
       assertClose(`output at step ${t}`, theirs.output, ours.output);
       assertStatesClose(`state at step ${t}`, theirs.state, ours.state);
-      moved = Math.max(moved, maxAbsDiff(ours.state[0].c, oursState[0].c));
+      moved = Math.max(moved, maxAbsDiff(ours.state[0][1], oursState[0][1]));
       oursState = ours.state;
       theirsState = theirs.state;
     }
@@ -391,6 +398,8 @@ Deno.test("OnnxPolicy run rejects a wrong shape, data or state", async () => {
 function fakeLayer(config: Record<string, unknown>): Layer {
   return {
     recurrent: false,
+    stateNames: [],
+    stateSizes: [],
     units: 2,
     parameters: [],
     config: config as unknown as LayerConfig,

@@ -15,9 +15,9 @@ import {
   encodeCheckpoint,
 } from "../lib/io/checkpoint.ts";
 import { Rng } from "../lib/io/rng.ts";
-import { presetFor } from "../lib/rl/presets.ts";
-import { train } from "../lib/rl/trainer.ts";
-import { copyTree, fingerprint, lines, runTask, type TaskName } from "./_reliability.ts";
+import { presetFor } from "../lib/run/presets.ts";
+import { train } from "../lib/run/trainer.ts";
+import { copyTree, fingerprint, lines, runTask, type TaskName } from "./_helpers.ts";
 
 /** One row of the table: a command, how its run directory is damaged first, the message. */
 interface BadInput {

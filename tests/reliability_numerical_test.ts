@@ -11,9 +11,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadCheckpoint } from "../lib/io/checkpoint.ts";
-import { presetFor } from "../lib/rl/presets.ts";
-import { NumericalError, train, type TrainConfig } from "../lib/rl/trainer.ts";
-import { lines, runTask } from "./_reliability.ts";
+import { presetFor } from "../lib/run/presets.ts";
+import { NumericalError, train, type TrainConfig } from "../lib/run/trainer.ts";
+import { lines, runTask } from "./_helpers.ts";
 
 const DIVERGING = [
   ...["--backend", "cpu", "--steps", "3000", "--checkpoint-every", "1000"],
@@ -89,7 +89,7 @@ Deno.test("train stops before saving a checkpoint whose parameters overflowed, n
     };
     const error = await train(config, { out: dir, log: () => {} }).then(
       () => undefined,
-      (e) => e,
+      (e: unknown) => e as Error,
     );
     assert.ok(error instanceof NumericalError, String(error));
     assert.match(

@@ -3,16 +3,16 @@ import { join } from "node:path";
 import { Rng } from "../lib/io/rng.ts";
 import {
   argmaxRandom,
-  type BanditAgent,
+  type BanditLearner,
   BetaThompson,
   EpsilonGreedy,
   GaussianThompson,
   GradientBandit,
-  restoreBanditAgent,
+  restoreBanditLearner,
   sampleCategorical,
   softmaxInto,
   Ucb,
-} from "../lib/rl/bandit_agents.ts";
+} from "../lib/rl/bandits.ts";
 import {
   createTestbedAgent,
   defaultTestbedMethods,
@@ -156,8 +156,8 @@ Deno.test("GradientBandit follows the book's preference update with the errata b
   assert.ok(Math.abs(pi[0] - 1 / (1 + Math.exp(-0.5))) < 1e-15);
 });
 
-Deno.test("restoreBanditAgent continues every agent kind identically after save and JSON", () => {
-  const makers: (() => BanditAgent)[] = [
+Deno.test("restoreBanditLearner continues every agent kind identically after save and JSON", () => {
+  const makers: (() => BanditLearner)[] = [
     () => new EpsilonGreedy(4, { epsilon: 0.3, seed: 1 }),
     () => new EpsilonGreedy(4, { epsilon: 0.1, stepSize: 0.2, initialValue: 3, seed: 1 }),
     () => new Ucb(4, { c: 1.5, seed: 1 }),
@@ -169,7 +169,7 @@ Deno.test("restoreBanditAgent continues every agent kind identically after save 
     const original = make();
     const rewards = new Rng(11);
     for (let t = 0; t < 40; t++) original.update(original.act(), rewards.uniform());
-    const copy = restoreBanditAgent(JSON.parse(JSON.stringify(original.save())));
+    const copy = restoreBanditLearner(JSON.parse(JSON.stringify(original.save())));
     const into = make();
     into.load(JSON.parse(JSON.stringify(original.save())));
     for (let t = 0; t < 40; t++) {
@@ -186,7 +186,7 @@ Deno.test("restoreBanditAgent continues every agent kind identically after save 
   }
 });
 
-Deno.test("BanditAgent classes reject bad options, actions, rewards and states", () => {
+Deno.test("BanditLearner classes reject bad options, actions, rewards and states", () => {
   assert.throws(() => new EpsilonGreedy(0), RangeError);
   assert.throws(() => new EpsilonGreedy(3, { epsilon: 1.5 }), RangeError);
   assert.throws(() => new EpsilonGreedy(3, { stepSize: 0 }), RangeError);
@@ -202,7 +202,7 @@ Deno.test("BanditAgent classes reject bad options, actions, rewards and states",
   const wrongSize = new EpsilonGreedy(4).save();
   assert.throws(() => agent.load(wrongSize), TypeError);
   assert.throws(
-    () => restoreBanditAgent({ ...new Ucb(2).save(), kind: "nope" } as never),
+    () => restoreBanditLearner({ ...new Ucb(2).save(), kind: "nope" } as never),
     TypeError,
   );
 });

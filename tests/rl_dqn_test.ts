@@ -1,54 +1,11 @@
 import assert from "node:assert/strict";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
-import type { Env, ResetOptions, ResetResult, StepResult } from "../lib/envs/env.ts";
-import type { JsonValue } from "../lib/io/json.ts";
-import { Rng, type RngState } from "../lib/io/rng.ts";
-import type { AgentState, SnapshotEnv } from "../lib/rl/agent.ts";
-import { DQN, type DqnOptions, dqnPresets, duelingMatrix } from "../lib/rl/dqn.ts";
+import { DQN, type DqnOptions } from "../lib/rl/dqn.ts";
+import { duelingMatrix } from "../lib/rl/q_network.ts";
 import type { ReplayBatch } from "../lib/rl/replay.ts";
-
-/**
- * CartPole whose every reset is seeded from a generator of its own, so its whole state (that
- * generator and the physical state) can be saved and restored: what an exact resume needs.
- */
-class SnapshotCartPole implements Env, SnapshotEnv {
-  readonly id = "cartpole";
-  readonly inner: CartPole;
-  readonly observationSize: number;
-  readonly actionCount = 2;
-  #rng = new Rng(0);
-
-  constructor(maskVelocity = false) {
-    this.inner = new CartPole({ maskVelocity });
-    this.observationSize = this.inner.observationSize;
-  }
-  reset(options: ResetOptions = {}): ResetResult {
-    if (options.seed !== undefined) this.#rng = new Rng(options.seed);
-    return this.inner.reset({ seed: this.#rng.nextUint32() });
-  }
-  step(action: number): StepResult {
-    return this.inner.step(action);
-  }
-  getState(): JsonValue {
-    return {
-      rng: this.#rng.getState() as unknown as JsonValue,
-      state: [...this.inner.state],
-      elapsed: this.inner.elapsedSteps,
-    };
-  }
-  setState(s: JsonValue): void {
-    const o = s as unknown as {
-      rng: RngState;
-      state: [number, number, number, number];
-      elapsed: number;
-    };
-    this.#rng.setState(o.rng);
-    this.inner.reset();
-    this.inner.state = [...o.state];
-    this.inner.elapsedSteps = o.elapsed;
-  }
-}
+import type { AgentState } from "../lib/rl/state.ts";
+import { presetFor } from "../lib/run/presets.ts";
 
 const SMALL: Partial<DqnOptions> = {
   hiddenSizes: [16, 16],
@@ -134,7 +91,7 @@ Deno.test("duelingMatrix maps [V, A] to V + A − mean(A)", () => {
 
 Deno.test("DQN gives the same run bit for bit for the same seed, and another for another seed", async () => {
   const run = async (seed: number) => {
-    const env = new SnapshotCartPole();
+    const env = new CartPole();
     const agent = new DQN(env, { ...SMALL, seed, dueling: true });
     const returns: number[] = [];
     await agent.learn(env, { steps: 1500, onEpisode: (e) => returns.push(e.return) });
@@ -148,22 +105,21 @@ Deno.test("DQN gives the same run bit for bit for the same seed, and another for
 });
 
 Deno.test("DQN resumed from its state continues exactly as one uninterrupted run", async () => {
-  const whole = new DQN(new SnapshotCartPole(), SMALL);
-  const env1 = new SnapshotCartPole();
+  const whole = new DQN(new CartPole(), SMALL);
+  const env1 = new CartPole();
   const log1: unknown[] = [];
   await whole.learn(env1, { steps: 2000, onEpisode: (e) => log1.push(e) });
 
-  const first = new DQN(new SnapshotCartPole(), SMALL);
-  const env2 = new SnapshotCartPole();
+  const first = new DQN(new CartPole(), SMALL);
+  const env2 = new CartPole();
   const log2: unknown[] = [];
   await first.learn(env2, { steps: 1000, onEpisode: (e) => log2.push(e) });
   // Through a checkpoint file, into a new agent and a new environment.
   const path = await Deno.makeTempFile({ suffix: ".bin" });
   try {
     await first.save(path);
-    const second = new DQN(new SnapshotCartPole(), SMALL);
-    await second.load(path);
-    await second.learn(new SnapshotCartPole(), { steps: 1000, onEpisode: (e) => log2.push(e) });
+    const second = await DQN.load(path);
+    await second.learn(new CartPole(), { steps: 1000, onEpisode: (e) => log2.push(e) });
     assert.equal(second.steps, 2000);
     assert.deepEqual(log2, log1);
     assert.deepEqual(await parameters(second), await parameters(whole));
@@ -178,7 +134,10 @@ Deno.test("DQN resumed from its state continues exactly as one uninterrupted run
 Deno.test("DQN refuses a state saved with other options", async () => {
   const state = await new DQN(new CartPole(), SMALL).getState();
   const other = new DQN(new CartPole(), { ...SMALL, gamma: 0.5 });
-  assert.throws(() => other.setState(state), TypeError);
+  assert.throws(
+    () => other.setState(state),
+    /^TypeError: Cannot restore DQN: the state was saved with gamma 0.99, not 0.5$/,
+  );
   const rebuilt = DQN.fromState(state);
   assert.equal(rebuilt.options.nStep, SMALL.nStep);
 });
@@ -186,7 +145,7 @@ Deno.test("DQN refuses a state saved with other options", async () => {
 Deno.test("DQN learns CartPole: greedy mean return above 100 after 6000 steps", async () => {
   const env = new CartPole();
   const agent = new DQN(env, {
-    ...dqnPresets.cartpole,
+    ...presetFor("cartpole", "dqn").options,
     hiddenSizes: [64, 64],
     learningStarts: 500,
     trainFrequency: 64,

@@ -1,51 +1,13 @@
 import assert from "node:assert/strict";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
-import type { Env, ResetOptions, ResetResult, StepResult } from "../lib/envs/env.ts";
-import type { JsonValue } from "../lib/io/json.ts";
-import { Rng, type RngState } from "../lib/io/rng.ts";
-import type { SnapshotEnv } from "../lib/rl/agent.ts";
+import { Rng } from "../lib/io/rng.ts";
 import { DRQN, type DrqnOptions, sequenceTargets } from "../lib/rl/drqn.ts";
 import {
   type SequenceBatch,
   SequenceReplay,
   type SequenceReplayOptions,
 } from "../lib/rl/sequence_replay.ts";
-
-/** CartPole with a saveable state: resets are seeded from a generator of its own. */
-class SnapshotCartPole implements Env, SnapshotEnv {
-  readonly id = "cartpole-masked";
-  readonly inner = new CartPole({ maskVelocity: true });
-  readonly observationSize = 2;
-  readonly actionCount = 2;
-  #rng = new Rng(0);
-
-  reset(options: ResetOptions = {}): ResetResult {
-    if (options.seed !== undefined) this.#rng = new Rng(options.seed);
-    return this.inner.reset({ seed: this.#rng.nextUint32() });
-  }
-  step(action: number): StepResult {
-    return this.inner.step(action);
-  }
-  getState(): JsonValue {
-    return {
-      rng: this.#rng.getState() as unknown as JsonValue,
-      state: [...this.inner.state],
-      elapsed: this.inner.elapsedSteps,
-    };
-  }
-  setState(s: JsonValue): void {
-    const o = s as unknown as {
-      rng: RngState;
-      state: [number, number, number, number];
-      elapsed: number;
-    };
-    this.#rng.setState(o.rng);
-    this.inner.reset();
-    this.inner.state = [...o.state];
-    this.inner.elapsedSteps = o.elapsed;
-  }
-}
 
 /**
  * Plays one episode of `length` steps into the replay: observation t is [episode, t], the reward
@@ -225,6 +187,7 @@ Deno.test("sequenceTargets forms n-step double-Q targets, cut at terminal and tr
     valid: Float32Array.of(1, 1, 1, 0),
     startStates: new Float32Array(0),
     indices: new Int32Array(1),
+    masks: null,
   };
   // Target Q at positions 0..5, online Q at positions 1..5 (from the burn-in on).
   const qTarget = Float32Array.of(0, 0, 0, 0, 10, 20, 30, 40, 50, 60, 70, 80);
@@ -259,6 +222,35 @@ Deno.test("sequenceTargets forms n-step double-Q targets, cut at terminal and tr
   });
   // Step 0 now selects with the target network: argmax at position 3 is action 1 (40 > 30).
   assert.deepEqual([...ended], [2 + 0.25 * 40, 4, 4]);
+  // A mask that rules out action 1 at position 3 makes step 0 bootstrap from action 0 (30);
+  // a position whose mask allows nothing falls back to the unmasked max.
+  const masks = new Uint8Array(6 * 2).fill(1);
+  masks[3 * 2 + 1] = 0;
+  const masked = sequenceTargets({
+    qTarget,
+    qOnline: null,
+    batch,
+    burnIn: 1,
+    length: 3,
+    nStep: 2,
+    gamma,
+    actionCount: 2,
+    masks,
+  });
+  assert.deepEqual([...masked], [2 + 0.25 * 30, 4, 4]);
+  masks[3 * 2] = 0;
+  const none = sequenceTargets({
+    qTarget,
+    qOnline: null,
+    batch,
+    burnIn: 1,
+    length: 3,
+    nStep: 2,
+    gamma,
+    actionCount: 2,
+    masks,
+  });
+  assert.deepEqual([...none], [2 + 0.25 * 40, 4, 4]);
 });
 
 const SMALL: Partial<DrqnOptions> = {
@@ -285,7 +277,7 @@ async function parameters(agent: DRQN): Promise<Float32Array[]> {
 
 Deno.test("DRQN gives the same run bit for bit for the same seed", async () => {
   const run = async (seed: number) => {
-    const env = new SnapshotCartPole();
+    const env = new CartPole({ maskVelocity: true });
     const agent = new DRQN(env, { ...SMALL, seed });
     const returns: number[] = [];
     await agent.learn(env, { steps: 600, onEpisode: (e) => returns.push(e.return) });
@@ -299,15 +291,24 @@ Deno.test("DRQN gives the same run bit for bit for the same seed", async () => {
 });
 
 Deno.test("DRQN resumed from its state continues exactly as one uninterrupted run", async () => {
-  const whole = new DRQN(new SnapshotCartPole(), SMALL);
+  const whole = new DRQN(new CartPole({ maskVelocity: true }), SMALL);
   const log1: unknown[] = [];
-  await whole.learn(new SnapshotCartPole(), { steps: 800, onEpisode: (e) => log1.push(e) });
+  await whole.learn(new CartPole({ maskVelocity: true }), {
+    steps: 800,
+    onEpisode: (e) => log1.push(e),
+  });
 
-  const first = new DRQN(new SnapshotCartPole(), SMALL);
+  const first = new DRQN(new CartPole({ maskVelocity: true }), SMALL);
   const log2: unknown[] = [];
-  await first.learn(new SnapshotCartPole(), { steps: 400, onEpisode: (e) => log2.push(e) });
+  await first.learn(new CartPole({ maskVelocity: true }), {
+    steps: 400,
+    onEpisode: (e) => log2.push(e),
+  });
   const second = DRQN.fromState(await first.getState());
-  await second.learn(new SnapshotCartPole(), { steps: 400, onEpisode: (e) => log2.push(e) });
+  await second.learn(new CartPole({ maskVelocity: true }), {
+    steps: 400,
+    onEpisode: (e) => log2.push(e),
+  });
   assert.deepEqual(log2, log1);
   assert.deepEqual(await parameters(second), await parameters(whole));
   const s1 = await second.getState(), s2 = await whole.getState();
@@ -316,7 +317,7 @@ Deno.test("DRQN resumed from its state continues exactly as one uninterrupted ru
 });
 
 Deno.test("DRQN with storedState false keeps no states and still trains", async () => {
-  const env = new SnapshotCartPole();
+  const env = new CartPole({ maskVelocity: true });
   const agent = new DRQN(env, { ...SMALL, storedState: false });
   assert.equal(agent.replay.stateSize, 0);
   await agent.learn(env, { steps: 300 });
@@ -328,11 +329,12 @@ Deno.test("DRQN with storedState false keeps no states and still trains", async 
 Deno.test("DRQN act threads the recurrent state", async () => {
   const agent = new DRQN({ observationSize: 2, actionCount: 2 }, { lstmUnits: 4, seed: 1 });
   const backend = agent.backend;
-  const first = await agent.act(Float32Array.of(0.1, 0.2));
-  const h1 = await backend.read(first.state![0]![0]);
+  const first = await agent.act(Float32Array.of(0.1, 0.2), agent.initialState());
+  const h1 = await backend.read(first.state[0]![0]);
   const second = await agent.act(Float32Array.of(0.1, 0.2), first.state);
-  const h2 = await backend.read(second.state![0]![0]);
+  const h2 = await backend.read(second.state[0]![0]);
   assert.notDeepEqual(h1, h2, "the same observation from another state gives another state");
+  agent.disposeState(second.state);
   assert.ok(createCpuBackend().name === backend.name);
 });
 

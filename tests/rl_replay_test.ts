@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Rng } from "../lib/io/rng.ts";
-import type { AgentState } from "../lib/rl/agent.ts";
+import type { AgentState } from "../lib/rl/state.ts";
 import { NStepAccumulator, ReplayBuffer, type Transition } from "../lib/rl/replay.ts";
 import { rampValue } from "../lib/rl/schedules.ts";
 

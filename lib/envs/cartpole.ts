@@ -267,6 +267,15 @@ export class CartPole implements Env<CartPoleInfo> {
     return { observation: this.observe(), reward: 1, terminated, truncated, info: {} };
   }
 
+  /** A new CartPole with the same options and an RNG of its own (reseed it at reset). */
+  clone(): CartPole {
+    return new CartPole({
+      maskVelocity: this.maskVelocity,
+      integrator: this.integrator,
+      maxEpisodeSteps: this.maxEpisodeSteps,
+    });
+  }
+
   /** Everything that determines the rest of the episode and the next ones, as JSON (checkpoints). */
   getState(): JsonObject {
     const rng = this.#rng.getState();

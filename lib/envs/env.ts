@@ -117,6 +117,8 @@ export interface Env<Info = unknown> {
 
 /** The sizes an agent's networks are built for; every {@linkcode Env} is one. */
 export interface EnvSpec {
+  /** The environment's identifier, where an agent depends on which one it is (tabular, bandit). */
+  readonly id?: string;
   /** The length of every observation. */
   readonly observationSize: number;
   /** The number of discrete actions. */

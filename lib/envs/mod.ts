@@ -1,11 +1,22 @@
 /**
  * Environments: CartPole (scalar and batched), the k-armed bandit, Minesweeper (classic and
- * memory), Pendulum with action discretisation, vector environments, and the built-in baselines.
+ * memory), Pendulum with action discretisation, and vector environments.
  *
  * @module
  */
 
-export type { Env, ResetOptions, ResetResult, StepResult } from "./env.ts";
+export {
+  actionMaskOf,
+  canSnapshot,
+  type Env,
+  type EnvFrame,
+  type EnvSpec,
+  type ResetOptions,
+  type ResetResult,
+  type StepResult,
+  type WinInfo,
+  wonOf,
+} from "./env.ts";
 export {
   BatchedCartPole,
   type BatchedCartPoleStep,
@@ -40,13 +51,3 @@ export {
 } from "./pendulum.ts";
 export { DiscreteActions, type DiscreteActionsOptions } from "./wrappers.ts";
 export { VectorEnv, type VectorResetResult, type VectorStepResult } from "./vector.ts";
-export {
-  type BaselinePolicyOptions,
-  createEnv,
-  type CreateEnvOptions,
-  ENV_NAMES,
-  type EnvName,
-  type Policy,
-  randomPolicy,
-  solverPolicy,
-} from "./baselines.ts";

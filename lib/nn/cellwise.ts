@@ -56,6 +56,10 @@ export interface CellwiseOptions {
 export class Cellwise implements Layer {
   /** Cellwise layers carry no state. */
   readonly recurrent: boolean = false;
+  /** No state. */
+  readonly stateNames: readonly string[] = [];
+  /** No state. */
+  readonly stateSizes: readonly number[] = [];
   /** Rows of the board. */
   readonly height: number;
   /** Columns of the board. */

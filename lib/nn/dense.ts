@@ -38,6 +38,10 @@ export interface DenseOptions {
 export class Dense implements Layer {
   /** Dense layers carry no state. */
   readonly recurrent: boolean = false;
+  /** No state. */
+  readonly stateNames: readonly string[] = [];
+  /** No state. */
+  readonly stateSizes: readonly number[] = [];
   /** The output size. */
   readonly units: number;
   /** The activation. */

@@ -55,6 +55,13 @@ export type LayerConfig =
 export interface Layer {
   /** True when the layer carries a state across time steps. */
   readonly recurrent: boolean;
+  /**
+   * The names of the state's tensors, in order (LSTM: `["h", "c"]`); empty for a stateless layer.
+   * Nothing outside a layer and its ONNX export assumes how many there are.
+   */
+  readonly stateNames: readonly string[];
+  /** The width of each state tensor, `[B, width]`, in the order of `stateNames`. */
+  readonly stateSizes: readonly number[];
   /** The layer's output size; valid after {@linkcode Layer.build}. */
   readonly units: number;
   /** The trainable parameters; empty before {@linkcode Layer.build}. */

@@ -49,6 +49,10 @@ export class LSTM implements Layer {
   readonly recurrent: boolean = true;
   /** The hidden size. */
   readonly units: number;
+  /** The hidden state h and the cell state c. */
+  readonly stateNames: readonly string[] = ["h", "c"];
+  /** `[units, units]`. */
+  readonly stateSizes: readonly number[];
   #parameters: Parameter[] = [];
   #backend: Backend | null = null;
   #cache: LstmCache | null = null;
@@ -62,6 +66,7 @@ export class LSTM implements Layer {
       );
     }
     this.units = options.units;
+    this.stateSizes = [this.units, this.units];
   }
 
   /** `w` `[I, 4H]`, `u` `[H, 4H]` and `b` `[4H]`, gates (i, f, g, o). */

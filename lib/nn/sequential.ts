@@ -148,6 +148,65 @@ export class Sequential {
     return this.layers.map((l) => l.initialState(batch));
   }
 
+  /** The floats of recurrent state per batch row: every state tensor of every layer, in order. */
+  get stateSize(): number {
+    let size = 0;
+    for (const layer of this.layers) for (const width of layer.stateSizes) size += width;
+    return size;
+  }
+
+  /**
+   * Reads a state back as one flat row per batch entry, `[B, stateSize]`: for each row, every
+   * layer's state tensors in order (the inverse of {@linkcode Sequential.stateFromRows}).
+   */
+  async readState(state: RecurrentState): Promise<Float32Array> {
+    const parts: Float32Array[] = [];
+    let batch = 0;
+    for (const layer of state) {
+      for (const t of layer ?? []) {
+        parts.push(await this.backend.read(t));
+        batch = t.shape[0];
+      }
+    }
+    const size = this.stateSize, out = new Float32Array(batch * size);
+    let offset = 0;
+    for (const part of parts) {
+      const width = part.length / batch;
+      for (let b = 0; b < batch; b++) {
+        out.set(part.subarray(b * width, (b + 1) * width), b * size + offset);
+      }
+      offset += width;
+    }
+    return out;
+  }
+
+  /**
+   * Builds a state for `batch` rows from flat `[batch, stateSize]` rows, as
+   * {@linkcode Sequential.readState} gives them. The caller owns the tensors.
+   *
+   * @throws {TypeError} When `rows` does not hold `batch · stateSize` values.
+   */
+  stateFromRows(rows: Float32Array, batch: number): RecurrentState {
+    const size = this.stateSize;
+    if (rows.length !== batch * size) {
+      throw new TypeError(
+        `Cannot build a recurrent state: ${rows.length} values for ${batch} rows of ${size}`,
+      );
+    }
+    let offset = 0;
+    return this.layers.map((layer) => {
+      if (layer.stateSizes.length === 0) return undefined;
+      return layer.stateSizes.map((width) => {
+        const data = new Float32Array(batch * width);
+        for (let b = 0; b < batch; b++) {
+          data.set(rows.subarray(b * size + offset, b * size + offset + width), b * width);
+        }
+        offset += width;
+        return this.backend.tensor(data, [batch, width]);
+      });
+    });
+  }
+
   /** Runs every layer. */
   forward(input: Tensor, options: SequentialForwardOptions = {}): SequentialForward {
     const training = options.training ?? false;

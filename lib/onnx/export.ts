@@ -6,19 +6,21 @@
  * LSTM layers become ONNX's `LSTM` operator, and a Cellwise layer (feed-forward models only)
  * becomes its patch gather (`Reshape`, `Pad`, `Add` of the outside flag, `Gather` with a constant
  * neighbour table, `Transpose`, `Reshape`), its shared layers as `Gemm` over every cell's patch,
- * and a last `Reshape` to one value per cell. Every LSTM layer's state is an explicit graph
- * input and output, so the model can act one step at a time:
+ * and a last `Reshape` to one value per cell. Every recurrent layer's state is an explicit
+ * graph input and output, one per state tensor the layer declares (an LSTM's `h` and `c`), so the
+ * model can act one step at a time:
  *
- * | name                  | shape       | meaning                                         |
- * | --------------------- | ----------- | ----------------------------------------------- |
- * | `observation`         | `[T, B, I]` | the input sequence (`[B, I]` when feed-forward) |
- * | `h_in_k`, `c_in_k`    | `[B, H_k]`  | the state of the k-th LSTM layer (k from 0)     |
- * | `output`              | `[T, B, O]` | the last layer's output (`[B, O]` feed-forward) |
- * | `h_out_k`, `c_out_k`  | `[B, H_k]`  | the k-th LSTM layer's state after the last step |
+ * | name                  | shape       | meaning                                          |
+ * | --------------------- | ----------- | ------------------------------------------------ |
+ * | `observation`         | `[T, B, I]` | the input sequence (`[B, I]` when feed-forward)  |
+ * | `<part>_in_k`         | `[B, H_k]`  | the state of the k-th recurrent layer (from 0)   |
+ * | `output`              | `[T, B, O]` | the last layer's output (`[B, O]` feed-forward)  |
+ * | `<part>_out_k`        | `[B, H_k]`  | the k-th recurrent layer's state after the steps |
  *
- * `k` counts LSTM layers only: in `[Dense, LSTM, Dense]` the LSTM's state is `h_in_0`. The model's
- * metadata (`metadata_props`) records the rnnrl version, the input and output names and the layer
- * configuration as JSON.
+ * `k` counts recurrent layers only: in `[Dense, LSTM, Dense]` the LSTM's state is `h_in_0` and
+ * `c_in_0`. The model's metadata (`metadata_props`) records the rnnrl version, the input and
+ * output names, the layer configuration as JSON, and what the output means (logits or Q-values)
+ * where the exporter was told.
  *
  * @module
  */
@@ -53,9 +55,14 @@ export const ONNX_METADATA_KEYS = {
   inputs: "rnnrl.inputs",
   /** The graph output names, as a JSON array. */
   outputs: "rnnrl.outputs",
-  /** The Sequential layer index of each LSTM layer (state k belongs to layer stateLayers[k]). */
+  /** The Sequential layer index of each recurrent layer (state k belongs to layer stateLayers[k]). */
   stateLayers: "rnnrl.state_layers",
+  /** What the output is: "logits" (a policy) or "q-values" (a Q-network), where known. */
+  output: "rnnrl.output",
 } as const;
+
+/** What an exported model's output is, for a caller that samples from it. */
+export type OnnxOutputKind = "logits" | "q-values";
 
 /** Options of {@linkcode exportOnnx}. */
 export interface ExportOnnxOptions {
@@ -65,24 +72,38 @@ export interface ExportOnnxOptions {
   steps?: number | string;
   /** The ONNX operator set, 14 or later (default 17, the one tested). */
   opset?: number;
+  /** What the output is, recorded in the metadata (default: not recorded). */
+  output?: OnnxOutputKind;
 }
 
 /**
- * The state input and output names of the k-th LSTM layer of an exported model.
+ * The graph name of one state tensor of the k-th recurrent layer of an exported model.
  *
- * @param k The LSTM layer's ordinal among the model's LSTM layers, from 0.
- * @returns The four names.
+ * @param part The tensor's name in its layer (an LSTM's "h" or "c").
+ * @param k The layer's ordinal among the model's recurrent layers, from 0.
+ * @param direction The state going in or coming out.
  *
  * @example
  * ```ts
- * import { onnxStateNames } from "./export.ts";
- * if (onnxStateNames(1).hIn !== "h_in_1") throw new Error("names");
+ * import { onnxStateName } from "./export.ts";
+ * if (onnxStateName("c", 1, "out") !== "c_out_1") throw new Error("names");
  * ```
  */
-export function onnxStateNames(
-  k: number,
-): { hIn: string; cIn: string; hOut: string; cOut: string } {
-  return { hIn: `h_in_${k}`, cIn: `c_in_${k}`, hOut: `h_out_${k}`, cOut: `c_out_${k}` };
+export function onnxStateName(part: string, k: number, direction: "in" | "out"): string {
+  return `${part}_${direction}_${k}`;
+}
+
+/**
+ * The part, layer ordinal and direction a graph name stands for, or null for a name that is not a
+ * state's (the inverse of {@linkcode onnxStateName}).
+ */
+export function parseOnnxStateName(
+  name: string,
+): { part: string; k: number; direction: "in" | "out" } | null {
+  const match = /^([a-z][a-z0-9]*)_(in|out)_(\d+)$/.exec(name);
+  return match
+    ? { part: match[1], k: Number(match[3]), direction: match[2] as "in" | "out" }
+    : null;
 }
 
 /**
@@ -142,6 +163,7 @@ export async function exportOnnx(
   const lead: OnnxDim[] = recurrent ? [steps, batch] : [batch];
   let x = g.addInput(ONNX_OBSERVATION, [...lead, model.inputSize]);
   const stateLayers: number[] = [];
+  const stateInputs: string[] = [];
   const stateOutputs: { name: string; size: number }[] = [];
   let inputSize = model.inputSize;
 
@@ -200,29 +222,31 @@ export async function exportOnnx(
     } else {
       const hiddenSize = config.units;
       const k = stateLayers.length;
-      const names = onnxStateNames(k);
+      const [hIn, cIn] = layer.stateNames.map((part) => onnxStateName(part, k, "in"));
+      const [hOut, cOut] = layer.stateNames.map((part) => onnxStateName(part, k, "out"));
       const weights = {
         w: expectShape(0, [inputSize, 4 * hiddenSize]),
         u: expectShape(1, [hiddenSize, 4 * hiddenSize]),
         b: expectShape(2, [4 * hiddenSize]),
       };
-      g.addInput(names.hIn, [batch, hiddenSize]);
-      g.addInput(names.cIn, [batch, hiddenSize]);
+      g.addInput(hIn, [batch, hiddenSize]);
+      g.addInput(cIn, [batch, hiddenSize]);
+      stateInputs.push(hIn, cIn);
       // ONNX's LSTM takes and gives states as [num_directions = 1, B, H].
       const out = g.lstm(x, {
         weights,
         inputSize,
         hiddenSize,
         prefix,
-        initialH: g.unsqueeze(names.hIn, [0]),
-        initialC: g.unsqueeze(names.cIn, [0]),
+        initialH: g.unsqueeze(hIn, [0]),
+        initialC: g.unsqueeze(cIn, [0]),
       });
       x = g.squeeze(out.y, [1], { output: last ? ONNX_OUTPUT : undefined });
-      g.squeeze(out.yH, [0], { output: names.hOut });
-      g.squeeze(out.yC, [0], { output: names.cOut });
+      g.squeeze(out.yH, [0], { output: hOut });
+      g.squeeze(out.yC, [0], { output: cOut });
       stateLayers.push(i);
-      stateOutputs.push({ name: names.hOut, size: hiddenSize });
-      stateOutputs.push({ name: names.cOut, size: hiddenSize });
+      stateOutputs.push({ name: hOut, size: hiddenSize });
+      stateOutputs.push({ name: cOut, size: hiddenSize });
       inputSize = hiddenSize;
     }
   }
@@ -230,16 +254,14 @@ export async function exportOnnx(
   for (const s of stateOutputs) g.addOutput(s.name, [batch, s.size]);
 
   const onnx = g.toModel();
-  const inputs = [ONNX_OBSERVATION];
-  for (let k = 0; k < stateLayers.length; k++) {
-    inputs.push(onnxStateNames(k).hIn, onnxStateNames(k).cIn);
-  }
+  const inputs = [ONNX_OBSERVATION, ...stateInputs];
   const metadata: Record<string, string> = {
     [ONNX_METADATA_KEYS.version]: denoConfig.version,
     [ONNX_METADATA_KEYS.config]: JSON.stringify(model.config),
     [ONNX_METADATA_KEYS.inputs]: JSON.stringify(inputs),
     [ONNX_METADATA_KEYS.outputs]: JSON.stringify([ONNX_OUTPUT, ...stateOutputs.map((s) => s.name)]),
     [ONNX_METADATA_KEYS.stateLayers]: JSON.stringify(stateLayers),
+    ...(options.output ? { [ONNX_METADATA_KEYS.output]: options.output } : {}),
   };
   onnx.metadataProps = Object.entries(metadata).map(([key, value]): OnnxStringEntry => ({
     key,

@@ -6,20 +6,33 @@
  * @module
  */
 
+import { Rng } from "../io/rng.ts";
+import { maskedArgmax, type Policy, sampleSoftmax } from "../rl/policy.ts";
 import { decodeOnnxModel, type OnnxValueInfo } from "./onnx_proto.ts";
 import { createOrtSession, type OrtSession, type OrtTensorData } from "./runtime.ts";
-import { ONNX_METADATA_KEYS, ONNX_OBSERVATION, ONNX_OUTPUT, onnxStateNames } from "./export.ts";
+import {
+  ONNX_METADATA_KEYS,
+  ONNX_OBSERVATION,
+  ONNX_OUTPUT,
+  type OnnxOutputKind,
+  onnxStateName,
+  parseOnnxStateName,
+} from "./export.ts";
 
-/** The state of one LSTM layer: `h` and `c`, each `[B, H]` row-major. */
-export interface OnnxLayerState {
-  /** The hidden state. */
-  h: Float32Array;
-  /** The cell state. */
-  c: Float32Array;
+/**
+ * The state of a whole exported model: for each recurrent layer in order, its state tensors in
+ * the order the layer declares them (an LSTM's `h` then `c`), each `[B, H]` row-major; empty for
+ * a feed-forward model.
+ */
+export type OnnxPolicyState = Float32Array[][];
+
+/** One recurrent layer of an exported model: the names of its state tensors and their width. */
+export interface OnnxStateLayer {
+  /** The names of the layer's state tensors, in order ("h", "c" for an LSTM). */
+  parts: readonly string[];
+  /** The width H of each of them. */
+  size: number;
 }
-
-/** The state of a whole exported model: one entry per LSTM layer, in order (empty if none). */
-export type OnnxPolicyState = OnnxLayerState[];
 
 /** The result of {@linkcode OnnxPolicy.run}. */
 export interface OnnxPolicyRun {
@@ -67,8 +80,8 @@ export class OnnxPolicy {
   readonly inputSize: number;
   /** The size of the output's last axis. */
   readonly outputSize: number;
-  /** The hidden size of each LSTM layer, in order (empty for feed-forward models). */
-  readonly stateSizes: readonly number[];
+  /** Each recurrent layer's state tensors, in order (empty for feed-forward models). */
+  readonly stateLayers: readonly OnnxStateLayer[];
   /** The batch size fixed at export, or null when it is symbolic. */
   readonly batch: number | null;
   /** The model's `metadata_props`. */
@@ -78,13 +91,18 @@ export class OnnxPolicy {
 
   private constructor(
     session: OrtSession,
-    shape: { inputSize: number; outputSize: number; stateSizes: number[]; batch: number | null },
+    shape: {
+      inputSize: number;
+      outputSize: number;
+      stateLayers: OnnxStateLayer[];
+      batch: number | null;
+    },
     metadata: Record<string, string>,
   ) {
     this.#session = session;
     this.inputSize = shape.inputSize;
     this.outputSize = shape.outputSize;
-    this.stateSizes = shape.stateSizes;
+    this.stateLayers = shape.stateLayers;
     this.batch = shape.batch;
     this.metadata = metadata;
   }
@@ -110,24 +128,14 @@ export class OnnxPolicy {
       );
     }
     const obsDims = dimsOf(observation);
-    const stateSizes: number[] = [];
-    for (let k = 0; inputs.has(onnxStateNames(k).hIn); k++) {
-      const names = onnxStateNames(k);
-      for (
-        const [where, name] of [
-          [inputs, names.cIn],
-          [outputs, names.hOut],
-          [outputs, names.cOut],
-        ] as const
-      ) {
-        if (!where.has(name)) {
-          throw new TypeError(`Cannot load ONNX policy: ${names.hIn} is there but ${name} is not`);
-        }
-      }
-      stateSizes.push(fixedDim(inputs.get(names.hIn)!, 1));
-    }
-    const expectedRank = stateSizes.length > 0 ? 3 : 2;
-    if (inputs.size !== 1 + 2 * stateSizes.length || obsDims.length !== expectedRank) {
+    const stateLayers = stateLayout(
+      [...inputs.keys()].filter((name) => name !== ONNX_OBSERVATION),
+      (name) => inputs.get(name),
+      (name) => outputs.has(name),
+    );
+    const expectedRank = stateLayers.length > 0 ? 3 : 2;
+    const stateInputs = stateLayers.reduce((n, layer) => n + layer.parts.length, 0);
+    if (inputs.size !== 1 + stateInputs || obsDims.length !== expectedRank) {
       throw new TypeError(
         `Cannot load ONNX policy: inputs [${[
           ...inputs.keys(),
@@ -138,7 +146,7 @@ export class OnnxPolicy {
     const shape = {
       inputSize: fixedDim(observation, expectedRank - 1),
       outputSize: fixedDim(output, dimsOf(output).length - 1),
-      stateSizes,
+      stateLayers,
       batch: typeof batchDim === "number" ? batchDim : null,
     };
     const metadata: Record<string, string> = {};
@@ -147,9 +155,15 @@ export class OnnxPolicy {
     return new OnnxPolicy(session, shape, metadata);
   }
 
-  /** True when the model has LSTM layers (observations are then `[T, B, I]`). */
+  /** True when the model has recurrent layers (observations are then `[T, B, I]`). */
   get recurrent(): boolean {
-    return this.stateSizes.length > 0;
+    return this.stateLayers.length > 0;
+  }
+
+  /** What the output is, where the exporter recorded it. */
+  get outputKind(): OnnxOutputKind | undefined {
+    const kind = this.metadata[ONNX_METADATA_KEYS.output];
+    return kind === "logits" || kind === "q-values" ? kind : undefined;
   }
 
   /** The rnnrl version that exported the model, from its metadata ("" if absent). */
@@ -161,16 +175,15 @@ export class OnnxPolicy {
    * A zero state for a batch.
    *
    * @param batch The batch size B.
-   * @returns One `{ h, c }` of `[B, H]` zeros per LSTM layer.
+   * @returns `[B, H]` zeros for each state tensor of each recurrent layer.
    */
   initialState(batch: number): OnnxPolicyState {
     if (!(Number.isSafeInteger(batch) && batch >= 1)) {
       throw new RangeError(`Cannot make an ONNX policy state: batch is ${batch}`);
     }
-    return this.stateSizes.map((h) => ({
-      h: new Float32Array(batch * h),
-      c: new Float32Array(batch * h),
-    }));
+    return this.stateLayers.map((layer) =>
+      layer.parts.map(() => new Float32Array(batch * layer.size))
+    );
   }
 
   /**
@@ -206,24 +219,25 @@ export class OnnxPolicy {
     }
     const batch = shape[rank - 2];
     const start = state ?? this.initialState(batch);
-    if (start.length !== this.stateSizes.length) {
+    if (start.length !== this.stateLayers.length) {
       throw new TypeError(
-        `Cannot run ONNX policy: state has ${start.length} layers, the model ${this.stateSizes.length}`,
+        `Cannot run ONNX policy: state has ${start.length} layers, the model ${this.stateLayers.length}`,
       );
     }
     const feeds: Record<string, OrtTensorData> = {
       [ONNX_OBSERVATION]: { data: observation, dims: [...shape] },
     };
-    this.stateSizes.forEach((h, k) => {
-      const names = onnxStateNames(k);
-      for (const [name, data] of [[names.hIn, start[k].h], [names.cIn, start[k].c]] as const) {
+    this.stateLayers.forEach((layer, k) => {
+      const h = layer.size;
+      layer.parts.forEach((part, p) => {
+        const name = onnxStateName(part, k, "in"), data = start[k]?.[p];
         if (!(data instanceof Float32Array) || data.length !== batch * h) {
           throw new TypeError(
             `Cannot run ONNX policy: ${name} has ${data?.length} elements, expected ${batch} × ${h}`,
           );
         }
         feeds[name] = { data, dims: [batch, h] };
-      }
+      });
     });
     // onnxruntime-web runs one call at a time per session: chain the calls.
     const result = this.#queue.then(() => this.#session.run(feeds));
@@ -232,13 +246,9 @@ export class OnnxPolicy {
     return {
       output: Float32Array.from(out[ONNX_OUTPUT].data),
       shape: out[ONNX_OUTPUT].dims,
-      state: this.stateSizes.map((_, k) => {
-        const names = onnxStateNames(k);
-        return {
-          h: Float32Array.from(out[names.hOut].data),
-          c: Float32Array.from(out[names.cOut].data),
-        };
-      }),
+      state: this.stateLayers.map((layer, k) =>
+        layer.parts.map((part) => Float32Array.from(out[onnxStateName(part, k, "out")].data))
+      ),
     };
   }
 
@@ -276,6 +286,42 @@ export class OnnxPolicy {
   }
 }
 
+/**
+ * The recurrent layers of an exported model from its state input names (`<part>_in_<k>`, in the
+ * graph's order), each part checked to have its output and a fixed width.
+ *
+ * @throws {TypeError} For a name that is no state's, a missing output or layer, or a free width.
+ */
+export function stateLayout(
+  names: readonly string[],
+  info: (name: string) => OnnxValueInfo | undefined,
+  hasOutput: (name: string) => boolean,
+): OnnxStateLayer[] {
+  const layers: { parts: string[]; size: number }[] = [];
+  for (const name of names) {
+    const parsed = parseOnnxStateName(name);
+    if (!parsed || parsed.direction !== "in") {
+      throw new TypeError(`Cannot load ONNX policy: input ${name} is not a state input`);
+    }
+    const out = onnxStateName(parsed.part, parsed.k, "out");
+    if (!hasOutput(out)) {
+      throw new TypeError(`Cannot load ONNX policy: ${name} is there but ${out} is not`);
+    }
+    const size = fixedDim(info(name)!, 1);
+    if (parsed.k > layers.length) {
+      throw new TypeError(`Cannot load ONNX policy: ${name} comes before layer ${layers.length}`);
+    }
+    const layer = layers[parsed.k] ??= { parts: [], size };
+    if (layer.size !== size) {
+      throw new TypeError(
+        `Cannot load ONNX policy: the state tensors of layer ${parsed.k} differ in width`,
+      );
+    }
+    layer.parts.push(parsed.part);
+  }
+  return layers;
+}
+
 function dimsOf(info: OnnxValueInfo): (number | string)[] {
   return (info.type?.tensorType?.shape?.dim ?? []).map((d) => d.dimValue ?? d.dimParam ?? "?");
 }
@@ -288,4 +334,47 @@ function fixedDim(info: OnnxValueInfo, axis: number): number {
     );
   }
   return d;
+}
+
+/**
+ * An exported model as a {@linkcode Policy}, so the one evaluator plays it: one step of the
+ * session per action, the state carried as plain arrays, the greedy action the largest output
+ * among the valid ones. Sampled actions (`deterministic: false`) come from the softmax of the
+ * output, for a model exported with `output: "logits"`.
+ *
+ * @example
+ * ```ts
+ * import { CartPole, createCpuBackend, Dense, evaluate, Sequential } from "@rnnrl/rnnrl";
+ * import { exportOnnx } from "./export.ts";
+ * import { OnnxPolicy, onnxPolicy } from "./policy.ts";
+ * const model = new Sequential(createCpuBackend(), {
+ *   inputSize: 4,
+ *   layers: [new Dense({ units: 2 })],
+ *   seed: 2,
+ * });
+ * const session = await OnnxPolicy.load(await exportOnnx(model));
+ * const result = await evaluate(new CartPole(), onnxPolicy(session), { episodes: 2, seed: 1 });
+ * if (result.episodes !== 2) throw new Error("played");
+ * await session.release();
+ * ```
+ */
+export function onnxPolicy(session: OnnxPolicy): Policy<OnnxPolicyState> {
+  const fallback = new Rng(0x0cc1);
+  return {
+    initialState: () => session.initialState(1),
+    disposeState: () => {},
+    async act(observation, state, options = {}) {
+      const step = await session.act(observation, state);
+      if (options.deterministic !== false) {
+        return { action: maskedArgmax(step.output, options.mask), state: step.state };
+      }
+      if (session.outputKind !== "logits") {
+        throw new TypeError(
+          "Cannot sample from this ONNX model: it was not exported as a policy's logits",
+        );
+      }
+      const u = (options.rng ?? fallback).uniform();
+      return { action: sampleSoftmax(step.output, u, options.mask), state: step.state };
+    },
+  };
 }

@@ -13,7 +13,8 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { ONNX_METADATA_KEYS, ONNX_OBSERVATION, ONNX_OUTPUT, onnxStateNames } from "./export.ts";
+import { ONNX_METADATA_KEYS, ONNX_OBSERVATION, ONNX_OUTPUT } from "./export.ts";
+import { stateLayout } from "./policy.ts";
 import { decodeOnnxModel, type OnnxValueInfo } from "./onnx_proto.ts";
 
 /** onnxruntime-web's files that the player needs, as named in the package's `dist/`. */
@@ -73,19 +74,25 @@ export async function writeWebPlayer(
       `Cannot write web player: CartPole needs 4 (or 2 masked) inputs and 2 outputs, the model has ${inputSize} and ${actions}`,
     );
   }
-  const stateSizes: number[] = [];
-  for (let k = 0; inputs.has(onnxStateNames(k).hIn); k++) {
-    const size = dims(inputs.get(onnxStateNames(k).hIn)!)[1];
-    if (typeof size !== "number") {
-      throw new TypeError(`Cannot write web player: state ${k} has no fixed size`);
-    }
-    stateSizes.push(size);
+  let stateLayers;
+  try {
+    stateLayers = stateLayout(
+      [...inputs.keys()].filter((name) => name !== ONNX_OBSERVATION),
+      (name) => inputs.get(name),
+      (name) => outputs.has(name),
+    );
+  } catch (error) {
+    throw new TypeError(
+      `Cannot write web player: ${
+        (error as Error).message.replace(/^Cannot load ONNX policy: /, "")
+      }`,
+    );
   }
   const metadata = new Map((model.metadataProps ?? []).map((e) => [e.key, e.value]));
   const config = {
     inputSize,
     recurrent: obsDims.length === 3,
-    stateSizes,
+    stateLayers,
     seed: options.seed ?? 0,
     layers: describeLayers(metadata.get(ONNX_METADATA_KEYS.config)),
     version: metadata.get(ONNX_METADATA_KEYS.version) ?? "",
@@ -206,7 +213,7 @@ function reset() {
   s = [0, 0, 0, 0].map(() => uniform() * 0.1 - 0.05);
   steps = 0;
   episodeReturn = 0;
-  memory = CONFIG.stateSizes.map((h) => ({ h: new Float32Array(h), c: new Float32Array(h) }));
+  memory = CONFIG.stateLayers.map((l) => l.parts.map(() => new Float32Array(l.size)));
 }
 
 function physics(action) {
@@ -226,15 +233,13 @@ async function act() {
   const obs = Float32Array.from(CONFIG.inputSize === 2 ? [s[0], s[2]] : s);
   const dims = CONFIG.recurrent ? [1, 1, CONFIG.inputSize] : [1, CONFIG.inputSize];
   const feeds = { observation: new ort.Tensor("float32", obs, dims) };
-  memory.forEach((m, k) => {
-    feeds["h_in_" + k] = new ort.Tensor("float32", m.h, [1, m.h.length]);
-    feeds["c_in_" + k] = new ort.Tensor("float32", m.c, [1, m.c.length]);
-  });
-  const out = await session.run(feeds);
-  memory = memory.map((_, k) => ({
-    h: Float32Array.from(out["h_out_" + k].data),
-    c: Float32Array.from(out["c_out_" + k].data),
+  CONFIG.stateLayers.forEach((l, k) => l.parts.forEach((part, p) => {
+    feeds[part + "_in_" + k] = new ort.Tensor("float32", memory[k][p], [1, l.size]);
   }));
+  const out = await session.run(feeds);
+  memory = CONFIG.stateLayers.map((l, k) =>
+    l.parts.map((part) => Float32Array.from(out[part + "_out_" + k].data))
+  );
   const q = out.output.data;
   return q[1] > q[0] ? 1 : 0;
 }

@@ -31,6 +31,7 @@ export {
 } from "./charts.ts";
 export type { EpisodeChartOptions, RenderSvgOptions, RunGroup, VegaLiteSpec } from "./charts.ts";
 export { cartPoleReplaySvg, minesweeperReplaySvg } from "./replay.ts";
+export { recordReplay, type ReplayRecorder } from "./recorder.ts";
 export type { ReplayDrawing } from "./replay.ts";
 export {
   parseEvalResult,

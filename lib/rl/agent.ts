@@ -1,26 +1,31 @@
 /**
- * What the deep RL agents (DQN, DRQN, REINFORCE, A2C) have in common: the {@linkcode Agent}
- * contract, the progress reports of `learn`, the checkpointable {@linkcode AgentState}, greedy
- * evaluation, and small helpers for saving networks and optimizers as named arrays.
+ * What every agent shares, written once: the {@linkcode Agent} contract (learn, act through the
+ * {@linkcode Policy} interface, evaluate, save and load), the reports `learn` gives its callbacks,
+ * periodic evaluation, and {@linkcode BaseAgent}, which holds the resolved options, the
+ * environment's sizes, the step, episode and update counters and the saved-state header with its
+ * checks.
+ *
+ * The training loops build on it: {@linkcode OffPolicyAgent} (DQN, DRQN) and
+ * {@linkcode OnPolicyAgent} (A2C, REINFORCE); the tabular and bandit agents write their own small
+ * loops on the same base.
  *
  * @module
  */
 
-import type { Backend, Tensor } from "../backend/backend.ts";
-import type { Env } from "../envs/env.ts";
+import type { Backend } from "../backend/backend.ts";
+import type { Env, EnvSpec } from "../envs/env.ts";
+import type { TrainingEnv } from "./env_input.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../io/checkpoint.ts";
-import type { JsonObject, JsonValue } from "../io/json.ts";
-import type { Optimizer } from "../nn/optimizers.ts";
+import type { JsonObject } from "../io/json.ts";
 import type { RecurrentState, Sequential } from "../nn/sequential.ts";
+import { optionDifference } from "./_options.ts";
+import { evaluate, type EvaluationOptions, type EvaluationResult } from "./evaluation.ts";
+import type { ActOptions, Policy, PolicyStep } from "./policy.ts";
+import type { AgentState, NamedArrays } from "./state.ts";
 
-/** The sizes an agent's networks are built for; every {@linkcode Env} is one. */
-export interface EnvSpec {
-  /** The length of every observation. */
-  readonly observationSize: number;
-  /** The number of discrete actions. */
-  readonly actionCount: number;
-}
+/** The recurrent state an agent's policy carries: the networks' state, or undefined. */
+export type AgentPolicyState = RecurrentState | undefined;
 
 /** One finished training episode, as passed to `onEpisode` (the metrics.jsonl "episode" line). */
 export interface EpisodeReport {
@@ -34,500 +39,405 @@ export interface EpisodeReport {
   length: number;
 }
 
-/** A training progress report, as passed to `onTrain` (the metrics.jsonl "train" line). */
+/**
+ * Training statistics, as passed to `onUpdate` every `logInterval` updates (the metrics.jsonl
+ * "train" line): the loss and what the algorithm measures (the exploration rate and mean Q of a
+ * value-based agent, the entropy and value loss of an actor-critic).
+ */
 export interface TrainReport {
   /** The agent's total environment steps. */
   step: number;
   /** The loss of the last update (the TD loss, or the actor-critic total). */
   loss: number;
-  /** The exploration rate now (value-based agents). */
-  epsilon?: number;
-  /** The mean Q(s, a) of the last batch (value-based agents). */
-  qMean?: number;
-  /** The mean policy entropy of the last update (policy-gradient agents). */
-  entropy?: number;
-  /** The value loss of the last update (agents with a critic). */
-  valueLoss?: number;
   /** The number of gradient updates so far. */
   updates?: number;
+  /** Any other statistic, by its fixed name (epsilon, qMean, entropy, valueLoss, …). */
+  [statistic: string]: number | undefined;
 }
 
-/** Options of an agent's `learn`. */
+/** A periodic evaluation during training, as passed to `onEvaluation` (the "eval" line). */
+export interface EvaluationReport extends EvaluationResult {
+  /** The agent's total environment steps when it was evaluated. */
+  step: number;
+}
+
+/**
+ * What a callback returns: `false` (or a promise of it) stops training after the step or update
+ * in progress; anything else lets it go on.
+ */
+export type CallbackResult = unknown;
+
+/** Evaluate every so many steps during training. */
+export interface PeriodicEvaluation {
+  /** The environment to evaluate on (not the one trained on). */
+  env: Env<unknown>;
+  /** Evaluate each time the step count passes a multiple of this. */
+  every: number;
+  /** Episodes per evaluation (default 10). */
+  episodes?: number;
+  /** Seeds the environment before each evaluation, so every one sees the same episodes (default 0). */
+  seed?: number;
+  /** Greedy (default) or sampled actions. */
+  deterministic?: boolean;
+}
+
+/** Options of {@linkcode Agent.learn}. */
 export interface LearnOptions {
-  /** How many environment steps to take in this call (summed over copies for vector envs). */
+  /**
+   * How many environment steps to take in this call (summed over copies for vector training; an
+   * agent that steps N copies at once takes whole vector steps, so it may take up to N − 1 more).
+   */
   steps: number;
   /** Called after each finished episode. */
-  onEpisode?: (report: EpisodeReport) => void;
-  /** Called every `logInterval` updates (an agent option) with the latest losses. */
-  onTrain?: (report: TrainReport) => void;
+  onEpisode?: (report: EpisodeReport) => CallbackResult;
+  /** Called every `logInterval` updates (an agent option) with the latest statistics. */
+  onUpdate?: (report: TrainReport) => CallbackResult;
+  /** Called after each periodic evaluation. */
+  onEvaluation?: (report: EvaluationReport) => CallbackResult;
+  /** Evaluate the policy every so many steps. */
+  evaluation?: PeriodicEvaluation;
 }
 
-/** Options of {@linkcode evaluateGreedy} and an agent's `evaluate`. */
-export interface EvaluateOptions {
-  /** The number of episodes (default 100). */
-  episodes?: number;
-  /** Seeds the environment at the first reset, so the same seed sees the same episodes. */
-  seed?: number;
-  /** A safety cap on an episode's length for environments without a time limit (default 100 000). */
-  maxEpisodeSteps?: number;
+/** What {@linkcode Agent.learn} returns. */
+export interface LearnResult {
+  /** Environment steps taken in this call. */
+  steps: number;
+  /** True when a callback stopped training before `steps` were taken. */
+  stopped: boolean;
 }
 
-/** The result of a greedy evaluation (the fields of eval.json). */
-export interface Evaluation {
-  /** The number of episodes. */
-  episodes: number;
-  /** The mean undiscounted return. */
-  meanReturn: number;
-  /** The standard deviation of the returns (population). */
-  stdReturn: number;
-  /** The seed the environment was reset with. */
-  seed: number;
-  /** Every episode's return. */
-  returns: number[];
-  /** Every episode's length. */
-  lengths: number[];
-}
-
-/** One named typed array of an {@linkcode AgentState} (a checkpoint array). */
-export interface AgentArray {
-  /** A unique name such as "online.layers.0.w" or "replay.observations". */
-  name: string;
-  /** The dimensions, outermost first. */
-  shape: number[];
-  /** The elements, row-major. */
-  data: Float32Array | Uint8Array | Int32Array;
-}
-
-/**
- * Everything needed to continue a training run exactly: small state as JSON (options, counters,
- * RNG states) and large state as named typed arrays (parameters, optimizer moments, replay).
- */
-export interface AgentState {
-  /** JSON-serialisable small state; `kind` names the agent. */
-  json: JsonObject;
-  /** Named typed arrays. */
-  arrays: AgentArray[];
-}
-
-/** The result of an agent's `act`. */
-export interface ActResult {
-  /** The chosen action. */
-  action: number;
-  /** The recurrent state after the step (undefined for feed-forward agents); owned by the caller. */
-  state: RecurrentState | undefined;
-}
-
-/**
- * An environment whose full state (including its RNG) can be saved and restored. Agents save it
- * with their own state when the environment they learn on provides these methods, so a resumed
- * run continues the very same episode; other environments start a fresh episode on resume.
- */
-export interface SnapshotEnv {
-  /** The environment's complete state as JSON. */
-  getState(): JsonValue;
-  /** Restores a state returned by {@linkcode SnapshotEnv.getState}. */
-  setState(state: JsonValue): void;
-}
-
-/** The contract every deep RL agent here fulfils. */
-export interface Agent {
-  /** The agent's name: "dqn", "drqn", "reinforce" or "a2c". */
+/** The contract every agent fulfils; all of them are {@linkcode BaseAgent}s. */
+export interface Agent extends Policy<AgentPolicyState> {
+  /** The agent's name: "dqn", "drqn", "a2c", "reinforce", "q-learning", "ucb", … */
   readonly kind: string;
   /** True when the policy carries a recurrent state between steps. */
   readonly recurrent: boolean;
+  /** The resolved options. */
+  readonly options: Readonly<object>;
+  /** The sizes the agent is built for. */
+  readonly spec: EnvSpec;
   /** Environment steps learned so far. */
   readonly steps: number;
-  /** A fresh (zero) recurrent state for one episode, or undefined for feed-forward agents. */
-  initialState(): RecurrentState | undefined;
+  /** Episodes finished while learning. */
+  readonly episodes: number;
+  /** Updates made so far. */
+  readonly updates: number;
   /**
-   * The greedy action for one observation; `state` is borrowed and a new one returned. `mask`
-   * (1 valid, 0 invalid, per action) is the environment's action mask, for agents that use it.
+   * Drives `env` for `options.steps` environment steps, learning as it goes. Agents that step N
+   * copies take the N environments (or a vector environment), or one that they copy.
    */
-  act(observation: Float32Array, state?: RecurrentState, mask?: Uint8Array): Promise<ActResult>;
-  /** Drives `env` for `options.steps` environment steps, learning as it goes. */
-  learn(env: Env, options: LearnOptions): Promise<void>;
-  /** Greedy evaluation over whole episodes. */
-  evaluate(env: Env, options?: EvaluateOptions): Promise<Evaluation>;
+  learn(env: TrainingEnv, options: LearnOptions): Promise<LearnResult>;
+  /** Evaluates the policy over whole episodes (greedy by default). */
+  evaluate(env: Env<unknown>, options?: EvaluationOptions): Promise<EvaluationResult>;
+  /** The network whose output's argmax is the greedy action (for ONNX export), if there is one. */
+  policyNetwork(): Sequential | undefined;
   /** Captures everything needed to continue the run exactly. */
   getState(): Promise<AgentState>;
-  /** Restores a state from {@linkcode Agent.getState} (the options must match). */
+  /** Restores a state from {@linkcode Agent.getState}; its options and sizes must match. */
   setState(state: AgentState): void;
   /** Writes {@linkcode Agent.getState} to a file in the checkpoint format. */
   save(path: string): Promise<void>;
-  /** Reads a file written by {@linkcode Agent.save} and restores it. */
-  load(path: string): Promise<void>;
 }
 
-/**
- * Runs greedy episodes with any policy that maps an observation and a recurrent state to an
- * action. The environment is reset with `seed` once, at the first episode.
- *
- * @param env The environment (it is reset).
- * @param act The policy, e.g. `(o, s) => agent.act(o, s)`.
- * @param initialState A fresh recurrent state per episode (or undefined).
- * @param dispose Releases a state the loop no longer needs.
- * @param options Episodes, seed and length cap.
- * @returns Mean, standard deviation and every return.
- */
-export async function evaluateGreedy(
-  env: Env,
-  act: (observation: Float32Array, state?: RecurrentState) => Promise<ActResult>,
-  initialState: () => RecurrentState | undefined,
-  dispose: (state: RecurrentState) => void,
-  options: EvaluateOptions = {},
-): Promise<Evaluation> {
-  const episodes = options.episodes ?? 100;
-  const seed = options.seed ?? 0;
-  const cap = options.maxEpisodeSteps ?? 100_000;
-  if (!(Number.isInteger(episodes) && episodes >= 1)) {
-    throw new RangeError(`Cannot evaluate: episodes is ${episodes}, expected a positive integer`);
-  }
-  const returns: number[] = [], lengths: number[] = [];
-  for (let e = 0; e < episodes; e++) {
-    let { observation } = env.reset(e === 0 ? { seed } : {});
-    let state = initialState();
-    let total = 0, length = 0;
-    for (;;) {
-      const result = await act(observation, state);
-      if (state) dispose(state);
-      state = result.state;
-      const step = env.step(result.action);
-      total += step.reward;
-      length++;
-      observation = step.observation;
-      if (step.terminated || step.truncated || length >= cap) break;
-    }
-    if (state) dispose(state);
-    returns.push(total);
-    lengths.push(length);
-  }
-  const mean = returns.reduce((a, b) => a + b, 0) / episodes;
-  const variance = returns.reduce((a, r) => a + (r - mean) ** 2, 0) / episodes;
-  return { episodes, meanReturn: mean, stdReturn: Math.sqrt(variance), seed, returns, lengths };
-}
+/** A class of agents: built for an environment's sizes from options, on a backend. */
+export type AgentClass<A extends BaseAgent<object>> = new (
+  spec: EnvSpec,
+  options: never,
+  backend?: Backend,
+) => A;
 
-/** True when an environment offers {@linkcode SnapshotEnv}'s methods. */
-export function isSnapshotEnv(env: unknown): env is SnapshotEnv {
-  const e = env as Partial<SnapshotEnv>;
-  return typeof e?.getState === "function" && typeof e?.setState === "function";
-}
-
-/** A model's parameters as named arrays, each name prefixed (e.g. "online."). */
-export async function modelArrays(prefix: string, model: Sequential): Promise<AgentArray[]> {
-  return (await model.getParameters()).map((a) => ({ ...a, name: prefix + a.name }));
-}
-
-/** An optimizer's moment buffers as named arrays, and its step count for the JSON side. */
-export async function optimizerArrays(
-  prefix: string,
-  optimizer: Optimizer,
-  model: Sequential,
-): Promise<{ step: number; arrays: AgentArray[] }> {
-  const s = await optimizer.getState(model);
-  return { step: s.step, arrays: s.slots.map((a) => ({ ...a, name: prefix + a.name })) };
-}
-
-/** Finds a named array of a state, checking its type and size. */
-export function findArray<T extends AgentArray["data"]>(
-  state: AgentState,
-  name: string,
-  type: new (n: number) => T,
-  size?: number,
-): T {
-  const found = state.arrays.find((a) => a.name === name);
-  if (!found) throw new TypeError(`Cannot restore the agent: the state has no array "${name}"`);
-  if (!(found.data instanceof type)) {
-    throw new TypeError(`Cannot restore the agent: "${name}" has the wrong element type`);
-  }
-  if (size !== undefined && found.data.length !== size) {
-    throw new TypeError(
-      `Cannot restore the agent: "${name}" has ${found.data.length} values, expected ${size}`,
-    );
-  }
-  return found.data as T;
-}
-
-/**
- * Checks that a saved state belongs to this agent: the same kind, options and environment sizes.
- *
- * @param name The agent as messages name it ("DQN", say).
- * @throws {TypeError} Naming what differs.
- */
-export function checkStateHeader(
-  state: AgentState,
-  agent: { kind: string; options: unknown; spec: EnvSpec },
-  name: string,
-): void {
-  const j = state.json;
-  if (j.kind !== agent.kind) {
-    throw new TypeError(`Cannot restore ${name} from a state of kind "${String(j.kind)}"`);
-  }
-  if (JSON.stringify(j.options) !== JSON.stringify(agent.options)) {
-    throw new TypeError(`Cannot restore ${name}: the state was saved with other options`);
-  }
-  const spec = j.spec as unknown as EnvSpec | undefined;
-  if (
-    spec?.observationSize !== agent.spec.observationSize ||
-    spec?.actionCount !== agent.spec.actionCount
-  ) throw new TypeError(`Cannot restore ${name}: the state is for another environment`);
-}
-
-/** Loads the arrays named `prefix + parameter name` into a model. */
-export function restoreModel(state: AgentState, prefix: string, model: Sequential): void {
-  model.setParameters(model.parameters.map((p) => {
-    const name = prefix + p.name;
-    const data = findArray(state, name, Float32Array, p.value.size);
-    // The same size is not enough: a transposed weight matrix would load without complaint.
-    const saved = state.arrays.find((a) => a.name === name)!.shape;
-    if (saved.length !== p.value.shape.length || saved.some((d, i) => d !== p.value.shape[i])) {
-      throw new TypeError(
-        `Cannot restore the agent: "${name}" has shape [${saved}], expected [${p.value.shape}]`,
-      );
-    }
-    return { name: p.name, shape: [...p.value.shape], data };
-  }));
-}
-
-/** Restores an optimizer from the arrays named `prefix + slot name` and its step count. */
-export function restoreOptimizer(
-  state: AgentState,
-  prefix: string,
-  optimizer: Optimizer,
-  model: Sequential,
-  step: number,
-): void {
-  const slots = state.arrays
-    .filter((a) => a.name.startsWith(prefix))
-    .map((a) => ({
-      name: a.name.slice(prefix.length),
-      shape: a.shape,
-      data: findArray(state, a.name, Float32Array),
-    }));
-  optimizer.setState(model, { step, slots });
-}
-
-/** Reads a recurrent state back as one flat array per batch row: `[B, stateSize]`. */
-export async function readRecurrentState(
-  backend: Backend,
-  state: RecurrentState,
-): Promise<Float32Array> {
-  const parts: Float32Array[] = [];
-  for (const layer of state) for (const t of layer ?? []) parts.push(await backend.read(t));
-  return interleaveRows(parts, batchOf(state));
-}
-
-/** The number of floats per batch row of a model's recurrent state. */
-export function recurrentStateSize(model: Sequential): number {
-  let size = 0;
-  for (const layer of model.layers) if (layer.recurrent) size += 2 * layer.units;
-  return size;
-}
-
-/**
- * Builds a recurrent state for `batch` rows from a flat `[batch, stateSize]` array (the inverse
- * of {@linkcode readRecurrentState}); LSTM layers take `[h, c]`.
- */
-export function makeRecurrentState(
-  model: Sequential,
-  flat: Float32Array,
-  batch: number,
-): RecurrentState {
-  const size = recurrentStateSize(model);
-  if (flat.length !== batch * size) {
-    throw new TypeError(
-      `Cannot build a recurrent state: ${flat.length} values for ${batch} rows of ${size}`,
-    );
-  }
-  const backend = model.backend;
-  let offset = 0;
-  return model.layers.map((layer) => {
-    if (!layer.recurrent) return undefined;
-    const parts: Tensor[] = [];
-    for (let k = 0; k < 2; k++) {
-      const data = new Float32Array(batch * layer.units);
-      for (let b = 0; b < batch; b++) {
-        data.set(
-          flat.subarray(b * size + offset, b * size + offset + layer.units),
-          b * layer.units,
-        );
-      }
-      parts.push(backend.tensor(data, [batch, layer.units]));
-      offset += layer.units;
-    }
-    return parts;
-  });
-}
-
-function batchOf(state: RecurrentState): number {
-  for (const layer of state) if (layer && layer.length) return layer[0].shape[0];
-  return 0;
-}
-
-function interleaveRows(parts: Float32Array[], batch: number): Float32Array {
-  if (batch === 0) return new Float32Array(0);
-  const widths = parts.map((p) => p.length / batch);
-  const size = widths.reduce((a, b) => a + b, 0);
-  const out = new Float32Array(batch * size);
-  for (let b = 0; b < batch; b++) {
-    let offset = b * size;
-    parts.forEach((p, k) => {
-      out.set(p.subarray(b * widths[k], (b + 1) * widths[k]), offset);
-      offset += widths[k];
-    });
-  }
-  return out;
-}
-
-/** Writes an agent state to `path` in the checkpoint format (atomically). */
-export async function writeAgentState(path: string, state: AgentState): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint({ header: state.json, arrays: state.arrays }));
-}
-
-/** Reads an agent state written by {@linkcode writeAgentState}. */
+/** Reads an agent state written by {@linkcode BaseAgent.save}. */
 export async function readAgentState(path: string): Promise<AgentState> {
   const checkpoint = decodeCheckpoint(await Deno.readFile(path), { source: path });
   return { json: checkpoint.header, arrays: checkpoint.arrays };
 }
 
-/** Checks that a positive integer option is one. */
-export function positiveInteger(value: number, name: string): number {
-  if (!(Number.isInteger(value) && value >= 1)) {
-    throw new RangeError(`Cannot use ${name} ${value}: expected a positive integer`);
-  }
-  return value;
-}
-
-/** Checks that a number lies in [low, high]. */
-export function inRange(value: number, low: number, high: number, name: string): number {
-  if (!(value >= low && value <= high)) {
-    throw new RangeError(`Cannot use ${name} ${value}: expected a number in [${low}, ${high}]`);
-  }
-  return value;
-}
-
-/** The JSON part of an {@linkcode EnvCursor}'s state. */
-export interface EnvCursorJson {
-  /** Whether the environment has been reset at least once. */
-  started: boolean;
-  /** Episodes finished. */
-  episodes: number;
-  /** The return of the episode in progress so far. */
-  episodeReturn: number;
-  /** The length of the episode in progress so far. */
-  episodeLength: number;
-  /** The environment's own state where it is a {@linkcode SnapshotEnv}, else null. */
-  env: JsonValue;
-  /** Agent-specific fields saved alongside. */
-  [key: string]: JsonValue;
-}
-
 /**
- * Where a training loop stands in its (single) environment: the current observation, the episode
- * so far, the episode count, and the environment's saved state across a checkpoint. Agents keep
- * one so that consecutive `learn` calls continue one run, and a restored agent continues the very
- * episode it was saved in (when the environment is a {@linkcode SnapshotEnv}).
+ * What every agent repeats: the options, the environment's sizes, the counters, the policy's
+ * state handling, evaluation, and saving and restoring with the checks of a saved state's kind,
+ * options and sizes. A subclass writes its loop (`collect`), its policy (`act`) and its own part
+ * of the saved state (`saveState` / `restoreState`).
  */
-export class EnvCursor {
-  /** The observation the next action is taken in; null before the first reset. */
-  observation: Float32Array | null = null;
-  /** Episodes finished. */
-  episodes = 0;
-  /** The return of the episode in progress so far. */
-  episodeReturn = 0;
-  /** The length of the episode in progress so far. */
-  episodeLength = 0;
-  #env: Env | null = null;
-  #pending: JsonValue = null;
+export abstract class BaseAgent<Options extends object> implements Agent {
+  /** The agent's name, as the saved state and the command line spell it. */
+  readonly kind: string;
+  /** The resolved options. */
+  readonly options: Readonly<Options>;
+  /** The sizes the agent is built for. */
+  readonly spec: EnvSpec;
+  /** True when the policy carries a recurrent state. */
+  abstract readonly recurrent: boolean;
+  /** Environment steps so far; the loops advance it. */
+  protected stepCount = 0;
+  /** Episodes finished so far. */
+  protected episodeCount = 0;
+  /** Updates made so far. */
+  protected updateCount = 0;
+  readonly #name: string;
 
   /**
-   * Prepares `env` for the loop and returns the current observation. The first call resets it
-   * with `seed`. A different environment than last time is restored to the saved state where
-   * possible; otherwise it starts a fresh episode (`fresh` is then true, and an agent resets its
-   * recurrent state).
+   * @param kind The agent's name in saved states.
+   * @param name The agent as messages name it ("DQN").
+   * @param spec The environment's sizes (and anything else the agent is built for).
+   * @param options The resolved, checked options.
    */
-  begin(env: Env, seed: number): { observation: Float32Array; fresh: boolean } {
-    let fresh = false;
-    if (this.observation === null) {
-      this.observation = env.reset({ seed }).observation;
-      fresh = true;
-    } else if (env !== this.#env) {
-      if (this.#pending !== null && isSnapshotEnv(env)) {
-        env.setState(this.#pending);
-      } else {
-        this.observation = env.reset({ seed: (seed + this.episodes) >>> 0 }).observation;
-        this.episodeReturn = 0;
-        this.episodeLength = 0;
-        fresh = true;
+  protected constructor(kind: string, name: string, spec: EnvSpec, options: Options) {
+    this.kind = kind;
+    this.#name = name;
+    this.spec = spec;
+    this.options = options;
+  }
+
+  /** Environment steps learned so far. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** Episodes finished while learning. */
+  get episodes(): number {
+    return this.episodeCount;
+  }
+
+  /** Updates made so far. */
+  get updates(): number {
+    return this.updateCount;
+  }
+
+  /** A fresh recurrent state for one episode (undefined for a feed-forward policy). */
+  abstract initialState(): AgentPolicyState;
+
+  /** The action on one observation; see {@linkcode Policy.act}. */
+  abstract act(
+    observation: Float32Array,
+    state: AgentPolicyState,
+    options?: ActOptions,
+  ): Promise<PolicyStep<AgentPolicyState>>;
+
+  /** Releases a recurrent state. */
+  abstract disposeState(state: AgentPolicyState): void;
+
+  /** The network whose output's argmax is the greedy action; none by default. */
+  policyNetwork(): Sequential | undefined {
+    return undefined;
+  }
+
+  /**
+   * Drives `env` for `options.steps` environment steps, learning as it goes; consecutive calls
+   * continue one run. Callbacks can stop it early, and `options.evaluation` evaluates the policy
+   * every so many steps.
+   */
+  async learn(env: TrainingEnv, options: LearnOptions): Promise<LearnResult> {
+    const steps = options.steps;
+    if (!(Number.isInteger(steps) && steps >= 0)) {
+      throw new RangeError(`Cannot learn: steps is ${steps}, expected an integer >= 0`);
+    }
+    const evaluation = options.evaluation;
+    if (evaluation) {
+      if (!(Number.isInteger(evaluation.every) && evaluation.every >= 1)) {
+        throw new RangeError(
+          `Cannot evaluate every ${evaluation.every} steps: expected a positive integer`,
+        );
       }
+      this.checkEnv(evaluation.env);
     }
-    this.#pending = null;
-    this.#env = env;
-    return { observation: this.observation, fresh };
+    const session = new LearnSession(this, options);
+    const start = this.stepCount;
+    await this.collect(env, start + steps, session);
+    return { steps: this.stepCount - start, stopped: session.stopped };
   }
 
   /**
-   * Accounts for one step: adds the reward, and when the episode ended reports it, resets the
-   * environment and returns true. `step` is the agent's step count after this step.
+   * The training loop: steps `env` until the step count reaches `until` or `session.stopped`,
+   * reporting through `session` (episodes, updates, and `afterSteps` after each step).
    */
-  advance(
-    result: { observation: Float32Array; reward: number; terminated: boolean; truncated: boolean },
-    step: number,
-    onEpisode?: (report: EpisodeReport) => void,
-  ): boolean {
-    this.episodeReturn += result.reward;
-    this.episodeLength++;
-    const ended = result.terminated || result.truncated;
-    if (ended) {
-      this.episodes++;
-      onEpisode?.({
-        step,
-        episode: this.episodes,
-        return: this.episodeReturn,
-        length: this.episodeLength,
-      });
-      this.episodeReturn = 0;
-      this.episodeLength = 0;
-      this.observation = this.#env!.reset().observation;
-    } else {
-      this.observation = result.observation;
-    }
-    return ended;
+  protected abstract collect(env: TrainingEnv, until: number, session: LearnSession): Promise<void>;
+
+  /** Evaluates the policy over whole episodes: greedy by default, with the action masks. */
+  evaluate(env: Env<unknown>, options: EvaluationOptions = {}): Promise<EvaluationResult> {
+    this.checkEnv(env);
+    return evaluate(env, this, options);
   }
 
-  /** The JSON side of the state, and the current observation as an array. */
-  getState(prefix: string): { json: EnvCursorJson; arrays: AgentArray[] } {
-    const env = this.#pending ??
-      (this.#env && isSnapshotEnv(this.#env) ? this.#env.getState() : null);
+  /** Everything needed to continue the run exactly: the header, and the agent's own state. */
+  async getState(): Promise<AgentState> {
+    const own = await this.saveState();
     return {
       json: {
-        started: this.observation !== null,
-        episodes: this.episodes,
-        episodeReturn: this.episodeReturn,
-        episodeLength: this.episodeLength,
-        env,
+        kind: this.kind,
+        options: JSON.parse(JSON.stringify(this.options)) as JsonObject,
+        spec: { ...this.spec } as unknown as JsonObject,
+        steps: this.stepCount,
+        episodes: this.episodeCount,
+        updates: this.updateCount,
+        ...own.json,
       },
-      arrays: this.observation
-        ? [{
-          name: `${prefix}observation`,
-          shape: [this.observation.length],
-          data: this.observation,
-        }]
-        : [],
+      arrays: own.arrays,
     };
   }
 
-  /** Restores a state from {@linkcode EnvCursor.getState}; the next `begin` applies it. */
-  setState(state: AgentState, prefix: string, json: EnvCursorJson, observationSize: number): void {
-    if (!Number.isInteger(json.episodes) || json.episodes < 0) {
-      throw new RangeError(`Cannot restore the agent: episodes is ${json.episodes}`);
+  /**
+   * Restores a state from {@linkcode BaseAgent.getState}.
+   *
+   * @throws {TypeError} Naming what does not fit: the kind, the first option that differs, the
+   * environment's sizes, or a damaged part.
+   */
+  setState(state: AgentState): void {
+    const j = state.json, name = this.#name;
+    if (j.kind !== this.kind) {
+      throw new TypeError(`Cannot restore ${name} from a state of kind "${String(j.kind)}"`);
     }
-    this.observation = json.started
-      ? findArray(state, `${prefix}observation`, Float32Array, observationSize).slice()
-      : null;
-    this.episodes = json.episodes;
-    this.episodeReturn = json.episodeReturn;
-    this.episodeLength = json.episodeLength;
-    this.#pending = json.env ?? null;
-    this.#env = null;
+    const difference = optionDifference(j.options, JSON.parse(JSON.stringify(this.options)));
+    if (difference) {
+      throw new TypeError(`Cannot restore ${name}: the state was saved with ${difference}`);
+    }
+    const spec = j.spec as unknown as EnvSpec | undefined;
+    if (
+      spec?.observationSize !== this.spec.observationSize ||
+      spec?.actionCount !== this.spec.actionCount
+    ) {
+      throw new TypeError(
+        `Cannot restore ${name}: the state is for ${spec?.observationSize} observations and ` +
+          `${spec?.actionCount} actions, not ${this.spec.observationSize} and ${this.spec.actionCount}`,
+      );
+    }
+    for (const key of ["steps", "episodes", "updates"]) {
+      if (!(Number.isInteger(j[key]) && (j[key] as number) >= 0)) {
+        throw new TypeError(`Cannot restore ${name}: ${key} is not a count`);
+      }
+    }
+    this.restoreState(state);
+    this.stepCount = j.steps as number;
+    this.episodeCount = j.episodes as number;
+    this.updateCount = j.updates as number;
+  }
+
+  /** Writes the full state to a checkpoint file (atomically). */
+  async save(path: string): Promise<void> {
+    const state = await this.getState();
+    await writeFileAtomic(path, encodeCheckpoint({ header: state.json, arrays: state.arrays }));
+  }
+
+  /**
+   * Builds an agent of this class from a saved state; its options and sizes come from the state.
+   *
+   * @example
+   * ```ts
+   * import { CartPole, DQN } from "@rnnrl/rnnrl";
+   * const agent = new DQN(new CartPole(), { hiddenSizes: [8], seed: 4 });
+   * const copy = DQN.fromState(await agent.getState());
+   * if (copy.options.seed !== 4) throw new Error("the options come with the state");
+   * ```
+   */
+  static fromState<A extends BaseAgent<object>>(
+    this: AgentClass<A>,
+    state: AgentState,
+    backend?: Backend,
+  ): A {
+    const agent = new this(
+      state.json.spec as unknown as EnvSpec,
+      state.json.options as never,
+      backend,
+    );
+    agent.setState(state);
+    return agent;
+  }
+
+  /** Reads a file written by {@linkcode BaseAgent.save} into a new agent of this class. */
+  static async load<A extends BaseAgent<object>>(
+    this: AgentClass<A>,
+    path: string,
+    backend?: Backend,
+  ): Promise<A> {
+    const state = await readAgentState(path);
+    const agent = new this(
+      state.json.spec as unknown as EnvSpec,
+      state.json.options as never,
+      backend,
+    );
+    agent.setState(state);
+    return agent;
+  }
+
+  /** The agent's own part of the saved state (the header is the base's). */
+  protected abstract saveState(): Promise<NamedArrays<JsonObject>>;
+
+  /** Restores what {@linkcode BaseAgent.saveState} saved (the header is already checked). */
+  protected abstract restoreState(state: AgentState): void;
+
+  /** Checks that an environment has the sizes the agent was built for. */
+  protected checkEnv(env: EnvSpec): void {
+    if (
+      env.observationSize !== this.spec.observationSize || env.actionCount !== this.spec.actionCount
+    ) {
+      throw new TypeError(
+        `Cannot use an environment with ${env.observationSize} observations and ${env.actionCount} actions: the ${this.#name} was built for ${this.spec.observationSize} and ${this.spec.actionCount}`,
+      );
+    }
+  }
+
+  /** Checks that an observation has the agent's observation size. */
+  protected checkObservation(observation: Float32Array): void {
+    if (observation.length !== this.spec.observationSize) {
+      throw new TypeError(
+        `Cannot act: the observation has ${observation.length} values, expected ${this.spec.observationSize}`,
+      );
+    }
+  }
+}
+
+/**
+ * One `learn` call's reporting: it numbers episodes, hands reports to the callbacks, runs the
+ * periodic evaluations when they are due, and remembers when a callback asked to stop.
+ */
+export class LearnSession {
+  /** True once a callback returned false. */
+  stopped = false;
+  readonly #agent: BaseAgent<object>;
+  readonly #options: LearnOptions;
+  #evaluatedAt: number;
+
+  /** A session for one `learn` call of `agent`. */
+  constructor(agent: BaseAgent<object>, options: LearnOptions) {
+    this.#agent = agent;
+    this.#options = options;
+    this.#evaluatedAt = agent.steps;
+  }
+
+  /** Reports a finished episode. */
+  async episode(report: EpisodeReport): Promise<void> {
+    if (this.#options.onEpisode) this.#note(await this.#options.onEpisode(report));
+  }
+
+  /** True when training statistics are due after `updates` updates (every `logInterval`). */
+  wantsStats(updates: number, logInterval: number): boolean {
+    return this.#options.onUpdate !== undefined && updates % logInterval === 0;
+  }
+
+  /** Reports training statistics. */
+  async update(report: TrainReport): Promise<void> {
+    if (this.#options.onUpdate) this.#note(await this.#options.onUpdate(report));
+  }
+
+  /** Runs a periodic evaluation when the step count has passed a multiple of its interval. */
+  async afterSteps(): Promise<void> {
+    const evaluation = this.#options.evaluation;
+    if (!evaluation) return;
+    const steps = this.#agent.steps;
+    const due =
+      Math.floor(steps / evaluation.every) > Math.floor(this.#evaluatedAt / evaluation.every);
+    this.#evaluatedAt = steps;
+    if (!due) return;
+    const result = await evaluate(evaluation.env, this.#agent, {
+      episodes: evaluation.episodes ?? 10,
+      seed: evaluation.seed ?? 0,
+      deterministic: evaluation.deterministic,
+    });
+    if (this.#options.onEvaluation) {
+      this.#note(await this.#options.onEvaluation({ step: steps, ...result }));
+    }
+  }
+
+  #note(result: unknown): void {
+    if (result === false) this.stopped = true;
   }
 }

@@ -28,7 +28,7 @@
 import { Rng } from "../io/rng.ts";
 import {
   argmaxRandom,
-  type BanditAgent,
+  type BanditLearner,
   EpsilonGreedy,
   type EpsilonGreedyOptions,
   GaussianThompson,
@@ -39,7 +39,7 @@ import {
   softmaxInto,
   Ucb,
   type UcbOptions,
-} from "./bandit_agents.ts";
+} from "./bandits.ts";
 
 /** One method of the testbed: a readable name, an agent kind and its options (without a seed). */
 export type TestbedMethod =
@@ -177,7 +177,11 @@ export function testbedSeeds(seed: number, method: string, run: number): Testbed
  * if (agent.arms !== 10) throw new Error("ten arms");
  * ```
  */
-export function createTestbedAgent(method: TestbedMethod, arms: number, seed: number): BanditAgent {
+export function createTestbedAgent(
+  method: TestbedMethod,
+  arms: number,
+  seed: number,
+): BanditLearner {
   switch (method.kind) {
     case "epsilon-greedy":
       return new EpsilonGreedy(arms, { ...method.options, seed });
@@ -356,7 +360,7 @@ export function testbedToJson(result: TestbedResult): TestbedJson {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The batched loops. Each mirrors its scalar agent in bandit_agents.ts operation for operation
+// The batched loops. Each mirrors its scalar agent in bandits.ts operation for operation
 // (the same RNG calls in the same order, the same floating-point expressions), which the tests
 // check by comparing single runs against the scalar agents.
 

@@ -6,7 +6,9 @@
  * `storedState: false` starts every sequence from zeros instead (its "zero state" baseline).
  *
  * Sequences are padded per episode (see sequence_replay.ts), so terminated and truncated steps
- * keep their meaning: a truncated step bootstraps from the true final observation.
+ * keep their meaning: a truncated step bootstraps from the true final observation. The loop is
+ * the off-policy chassis's ({@linkcode OffPolicyAgent}); action masks are honoured in acting and
+ * in the targets' max, as in {@linkcode DQN}.
  *
  * One update, in order: the target network runs over every position of the sampled sequences from
  * their start states; the online network runs the burn-in without gradients, then the trained
@@ -16,8 +18,7 @@
  *
  * @example
  * ```ts
- * import { CartPole } from "../envs/cartpole.ts";
- * import { DRQN } from "./drqn.ts";
+ * import { CartPole, DRQN } from "@rnnrl/rnnrl";
  * const env = new CartPole({ maskVelocity: true });
  * const agent = new DRQN(env, { lstmUnits: 8, learningStarts: 100, sequenceLength: 4, burnIn: 2 });
  * await agent.learn(env, { steps: 150 });
@@ -29,43 +30,25 @@
  */
 
 import type { Backend, Tensor } from "../backend/backend.ts";
-import { createCpuBackend } from "../backend/cpu.ts";
-import type { Env } from "../envs/env.ts";
+import type { EnvSpec, StepResult } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
-import { Rng, type RngState } from "../io/rng.ts";
 import { Dense } from "../nn/dense.ts";
 import { LSTM } from "../nn/lstm.ts";
-import { Adam, clipGradients } from "../nn/optimizers.ts";
+import { clipGradients } from "../nn/optimizers.ts";
 import { type RecurrentState, Sequential } from "../nn/sequential.ts";
+import { inRange, nonNegativeInteger, positiveInteger, resolveOptions } from "./_options.ts";
+import type { AgentPolicyState } from "./agent.ts";
 import {
-  type ActResult,
-  type Agent,
-  type AgentState,
-  checkStateHeader,
-  EnvCursor,
-  type EnvCursorJson,
-  type EnvSpec,
-  evaluateGreedy,
-  type EvaluateOptions,
-  type Evaluation,
-  findArray,
-  inRange,
-  type LearnOptions,
-  makeRecurrentState,
-  modelArrays,
-  optimizerArrays,
-  positiveInteger,
-  readAgentState,
-  readRecurrentState,
-  recurrentStateSize,
-  restoreModel,
-  restoreOptimizer,
-  writeAgentState,
-} from "./agent.ts";
-import { checkQLearningOptions, QNetwork } from "./dqn.ts";
+  checkQLearningOptions,
+  OffPolicyAgent,
+  type QLearningOptions,
+  type QUpdateStats,
+} from "./off_policy.ts";
+import { type ActOptions, maskedArgmax, type PolicyStep } from "./policy.ts";
+import { maskedEpsilonGreedy, QNetwork } from "./q_network.ts";
 import { type SequenceBatch, SequenceReplay, type SequenceReplayJson } from "./sequence_replay.ts";
-import { learningRateAt, type LinearRamp, rampValue, setLearningRate } from "./schedules.ts";
-
+import { learningRateAt, setLearningRate } from "./schedules.ts";
+import { type AgentState, findArray, type NamedArrays } from "./state.ts";
 /** The inputs of {@linkcode sequenceTargets}. */
 export interface SequenceTargetInputs {
   /** The target network's Q-values at every position, `[burnIn + length + nStep, B, A]`. */
@@ -89,6 +72,11 @@ export interface SequenceTargetInputs {
   rewardScale?: number;
   /** The number of actions A. */
   actionCount: number;
+  /**
+   * `[burnIn + length + nStep, B, A]`: the action mask of every position (1 valid), so that a*
+   * is the best valid action; null or absent for a game without masks.
+   */
+  masks?: Uint8Array | null;
 }
 
 /**
@@ -96,11 +84,13 @@ export interface SequenceTargetInputs {
  * time-major: `y_t = Σ_{i<k} γⁱ r_{t+i} + γᵏ Q⁻(s_{t+k}, a*)`, where k = n unless the episode
  * ends first (a terminal end drops the bootstrap; a truncated one bootstraps from the final
  * observation, which sits right after the last step), and a* maximises the online network's Q
- * (double DQN) or the target network's. Padding steps get 0.
+ * (double DQN) or the target network's, over the valid actions where `masks` are given (all
+ * actions in a row with none valid). Padding steps get 0.
  */
 export function sequenceTargets(inputs: SequenceTargetInputs): Float32Array {
   const { qTarget, qOnline, batch, burnIn: W, length: L, nStep: n, gamma } = inputs;
   const A = inputs.actionCount, B = batch.batchSize, scale = inputs.rewardScale ?? 1;
+  const masks = inputs.masks ?? null;
   const out = new Float32Array(L * B);
   for (let j = 0; j < L; j++) {
     for (let b = 0; b < B; b++) {
@@ -121,9 +111,17 @@ export function sequenceTargets(inputs: SequenceTargetInputs): Float32Array {
       if (bootstrap) {
         const select = qOnline ?? qTarget;
         const row = qOnline ? (j + k) * B + b : (W + j + k) * B + b;
-        let best = 0;
-        for (let a = 1; a < A; a++) if (select[row * A + a] > select[row * A + best]) best = a;
-        ret += discount * qTarget[((W + j + k) * B + b) * A + best];
+        const position = (W + j + k) * B + b;
+        let best = -1;
+        for (let a = 0; a < A; a++) {
+          if (masks && !masks[position * A + a]) continue;
+          if (best < 0 || select[row * A + a] > select[row * A + best]) best = a;
+        }
+        if (best < 0) { // no valid action there: the unmasked max
+          best = 0;
+          for (let a = 1; a < A; a++) if (select[row * A + a] > select[row * A + best]) best = a;
+        }
+        ret += discount * qTarget[position * A + best];
       }
       out[j * B + b] = ret;
     }
@@ -132,23 +130,11 @@ export function sequenceTargets(inputs: SequenceTargetInputs): Float32Array {
 }
 
 /** Options of {@linkcode DRQN}: every hyperparameter, with its default. */
-export interface DrqnOptions {
+export interface DrqnOptions extends QLearningOptions {
   /** The LSTM's hidden size. */
   lstmUnits: number;
-  /** Sizes of ReLU layers between the LSTM and the output layer. */
-  hiddenSizes: number[];
-  /** Split the output layer into a state value and advantages, Q = V + A − mean(A). */
-  dueling: boolean;
-  /** Adam's step size: a constant, or a linear ramp over environment steps. */
-  learningRate: number | LinearRamp;
-  /** The discount factor γ. */
-  gamma: number;
-  /** Learn from n-step returns within the sequences (R2D2 uses 5). */
-  nStep: number;
   /** Multiplies rewards in the targets, keeping Q-values in the range an LSTM head fits well. */
   rewardScale: number;
-  /** Sequences per gradient step. */
-  batchSize: number;
   /** Trained steps per sequence. */
   sequenceLength: number;
   /** Steps replayed before the trained ones to refresh the stored state (no loss on them). */
@@ -157,37 +143,14 @@ export interface DrqnOptions {
   overlap: number;
   /** Start sequences from the state the actor had (true) or from zeros (false). */
   storedState: boolean;
-  /** Replay capacity in sequences. */
-  bufferSize: number;
-  /** Environment steps of pure collection before the first update. */
-  learningStarts: number;
-  /** Train every this many environment steps... */
-  trainFrequency: number;
-  /** ...with this many gradient steps. */
-  gradientSteps: number;
-  /** Update the target network every this many environment steps... */
-  targetUpdateInterval: number;
-  /** ...as θ⁻ ← τθ + (1 − τ)θ⁻ (1 is a hard copy). */
-  tau: number;
-  /** Select the next action with the online network and value it with the target network. */
-  doubleDqn: boolean;
-  /** The exploration rate ε over environment steps. */
-  epsilon: LinearRamp;
-  /** Where the Huber loss turns from quadratic to linear. */
-  huberDelta: number;
-  /** Clip the gradients' global L2 norm to this. */
-  maxGradNorm: number;
-  /** Report through `onTrain` every this many gradient steps. */
-  logInterval: number;
-  /** Seeds the network, replay sampling, exploration and the environment's first reset. */
-  seed: number;
 }
 
 /**
  * The defaults: R2D2's sequence handling (stored state, burn-in, n-step double-Q targets) scaled
  * down to small control tasks. A ReLU layer between the LSTM and the output, and rewards scaled
  * by 0.1, keep the Q-values in a range the head fits without saturating the LSTM (with CartPole's
- * Q ≈ 100 and no hidden layer, every unit saturated and the values ran away).
+ * Q ≈ 100 and no hidden layer, every unit saturated and the values ran away). `batchSize` and
+ * `bufferSize` count sequences; `nStep` applies within them (R2D2 uses 5).
  */
 export const DRQN_DEFAULTS: Readonly<DrqnOptions> = Object.freeze({
   lstmUnits: 64,
@@ -217,47 +180,20 @@ export const DRQN_DEFAULTS: Readonly<DrqnOptions> = Object.freeze({
 });
 
 /**
- * Tuned settings by task name. "cartpole-masked" (CartPole observing only x and θ) trains in
- * bursts like the DQN preset (32 gradient steps every 256 environment steps, the target copied
- * after each burst), with 8-step returns, a small LSTM (32 units, cheap on the CPU), a short
- * burn-in (velocities need only a few steps of memory), and the learning rate decayed linearly to
- * 0 at 100 000 steps: the budget it is tuned for.
+ * Resolves options against the defaults and checks every field.
+ *
+ * @throws {TypeError} For an option DRQN does not have (naming the nearest one) or a wrong type.
+ * @throws {RangeError} For a value out of range.
  */
-export const drqnPresets: Record<string, Partial<DrqnOptions>> = {
-  "cartpole-masked": {
-    lstmUnits: 32,
-    hiddenSizes: [64],
-    learningRate: { start: 1e-3, end: 0, steps: 100_000 },
-    gamma: 0.99,
-    nStep: 8,
-    rewardScale: 0.1,
-    batchSize: 32,
-    sequenceLength: 16,
-    burnIn: 4,
-    overlap: 0,
-    storedState: true,
-    bufferSize: 10_000,
-    learningStarts: 1000,
-    trainFrequency: 256,
-    gradientSteps: 32,
-    targetUpdateInterval: 256,
-    epsilon: { start: 1, end: 0.05, steps: 10_000 },
-  },
-};
-
-/** Resolves options against the defaults and checks every field. */
 export function resolveDrqnOptions(options: Partial<DrqnOptions> = {}): DrqnOptions {
-  const o: DrqnOptions = { ...DRQN_DEFAULTS, ...options };
+  const o = resolveOptions("DRQN", DRQN_DEFAULTS, options);
   checkQLearningOptions(o);
   positiveInteger(o.lstmUnits, "lstmUnits");
   o.storedState = Boolean(o.storedState);
   inRange(o.rewardScale, Number.MIN_VALUE, Infinity, "rewardScale");
   positiveInteger(o.sequenceLength, "sequenceLength");
-  for (const k of ["burnIn", "overlap"] as const) {
-    if (!(Number.isInteger(o[k]) && o[k] >= 0)) {
-      throw new RangeError(`Cannot use ${k} ${o[k]}: expected an integer >= 0`);
-    }
-  }
+  nonNegativeInteger(o.burnIn, "burnIn");
+  nonNegativeInteger(o.overlap, "overlap");
   if (o.overlap >= o.sequenceLength) {
     throw new RangeError(
       `Cannot use overlap ${o.overlap}: it must be below sequenceLength ${o.sequenceLength}`,
@@ -267,60 +203,35 @@ export function resolveDrqnOptions(options: Partial<DrqnOptions> = {}): DrqnOpti
 }
 
 /**
- * DRQN over any {@linkcode Env} with a flat float observation and discrete actions.
+ * DRQN over any environment with a flat float observation and discrete actions.
  *
  * @example
  * ```ts
- * import { DRQN } from "./drqn.ts";
+ * import { DRQN } from "@rnnrl/rnnrl";
  * const agent = new DRQN({ observationSize: 2, actionCount: 2 }, { lstmUnits: 8 });
  * let state = agent.initialState();
  * for (const x of [0.01, 0.02, 0.04]) {
  *   const step = await agent.act(Float32Array.of(0, x), state);
- *   agent.online.model.disposeState(state);
- *   state = step.state!; // carried to the next step
+ *   state = step.state; // carried to the next step; the old one was consumed
  * }
+ * agent.disposeState(state);
  * ```
  */
-export class DRQN implements Agent {
-  /** "drqn". */
-  readonly kind: string = "drqn";
-  /** DRQN carries the LSTM's `[h, c]` between steps. */
+export class DRQN extends OffPolicyAgent<DrqnOptions> {
+  /** DRQN carries the LSTM's state between steps. */
   readonly recurrent: boolean = true;
-  /** The resolved options. */
-  readonly options: Readonly<DrqnOptions>;
-  /** The sizes the networks are built for. */
-  readonly spec: EnvSpec;
-  /** The backend holding the networks. */
-  readonly backend: Backend;
   /** The network that is trained. */
   readonly online: QNetwork;
   /** The slowly updated copy that values the next states. */
   readonly target: QNetwork;
   /** The sequence replay. */
   readonly replay: SequenceReplay;
-  #optimizer: Adam;
-  #rng: Rng; // replay sampling
-  #explorationSeed: number;
-  #envSeed: number;
-  #steps = 0;
-  #updates = 0;
-  #cursor = new EnvCursor();
   #state: RecurrentState | null = null; // the actor's state before the current observation
 
   /** Builds the networks and the replay for an environment's sizes. */
   constructor(env: EnvSpec, options: Partial<DrqnOptions> = {}, backend?: Backend) {
-    this.options = resolveDrqnOptions(options);
-    this.spec = {
-      observationSize: positiveInteger(env.observationSize, "observationSize"),
-      actionCount: positiveInteger(env.actionCount, "actionCount"),
-    };
-    this.backend = backend ?? createCpuBackend();
+    super("drqn", "DRQN", env, resolveDrqnOptions(options), backend);
     const o = this.options;
-    const root = new Rng(o.seed);
-    const networkSeed = root.nextUint32();
-    this.#explorationSeed = root.nextUint32();
-    this.#envSeed = root.nextUint32();
-    this.#rng = root.fork();
     const build = () =>
       new QNetwork(
         new Sequential(this.backend, {
@@ -330,7 +241,7 @@ export class DRQN implements Agent {
             ...o.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
             new Dense({ units: this.spec.actionCount + (o.dueling ? 1 : 0) }),
           ],
-          seed: networkSeed,
+          seed: this.networkSeed,
         }),
         this.spec.actionCount,
         o.dueling,
@@ -338,11 +249,10 @@ export class DRQN implements Agent {
     this.online = build();
     this.target = build();
     this.target.model.copyParametersFrom(this.online.model);
-    this.#optimizer = new Adam({ learningRate: learningRateAt(o.learningRate, 0) });
     this.replay = new SequenceReplay({
       capacity: o.bufferSize,
       observationSize: this.spec.observationSize,
-      stateSize: o.storedState ? recurrentStateSize(this.online.model) : 0,
+      stateSize: o.storedState ? this.online.model.stateSize : 0,
       burnIn: o.burnIn,
       length: o.sequenceLength,
       overlap: o.overlap,
@@ -350,113 +260,108 @@ export class DRQN implements Agent {
     });
   }
 
-  /** Environment steps learned so far. */
-  get steps(): number {
-    return this.#steps;
-  }
-
-  /** Episodes finished while learning. */
-  get episodes(): number {
-    return this.#cursor.episodes;
-  }
-
-  /** Gradient steps made so far. */
-  get updates(): number {
-    return this.#updates;
-  }
-
-  /** A zero `[h, c]` for one episode. */
+  /** A zero LSTM state for one episode. */
   initialState(): RecurrentState {
     return this.online.model.initialState(1);
   }
 
-  /** The greedy action for one observation; `state` (default zeros) is borrowed. */
-  async act(observation: Float32Array, state?: RecurrentState): Promise<ActResult> {
-    const step = await this.#step(observation, state, 0, 0);
-    return { action: step.action, state: step.state };
+  /** Releases a state. */
+  disposeState(state: AgentPolicyState): void {
+    if (state) this.online.model.disposeState(state);
   }
 
   /**
-   * The network whose output's argmax is the greedy action (for ONNX export, with the LSTM state
-   * carried as in {@linkcode DRQN.act}); undefined with a dueling head.
+   * The greedy action (the largest Q among the valid actions), carrying the state (default zeros;
+   * consumed); with `deterministic: false`, ε-greedy at the schedule's final ε.
    */
-  policyNetwork(): Sequential | undefined {
-    return this.options.dueling ? undefined : this.online.model;
+  async act(
+    observation: Float32Array,
+    state: AgentPolicyState,
+    options: ActOptions = {},
+  ): Promise<PolicyStep<RecurrentState>> {
+    const { q, state: next } = await this.#step(observation, state);
+    this.disposeState(state);
+    const explored = this.sampledExploration(options);
+    return { action: explored ?? maskedArgmax(q, options.mask), state: next };
   }
 
-  /**
-   * The training loop: act ε-greedily with the recurrent state carried along (reset at each
-   * episode start), add every step to the sequence replay (with the state where a sequence
-   * starts), and every `trainFrequency` steps (after `learningStarts`) make `gradientSteps`
-   * updates; update the target network every `targetUpdateInterval` steps.
-   */
-  async learn(env: Env, options: LearnOptions): Promise<void> {
-    const o = this.options, model = this.online.model;
-    const steps = options.steps;
-    if (!(Number.isInteger(steps) && steps >= 0)) {
-      throw new RangeError(`Cannot learn: steps is ${steps}, expected an integer >= 0`);
-    }
-    this.#checkEnv(env);
-    const start = this.#cursor.begin(env, this.#envSeed);
-    if (start.fresh || this.#state === null) {
-      this.replay.abandonEpisode();
-      this.#resetState();
-    }
-    let observation = start.observation;
-    for (let i = 0; i < steps; i++) {
-      const epsilon = rampValue(o.epsilon, this.#steps);
-      const stored = this.replay.needsState()
-        ? await readRecurrentState(this.backend, this.#state!)
-        : undefined;
-      const { action, state } = await this.#step(
-        observation,
-        this.#state!,
+  /** ε-greedy with the counter-based draws of the current step, carrying the actor's state. */
+  protected async explore(
+    observation: Float32Array,
+    epsilon: number,
+    mask: Uint8Array | undefined,
+  ): Promise<number> {
+    const model = this.online.model;
+    this.#stored = this.replay.needsState() ? await model.readState(this.#state!) : undefined;
+    const x = this.backend.tensor(observation, [1, 1, this.spec.observationSize]);
+    this.checkObservation(observation);
+    const result = this.online.forward(x, { state: this.#state! });
+    model.disposeState(this.#state!);
+    this.#state = result.state;
+    let action: number;
+    if (mask) {
+      action = await maskedEpsilonGreedy(
+        () => this.backend.read(result.q),
+        mask,
         epsilon,
-        this.#steps,
+        this.explorationSeed,
+        this.stepCount,
       );
-      model.disposeState(this.#state!);
-      this.#state = state;
-      const result = env.step(action);
-      this.replay.add({
-        observation,
-        action,
-        reward: result.reward,
-        nextObservation: result.observation,
-        terminated: result.terminated,
-        truncated: result.truncated,
-        state: stored,
-      });
-      this.#steps++;
-      if (this.#cursor.advance(result, this.#steps, options.onEpisode)) this.#resetState();
-      observation = this.#cursor.observation!;
-
-      if (
-        this.#steps > o.learningStarts && this.#steps % o.trainFrequency === 0 &&
-        this.replay.size > 0
-      ) {
-        for (let g = 0; g < o.gradientSteps; g++) {
-          const report = (this.#updates + 1) % o.logInterval === 0 && options.onTrain;
-          const stats = await this.update(Boolean(report));
-          if (report && stats) {
-            options.onTrain!({ step: this.#steps, epsilon, updates: this.#updates, ...stats });
-          }
-        }
-      }
-      if (this.#steps % o.targetUpdateInterval === 0) {
-        if (o.tau === 1) this.target.model.copyParametersFrom(model);
-        else this.target.model.polyakUpdateFrom(model, o.tau);
-      }
+    } else {
+      const chosen = epsilon > 0
+        ? this.backend.epsilonGreedy(result.q, epsilon, this.explorationSeed, this.stepCount)
+        : this.backend.argmaxRows(result.q);
+      action = (await this.backend.read(chosen))[0];
+      this.backend.dispose(chosen);
     }
+    this.backend.dispose(x);
+    this.backend.dispose(result.q);
+    return action;
+  }
+
+  #stored: Float32Array | undefined; // the actor's state before the step being stored
+
+  /** Adds the step to the sequence replay, with the actor's state where a sequence starts. */
+  protected store(
+    observation: Float32Array,
+    action: number,
+    result: StepResult<unknown>,
+    mask: Uint8Array | undefined,
+    nextMask: Uint8Array | undefined,
+  ): void {
+    this.replay.add({
+      observation,
+      action,
+      reward: result.reward,
+      nextObservation: result.observation,
+      terminated: result.terminated,
+      truncated: result.truncated,
+      state: this.#stored,
+      mask,
+      nextMask,
+    });
+  }
+
+  /** A new episode starts from the zero state; an abandoned one's sequences are dropped. */
+  protected startEpisode(abandoned: boolean): void {
+    if (abandoned || this.#state === null) this.replay.abandonEpisode();
+    if (this.#state) this.online.model.disposeState(this.#state);
+    this.#state = this.online.model.initialState(1);
+  }
+
+  /** True once a whole sequence is stored. */
+  protected canTrain(): boolean {
+    return this.replay.size > 0;
   }
 
   /**
    * One gradient step on a batch of sequences (see the module documentation). Returns the loss
    * and the mean Q(s, a) over real steps when `read` is true.
    */
-  async update(read = false): Promise<{ loss: number; qMean: number } | null> {
+  protected async train(read: boolean): Promise<QUpdateStats | null> {
     const o = this.options, backend = this.backend;
-    setLearningRate(this.#optimizer, learningRateAt(o.learningRate, this.#steps));
-    const batch = this.replay.sample(o.batchSize, this.#rng);
+    setLearningRate(this.optimizer, learningRateAt(o.learningRate, this.stepCount));
+    const batch = this.replay.sample(o.batchSize, this.rng);
     const B = o.batchSize, L = o.sequenceLength, W = o.burnIn, n = o.nStep;
     const P = W + L + n, A = this.spec.actionCount, rows = (L + n) * B;
     const start = this.#startState(batch);
@@ -477,7 +382,12 @@ export class DRQN implements Agent {
       state = burn.state;
     }
     const x = this.#slice(batch, W, P);
-    const { q } = this.online.forward(x.observations, { state, mask: x.mask, training: true });
+    const { q, state: last } = this.online.forward(x.observations, {
+      state,
+      mask: x.mask,
+      training: true,
+    });
+    this.online.model.disposeState(last);
     const qOnline = await backend.read(q);
 
     const targetValues = sequenceTargets({
@@ -490,6 +400,7 @@ export class DRQN implements Agent {
       gamma: o.gamma,
       rewardScale: o.rewardScale,
       actionCount: A,
+      masks: batch.masks,
     });
     // Rows past the trained steps (and padding after an episode's end) get no loss: their
     // target is the prediction itself, and the mean is taken over the real trained steps only.
@@ -517,9 +428,8 @@ export class DRQN implements Agent {
     const dQ = backend.scatterRows(scaledGrad, actions, A);
     this.online.backward(dQ, [L + n, B, this.online.model.outputSize]);
     backend.dispose(clipGradients(this.online.model, o.maxGradNorm));
-    this.#optimizer.step(this.online.model);
+    this.optimizer.step(this.online.model);
     this.online.model.clearCache();
-    this.#updates++;
 
     const stats = read
       ? { loss: (await backend.read(loss))[0] * scale, qMean: realSteps ? qSum / realSteps : 0 }
@@ -535,102 +445,51 @@ export class DRQN implements Agent {
     return stats;
   }
 
-  /** Greedy evaluation: `episodes` episodes (default 100), the environment reset with `seed`. */
-  evaluate(env: Env, options: EvaluateOptions = {}): Promise<Evaluation> {
-    this.#checkEnv(env);
-    return evaluateGreedy(
-      env,
-      (o, s) => this.act(o, s),
-      () => this.initialState(),
-      (s) => this.online.model.disposeState(s),
-      options,
-    );
-  }
-
-  /** Everything needed to continue the run exactly (see {@linkcode AgentState}). */
-  async getState(): Promise<AgentState> {
+  /** The networks, optimizer, sequence replay and the actor's state. */
+  protected async saveState(): Promise<NamedArrays<JsonObject>> {
+    const chassis = await this.saveChassis();
     const replay = this.replay.getState("replay.");
-    const optimizer = await optimizerArrays("adam.", this.#optimizer, this.online.model);
-    const cursor = this.#cursor.getState("");
-    const actor = this.#state ? await readRecurrentState(this.backend, this.#state) : null;
-    const json: JsonObject = {
-      kind: this.kind,
-      options: this.options as unknown as JsonObject,
-      spec: { ...this.spec },
-      steps: this.#steps,
-      updates: this.#updates,
-      optimizerStep: optimizer.step,
-      rng: this.#rng.getState() as unknown as JsonObject,
-      replay: replay.json,
-      cursor: cursor.json,
-      hasActorState: actor !== null,
-    };
+    const actor = this.#state ? await this.online.model.readState(this.#state) : null;
     return {
-      json,
+      json: { ...chassis.json, replay: replay.json, hasActorState: actor !== null },
       arrays: [
-        ...await modelArrays("online.", this.online.model),
-        ...await modelArrays("target.", this.target.model),
-        ...optimizer.arrays,
+        ...chassis.arrays,
         ...replay.arrays,
-        ...cursor.arrays,
         ...(actor ? [{ name: "actorState", shape: [1, actor.length], data: actor }] : []),
       ],
     };
   }
 
-  /** Restores a state from {@linkcode DRQN.getState}; the options and sizes must match. */
-  setState(state: AgentState): void {
-    checkStateHeader(state, this, "the DRQN");
+  /** Restores what {@linkcode DRQN.saveState} saved. */
+  protected restoreState(state: AgentState): void {
     const j = state.json;
     const model = this.online.model;
-    restoreModel(state, "online.", model);
-    restoreModel(state, "target.", this.target.model);
-    restoreOptimizer(state, "adam.", this.#optimizer, model, j.optimizerStep as number);
+    this.restoreChassis(state);
     this.replay.setState(state, "replay.", j.replay as unknown as SequenceReplayJson);
-    this.#rng.setState(j.rng as unknown as RngState);
-    this.#steps = j.steps as number;
-    this.#updates = j.updates as number;
-    this.#cursor.setState(state, "", j.cursor as EnvCursorJson, this.spec.observationSize);
     if (this.#state) model.disposeState(this.#state);
     this.#state = j.hasActorState
-      ? makeRecurrentState(
-        model,
-        findArray(state, "actorState", Float32Array, recurrentStateSize(model)),
-        1,
-      )
+      ? model.stateFromRows(findArray(state, "actorState", Float32Array, model.stateSize), 1)
       : null;
   }
 
-  /** Writes the full state to a checkpoint file. */
-  async save(path: string): Promise<void> {
-    await writeAgentState(path, await this.getState());
-  }
-
-  /** Restores the full state from a file written by {@linkcode DRQN.save}. */
-  async load(path: string): Promise<void> {
-    this.setState(await readAgentState(path));
-  }
-
-  /** Builds an agent from a saved state (its options and sizes come from the state). */
-  static fromState(state: AgentState, backend?: Backend): DRQN {
-    const agent = new DRQN(
-      state.json.spec as unknown as EnvSpec,
-      state.json.options as unknown as DrqnOptions,
-      backend,
-    );
-    agent.setState(state);
-    return agent;
-  }
-
-  #resetState(): void {
-    if (this.#state) this.online.model.disposeState(this.#state);
-    this.#state = this.online.model.initialState(1);
+  /** Q-values of one observation and the state after it (`state` is borrowed). */
+  async #step(
+    observation: Float32Array,
+    state: AgentPolicyState,
+  ): Promise<{ q: Float32Array; state: RecurrentState }> {
+    this.checkObservation(observation);
+    const x = this.backend.tensor(observation, [1, 1, this.spec.observationSize]);
+    const result = this.online.forward(x, { state });
+    const q = await this.backend.read(result.q);
+    this.backend.dispose(x);
+    this.backend.dispose(result.q);
+    return { q, state: result.state };
   }
 
   /** The start states of a batch: the stored ones, or zeros. */
   #startState(batch: SequenceBatch): RecurrentState {
     return this.options.storedState
-      ? makeRecurrentState(this.online.model, batch.startStates, batch.batchSize)
+      ? this.online.model.stateFromRows(batch.startStates, batch.batchSize)
       : this.online.model.initialState(batch.batchSize);
   }
 
@@ -659,36 +518,5 @@ export class DRQN implements Agent {
     this.backend.dispose(x.observations);
     this.backend.dispose(x.mask);
     return result;
-  }
-
-  async #step(
-    observation: Float32Array,
-    state: RecurrentState | undefined,
-    epsilon: number,
-    counter: number,
-  ): Promise<{ action: number; state: RecurrentState }> {
-    if (observation.length !== this.spec.observationSize) {
-      throw new TypeError(
-        `Cannot act: the observation has ${observation.length} values, expected ${this.spec.observationSize}`,
-      );
-    }
-    const x = this.backend.tensor(observation, [1, 1, this.spec.observationSize]);
-    const result = this.online.forward(x, { state });
-    const chosen = epsilon > 0
-      ? this.backend.epsilonGreedy(result.q, epsilon, this.#explorationSeed, counter)
-      : this.backend.argmaxRows(result.q);
-    const action = (await this.backend.read(chosen))[0];
-    for (const t of [x, result.q, chosen]) this.backend.dispose(t);
-    return { action, state: result.state };
-  }
-
-  #checkEnv(env: EnvSpec): void {
-    if (
-      env.observationSize !== this.spec.observationSize || env.actionCount !== this.spec.actionCount
-    ) {
-      throw new TypeError(
-        `Cannot use an environment with ${env.observationSize} observations and ${env.actionCount} actions: the agent was built for ${this.spec.observationSize} and ${this.spec.actionCount}`,
-      );
-    }
   }
 }

@@ -1,151 +1,73 @@
 /**
- * Tabular Q-learning and SARSA (Sutton & Barto, sections 6.4 and 6.5) over any {@linkcode Env},
- * with a {@linkcode StateEncoder} that turns observations into state numbers (a
- * {@linkcode Discretizer} for continuous observations).
+ * Tabular Q-learning and SARSA (Sutton & Barto, sections 6.4 and 6.5): {@linkcode TabularQ}, the
+ * table and its TD update, and {@linkcode TabularAgent}, the agent that `deno task train --algo
+ * q-learning` and `--algo sarsa` train.
  *
- * The loop reads top to bottom in {@linkcode TabularQ.learn}: ε-greedy behaviour with random
- * tie-breaking, then the TD update Q(s, a) ← Q(s, a) + α(target − Q(s, a)) whose target is
- * `r` on termination, else `r + γ·max_a' Q(s', a')` (Q-learning) or `r + γ·Q(s', a')` with a'
- * the next ε-greedy action (SARSA). Truncation (a time limit) still bootstraps.
- *
- * @example
- * ```ts
- * import { CartPole } from "../envs/cartpole.ts";
- * import { cartPoleDiscretizer } from "./discretize.ts";
- * import { TabularQ } from "./q_learning.ts";
- * const env = new CartPole();
- * const agent = new TabularQ(cartPoleDiscretizer(), env.actionCount, { seed: 1 });
- * agent.learn(env, { steps: 2000 });
- * const { meanReturn } = agent.evaluate(env, { episodes: 3, seed: 100 });
- * if (!(meanReturn >= 8)) throw new Error("CartPole episodes last at least 8 steps");
- * ```
+ * The update is Q(s, a) ← Q(s, a) + α(target − Q(s, a)) with the target `r` on termination, else
+ * `r + γ·max_a' Q(s', a')` (Q-learning) or `r + γ·Q(s', a')` with a' the next ε-greedy action
+ * (SARSA). Truncation (a time limit) still bootstraps. Observations become state numbers through
+ * a {@linkcode StateEncoder}: CartPole's {@linkcode Discretizer}, or for environments whose
+ * observation is already a state number, an {@linkcode IndexEncoder} (the `states` option).
  *
  * @module
  */
 
-import type { Env } from "../envs/env.ts";
-import type { EpisodeReport, EvaluateOptions, Evaluation } from "./agent.ts";
+import { actionMaskOf, type EnvSpec } from "../envs/env.ts";
+import type { JsonObject } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
-import { argmaxRandom } from "./bandit_agents.ts";
-import type { StateEncoder } from "./discretize.ts";
+import { inRange, integerSeed, positiveInteger, resolveOptions } from "./_options.ts";
+import { type AgentPolicyState, BaseAgent, type LearnSession } from "./agent.ts";
+import { argmaxRandom } from "./bandits.ts";
+import { cartPoleDiscretizer, Discretizer, IndexEncoder, type StateEncoder } from "./discretize.ts";
+import { EnvCursor } from "./env_cursor.ts";
+import { singleEnv, type TrainingEnv } from "./env_input.ts";
+import { type ActOptions, maskedArgmax, type PolicyStep, uniformValidAction } from "./policy.ts";
 import { checkRamp, type LinearRamp, rampValue } from "./schedules.ts";
+import { type AgentState, findArray, type NamedArrays } from "./state.ts";
 
-/** Which TD target {@linkcode TabularQ} learns with. */
+/** Which TD target a table learns with. */
 export type TabularAlgorithm = "q-learning" | "sarsa";
 
 /** Options of {@linkcode TabularQ}. */
 export interface TabularQOptions {
-  /** "q-learning" (off-policy, max target) or "sarsa" (on-policy target). Default "q-learning". */
-  algorithm?: TabularAlgorithm;
-  /** Step size α in (0, 1]. Default 0.1. */
-  stepSize?: number;
-  /** Discount γ in [0, 1]. Default 0.99. */
-  gamma?: number;
-  /** Exploration ε: a constant, or a schedule over environment steps. Default 1 → 0.05 in 10 000. */
-  epsilon?: number | LinearRamp;
-  /** The initial value of every Q(s, a). Default 0. */
-  initialValue?: number;
-  /** Seed of the agent's RNG (exploration and tie-breaking). Default 0. */
-  seed?: number;
-}
-
-/** Options of {@linkcode TabularQ.learn}. */
-export interface TabularLearnOptions {
-  /** How many environment steps to learn from. */
-  steps: number;
-  /**
-   * Seeds the environment at this call's first reset. Default: the agent's seed when the agent
-   * has not learned yet, otherwise no reseeding (the environment's stream goes on).
-   */
-  seed?: number;
-  /** Called after each finished episode. */
-  onEpisode?: (episode: EpisodeReport) => void;
-}
-
-/** What {@linkcode TabularQ.learn} returns: the episodes it finished. */
-export interface TabularLearnResult {
-  /** The returns of the episodes finished in this call (an unfinished last one is dropped). */
-  returns: number[];
-  /** Their lengths. */
-  lengths: number[];
-}
-
-/** The saved state of a {@linkcode TabularQ}: plain JSON. */
-export interface TabularQState {
-  /** Identifies the format. */
-  kind: "tabular-q";
-  /** The number of states of the encoder it was trained with. */
-  stateCount: number;
-  /** The number of actions. */
-  actionCount: number;
-  /** The resolved options. */
-  options: Required<TabularQOptions>;
-  /** Q(s, a) at index s·actionCount + a. */
-  q: number[];
-  /** Environment steps learned so far. */
-  steps: number;
-  /** Episodes finished so far. */
-  episodes: number;
-  /** The agent RNG's state. */
-  rng: RngState;
+  /** "q-learning" (max target) or "sarsa" (the next action's value). */
+  algorithm: TabularAlgorithm;
+  /** Step size α in (0, 1]. */
+  stepSize: number;
+  /** Discount γ in [0, 1]. */
+  gamma: number;
+  /** The initial value of every Q(s, a). */
+  initialValue: number;
 }
 
 /**
- * A Q-table over `encoder.stateCount` states and `actionCount` actions, learned by Q-learning or
- * SARSA with ε-greedy exploration.
+ * A Q-table over `stateCount` states and `actionCount` actions with the TD update of Q-learning
+ * or SARSA, in float64.
  *
  * @example
  * ```ts
- * import { IndexEncoder } from "./discretize.ts";
- * import { TabularQ } from "./q_learning.ts";
- * const agent = new TabularQ(new IndexEncoder(2), 2, { stepSize: 0.5, gamma: 0.9 });
- * agent.update(0, 1, 1, 1, false); // Q(0, 1) += 0.5 · (1 + 0.9 · 0 − 0)
- * if (agent.value(0, 1) !== 0.5) throw new Error("one TD step");
- * if (agent.act(Float32Array.of(0)) !== 1) throw new Error("greedy");
+ * import { TabularQ } from "@rnnrl/rnnrl";
+ * const table = new TabularQ(2, 2, { algorithm: "q-learning", stepSize: 0.5, gamma: 0.9, initialValue: 0 });
+ * table.update(0, 1, 1, 1, false); // Q(0, 1) += 0.5 · (1 + 0.9 · 0 − 0)
+ * if (table.value(0, 1) !== 0.5) throw new Error("one TD step");
+ * if (table.greedyAction(0) !== 1) throw new Error("greedy");
  * ```
  */
 export class TabularQ {
-  /** The observation-to-state encoder. */
-  readonly encoder: StateEncoder;
   /** The number of states. */
   readonly stateCount: number;
   /** The number of actions. */
   readonly actionCount: number;
-  #options: Required<TabularQOptions>;
+  /** The algorithm, step size, discount and initial value. */
+  readonly options: Readonly<TabularQOptions>;
   #q: Float64Array;
-  #steps = 0;
-  #episodes = 0;
-  #rng: Rng;
 
-  /** Creates a table filled with `initialValue`. */
-  constructor(encoder: StateEncoder, actionCount: number, options: TabularQOptions = {}) {
-    if (!(Number.isInteger(encoder?.stateCount) && encoder.stateCount >= 1)) {
-      throw new TypeError("Cannot create TabularQ: encoder.stateCount must be an integer ≥ 1");
-    }
-    if (!(Number.isInteger(actionCount) && actionCount >= 1)) {
-      throw new RangeError(`Cannot create TabularQ: actionCount is ${actionCount}, expected ≥ 1`);
-    }
-    this.encoder = encoder;
-    this.stateCount = encoder.stateCount;
-    this.actionCount = actionCount;
-    this.#options = resolveOptions(options);
-    this.#q = new Float64Array(this.stateCount * actionCount).fill(this.#options.initialValue);
-    this.#rng = new Rng(this.#options.seed);
-  }
-
-  /** The resolved options, as a copy. */
-  get options(): Required<TabularQOptions> {
-    return { ...this.#options };
-  }
-
-  /** Environment steps learned so far. */
-  get steps(): number {
-    return this.#steps;
-  }
-
-  /** The exploration rate ε at the agent's current step. */
-  get epsilon(): number {
-    return epsilonAt(this.#options.epsilon, this.#steps);
+  /** A table filled with `initialValue`. */
+  constructor(stateCount: number, actionCount: number, options: TabularQOptions) {
+    this.stateCount = positiveInteger(stateCount, "stateCount");
+    this.actionCount = positiveInteger(actionCount, "actionCount");
+    this.options = { ...options };
+    this.#q = new Float64Array(stateCount * actionCount).fill(options.initialValue);
   }
 
   /** Q(state, action). */
@@ -158,21 +80,23 @@ export class TabularQ {
     return this.#q.slice();
   }
 
-  /**
-   * The greedy action for an observation (the lowest-numbered among equal values, so evaluation
-   * never touches the agent's RNG); with `explore`, the ε-greedy action with random tie-breaking.
-   */
-  act(observation: Float32Array, options: { explore?: boolean } = {}): number {
-    const state = this.encoder.encode(observation);
-    return options.explore ? this.#explore(state) : this.greedyAction(state);
+  /** Replaces the whole table (a copy of `values`, in the layout of {@linkcode TabularQ.table}). */
+  setTable(values: Float64Array): void {
+    if (values.length !== this.#q.length || !values.every(Number.isFinite)) {
+      throw new TypeError(`Cannot set the Q-table: expected ${this.#q.length} finite values`);
+    }
+    this.#q.set(values);
+  }
+
+  /** The values of every action in a state, as a view. */
+  row(state: number): Float64Array {
+    const o = this.#index(state, 0);
+    return this.#q.subarray(o, o + this.actionCount);
   }
 
   /** The action with the largest Q(state, ·), the lowest-numbered among equals. */
   greedyAction(state: number): number {
-    const o = this.#index(state, 0);
-    let best = 0;
-    for (let a = 1; a < this.actionCount; a++) if (this.#q[o + a] > this.#q[o + best]) best = a;
-    return best;
+    return maskedArgmax(this.row(state));
   }
 
   /**
@@ -193,10 +117,10 @@ export class TabularQ {
     if (!terminated) {
       const o = this.#index(nextState, 0);
       let next: number;
-      if (this.#options.algorithm === "sarsa") {
+      if (this.options.algorithm === "sarsa") {
         if (!(Number.isInteger(nextAction) && nextAction! >= 0 && nextAction! < this.actionCount)) {
           throw new RangeError(
-            `Cannot update TabularQ: SARSA needs the next action, got ${nextAction}`,
+            `Cannot update the Q-table: SARSA needs the next action, got ${nextAction}`,
           );
         }
         next = this.#q[o + nextAction!];
@@ -204,234 +128,355 @@ export class TabularQ {
         next = this.#q[o];
         for (let a = 1; a < this.actionCount; a++) if (this.#q[o + a] > next) next = this.#q[o + a];
       }
-      target += this.#options.gamma * next;
+      target += this.options.gamma * next;
     }
     const error = target - this.#q[i];
-    this.#q[i] += this.#options.stepSize * error;
+    this.#q[i] += this.options.stepSize * error;
     return error;
-  }
-
-  /**
-   * Learns from `steps` environment steps with ε-greedy behaviour, starting a new episode (a
-   * reset) at the start of the call and whenever one ends.
-   */
-  learn(env: Env, options: TabularLearnOptions): TabularLearnResult {
-    const steps = options?.steps;
-    if (!(Number.isInteger(steps) && steps >= 0)) {
-      throw new RangeError(`Cannot learn: steps is ${steps}, expected an integer ≥ 0`);
-    }
-    this.#checkEnv(env, "learn");
-    const sarsa = this.#options.algorithm === "sarsa";
-    const seed = options.seed ?? (this.#steps === 0 ? this.#options.seed : undefined);
-    const result: TabularLearnResult = { returns: [], lengths: [] };
-    let state = this.encoder.encode(env.reset(seed === undefined ? {} : { seed }).observation);
-    let action = this.#explore(state);
-    let episodeReturn = 0;
-    let episodeLength = 0;
-    for (let t = 0; t < steps; t++) {
-      const { observation, reward, terminated, truncated } = env.step(action);
-      this.#steps++;
-      episodeReturn += reward;
-      episodeLength++;
-      const nextState = this.encoder.encode(observation);
-      // SARSA commits to its next action before the update; Q-learning picks it afterwards.
-      const nextAction = sarsa && !terminated ? this.#explore(nextState) : -1;
-      this.update(state, action, reward, nextState, terminated, nextAction);
-      if (terminated || truncated) {
-        this.#episodes++;
-        result.returns.push(episodeReturn);
-        result.lengths.push(episodeLength);
-        options.onEpisode?.({
-          step: this.#steps,
-          episode: this.#episodes,
-          return: episodeReturn,
-          length: episodeLength,
-        });
-        episodeReturn = 0;
-        episodeLength = 0;
-        if (t + 1 < steps) {
-          state = this.encoder.encode(env.reset().observation);
-          action = this.#explore(state);
-        }
-      } else {
-        state = nextState;
-        action = sarsa ? nextAction : this.#explore(nextState);
-      }
-    }
-    return result;
-  }
-
-  /**
-   * Plays greedy episodes without learning and summarises their returns. The environment is
-   * reset with `seed` (default 0) at the first episode, so the same seed sees the same episodes.
-   */
-  evaluate(env: Env, options: EvaluateOptions = {}): Evaluation {
-    const episodes = options.episodes ?? 100;
-    const seed = options.seed ?? 0;
-    const cap = options.maxEpisodeSteps ?? 100_000;
-    if (!(Number.isInteger(episodes) && episodes >= 1)) {
-      throw new RangeError(`Cannot evaluate: episodes is ${episodes}, expected an integer ≥ 1`);
-    }
-    if (!(Number.isInteger(cap) && cap >= 1)) {
-      throw new RangeError(`Cannot evaluate: maxEpisodeSteps is ${cap}, expected an integer ≥ 1`);
-    }
-    this.#checkEnv(env, "evaluate");
-    const returns: number[] = [];
-    const lengths: number[] = [];
-    for (let e = 0; e < episodes; e++) {
-      const reset = env.reset(e === 0 ? { seed } : {});
-      let observation = reset.observation;
-      let total = 0;
-      let length = 0;
-      for (;;) {
-        const step = env.step(this.act(observation));
-        total += step.reward;
-        length++;
-        observation = step.observation;
-        if (step.terminated || step.truncated || length >= cap) break;
-      }
-      returns.push(total);
-      lengths.push(length);
-    }
-    const mean = returns.reduce((sum, r) => sum + r, 0) / episodes;
-    const variance = returns.reduce((sum, r) => sum + (r - mean) ** 2, 0) / episodes;
-    return { episodes, meanReturn: mean, stdReturn: Math.sqrt(variance), seed, returns, lengths };
-  }
-
-  /** The whole state (table, counters, RNG) as plain JSON. */
-  save(): TabularQState {
-    return {
-      kind: "tabular-q",
-      stateCount: this.stateCount,
-      actionCount: this.actionCount,
-      options: { ...this.#options, epsilon: copyEpsilon(this.#options.epsilon) },
-      q: Array.from(this.#q),
-      steps: this.#steps,
-      episodes: this.#episodes,
-      rng: this.#rng.getState(),
-    };
-  }
-
-  /**
-   * Restores a state from {@linkcode TabularQ.save}; throws a TypeError for a damaged state or
-   * one whose table size differs from this agent's.
-   */
-  load(state: TabularQState): void {
-    const s = state as Partial<TabularQState> | null;
-    if (typeof s !== "object" || s === null || s.kind !== "tabular-q") {
-      throw new TypeError('Cannot load TabularQ: expected a "tabular-q" state');
-    }
-    if (s.stateCount !== this.stateCount || s.actionCount !== this.actionCount) {
-      throw new TypeError(
-        `Cannot load TabularQ: the state is ${s.stateCount} × ${s.actionCount}, this agent ` +
-          `${this.stateCount} × ${this.actionCount}`,
-      );
-    }
-    const q = s.q;
-    if (
-      !Array.isArray(q) || q.length !== this.#q.length ||
-      !q.every((v) => typeof v === "number" && Number.isFinite(v))
-    ) {
-      throw new TypeError(`Cannot load TabularQ: q must be ${this.#q.length} finite numbers`);
-    }
-    for (const name of ["steps", "episodes"] as const) {
-      const n = s[name];
-      if (!(typeof n === "number" && Number.isInteger(n) && n >= 0)) {
-        throw new TypeError(`Cannot load TabularQ: ${name} must be an integer ≥ 0`);
-      }
-    }
-    let options: Required<TabularQOptions>;
-    try {
-      options = resolveOptions(s.options ?? {});
-    } catch (error) {
-      throw new TypeError(`Cannot load TabularQ: ${(error as Error).message}`);
-    }
-    const rng = new Rng();
-    rng.setState(s.rng!);
-    this.#options = options;
-    this.#q.set(q);
-    this.#steps = s.steps!;
-    this.#episodes = s.episodes!;
-    this.#rng = rng;
-  }
-
-  #explore(state: number): number {
-    const epsilon = epsilonAt(this.#options.epsilon, this.#steps);
-    if (epsilon > 0 && this.#rng.uniform() < epsilon) return this.#rng.int(this.actionCount);
-    return argmaxRandom(this.#q, this.#rng, state * this.actionCount, this.actionCount);
   }
 
   #index(state: number, action: number): number {
     if (!(Number.isInteger(state) && state >= 0 && state < this.stateCount)) {
       throw new RangeError(
-        `Cannot index Q-table: state is ${state}, expected 0..${this.stateCount - 1}`,
+        `Cannot index the Q-table: state is ${state}, expected 0..${this.stateCount - 1}`,
       );
     }
     if (!(Number.isInteger(action) && action >= 0 && action < this.actionCount)) {
       throw new RangeError(
-        `Cannot index Q-table: action is ${action}, expected 0..${this.actionCount - 1}`,
+        `Cannot index the Q-table: action is ${action}, expected 0..${this.actionCount - 1}`,
       );
     }
     return state * this.actionCount + action;
   }
+}
 
-  #checkEnv(env: Env, what: string): void {
-    if (env.actionCount !== this.actionCount) {
-      throw new TypeError(
-        `Cannot ${what}: the environment has ${env.actionCount} actions, the agent ${this.actionCount}`,
+/** Options of {@linkcode TabularAgent}, with their defaults. */
+export interface TabularAgentOptions extends TabularQOptions {
+  /** Exploration ε: a constant, or a ramp over environment steps. Default 1 → 0.05 in 10 000. */
+  epsilon: number | LinearRamp;
+  /**
+   * Bins per observation dimension of CartPole's discretiser; default [1, 6, 6, 12] on cartpole,
+   * [3, 12] when masked. Ignored (null) with `states`.
+   */
+  bins: number[] | null;
+  /**
+   * For an environment whose observation's first value is already the state number: how many
+   * states there are. Null (the default) discretises CartPole's observation instead.
+   */
+  states: number | null;
+  /** Report the mean squared TD error through `onUpdate` every this many steps. Default 1000. */
+  logInterval: number;
+  /** Seeds exploration and the training episodes. Default 0. */
+  seed: number;
+}
+
+/** The defaults of {@linkcode TabularAgent}. */
+export const TABULAR_DEFAULTS: Readonly<TabularAgentOptions> = Object.freeze({
+  algorithm: "q-learning",
+  stepSize: 0.1,
+  gamma: 0.99,
+  epsilon: { start: 1, end: 0.05, steps: 10_000 },
+  initialValue: 0,
+  bins: null,
+  states: null,
+  logInterval: 1000,
+  seed: 0,
+});
+
+/**
+ * Resolves and checks tabular options; `learningRate` is accepted as another name for the step
+ * size.
+ *
+ * @throws {TypeError} For an option the agent does not have.
+ * @throws {RangeError} For a value out of range.
+ */
+export function resolveTabularOptions(
+  options: Partial<TabularAgentOptions> & { learningRate?: number } = {},
+): TabularAgentOptions {
+  const given = { ...options };
+  const algorithm = given.algorithm ?? "q-learning";
+  if (given.learningRate !== undefined) {
+    if (given.stepSize !== undefined && given.stepSize !== given.learningRate) {
+      throw new RangeError(
+        `Cannot use ${algorithm} with stepSize ${given.stepSize} and learningRate ` +
+          `${given.learningRate}: they name the same step size`,
       );
     }
+    given.stepSize = given.learningRate;
+  }
+  delete given.learningRate;
+  const o = resolveOptions(algorithm, TABULAR_DEFAULTS, given);
+  if (o.algorithm !== "q-learning" && o.algorithm !== "sarsa") {
+    throw new RangeError(
+      `Cannot use algorithm ${JSON.stringify(o.algorithm)}: expected "q-learning" or "sarsa"`,
+    );
+  }
+  if (!(o.stepSize > 0 && o.stepSize <= 1)) {
+    throw new RangeError(`Cannot use stepSize ${o.stepSize}: expected a number in (0, 1]`);
+  }
+  inRange(o.gamma, 0, 1, "gamma");
+  if (typeof o.epsilon === "number") inRange(o.epsilon, 0, 1, "epsilon");
+  else {
+    o.epsilon = checkRamp(o.epsilon, "epsilon");
+    inRange(o.epsilon.start, 0, 1, "epsilon.start");
+    inRange(o.epsilon.end, 0, 1, "epsilon.end");
+  }
+  if (!Number.isFinite(o.initialValue)) {
+    throw new RangeError(`Cannot use initialValue ${o.initialValue}: expected a finite number`);
+  }
+  if (o.states !== null) positiveInteger(o.states, "states");
+  if (o.bins !== null) o.bins = o.bins.map((b) => positiveInteger(b, "a bin count"));
+  positiveInteger(o.logInterval, "logInterval");
+  integerSeed(o.seed);
+  return o;
+}
+
+/**
+ * The state encoder a tabular agent uses on an environment: an {@linkcode IndexEncoder} with the
+ * `states` option, else CartPole's discretiser, full or masked.
+ *
+ * @throws {RangeError} For an environment whose observations have no encoder here.
+ *
+ * @example
+ * ```ts
+ * import { tabularEncoder } from "@rnnrl/rnnrl";
+ * const grid = tabularEncoder({ id: "cartpole", observationSize: 4, actionCount: 2 }, {
+ *   algorithm: "sarsa", bins: null, states: null,
+ * });
+ * if (grid.stateCount !== 432) throw new Error("1 × 6 × 6 × 12 states");
+ * ```
+ */
+export function tabularEncoder(
+  env: EnvSpec,
+  options: Pick<TabularAgentOptions, "algorithm" | "bins" | "states">,
+): StateEncoder {
+  if (options.states !== null) return new IndexEncoder(options.states);
+  const bins = options.bins ?? undefined;
+  if (env.id === "cartpole" && env.observationSize === 4) return cartPoleDiscretizer({ bins });
+  if (env.id === "cartpole-masked" && env.observationSize === 2) {
+    return cartPoleDiscretizer({ bins, maskVelocity: true });
+  }
+  throw new RangeError(
+    `Cannot train ${options.algorithm} on ${env.id ?? "this environment"}: tabular algorithms ` +
+      "discretise cartpole and cartpole-masked, or take the state number from the observation " +
+      "with the states option",
+  );
+}
+
+/**
+ * Q-learning or SARSA as an agent: ε-greedy behaviour with random tie-breaking, the TD update of
+ * {@linkcode TabularQ}, and a greedy policy that takes the lowest-numbered of equal actions (so
+ * evaluation never draws random numbers); with an action mask, both act among the valid actions.
+ * Every episode is reset with the next seed of the agent's own stream, so a restored agent
+ * replays the episode in progress into a fresh environment and continues it exactly.
+ *
+ * @example
+ * ```ts
+ * import { CartPole, TabularAgent } from "@rnnrl/rnnrl";
+ * const env = new CartPole();
+ * const agent = new TabularAgent(env, { epsilon: 0.1, seed: 2 });
+ * const returns: number[] = [];
+ * await agent.learn(env, { steps: 2000, onEpisode: (e) => void returns.push(e.return) });
+ * if (returns.length === 0) throw new Error("some episodes end within 2000 steps");
+ * ```
+ */
+export class TabularAgent extends BaseAgent<TabularAgentOptions> {
+  /** A table has no recurrent state. */
+  readonly recurrent: boolean = false;
+  /** The Q-table. */
+  readonly table: TabularQ;
+  /** Observations to state numbers. */
+  readonly encoder: StateEncoder;
+  #rng: Rng; // exploration and tie-breaking
+  #cursor: EnvCursor;
+  #action = -1; // the action chosen for the next step (SARSA's commitment), or −1
+  #tdSum = 0; // squared TD errors since the last report
+  #tdCount = 0;
+
+  /**
+   * Builds the table for an environment.
+   *
+   * @throws {RangeError} For an environment without an encoder or an option out of range.
+   * @throws {TypeError} For an option the agent does not have.
+   */
+  constructor(env: EnvSpec, options: Partial<TabularAgentOptions> = {}) {
+    const o = resolveTabularOptions(options);
+    const encoder = tabularEncoder(env, o);
+    if (encoder instanceof Discretizer) o.bins = [...encoder.options.bins];
+    super(o.algorithm, o.algorithm, {
+      id: env.id,
+      observationSize: positiveInteger(env.observationSize, "observationSize"),
+      actionCount: positiveInteger(env.actionCount, "actionCount"),
+    }, o);
+    this.encoder = encoder;
+    this.table = new TabularQ(encoder.stateCount, env.actionCount, o);
+    const root = new Rng(o.seed);
+    this.#rng = root.fork();
+    this.#cursor = new EnvCursor({ seed: root.nextUint32(), reseed: "every" });
+  }
+
+  /** The exploration rate at the current step. */
+  get epsilon(): number {
+    const epsilon = this.options.epsilon;
+    return typeof epsilon === "number" ? epsilon : rampValue(epsilon, this.stepCount);
+  }
+
+  /** A table has no recurrent state. */
+  initialState(): undefined {
+    return undefined;
+  }
+
+  /** Nothing to release. */
+  disposeState(_state: AgentPolicyState): void {}
+
+  /**
+   * The greedy action: the largest Q(s, ·) among the valid actions, the lowest-numbered among
+   * equals; with `deterministic: false`, ε-greedy at the schedule's final ε.
+   */
+  act(
+    observation: Float32Array,
+    _state: AgentPolicyState,
+    options: ActOptions = {},
+  ): Promise<PolicyStep<undefined>> {
+    const state = this.encoder.encode(observation);
+    if (options.deterministic === false) {
+      const rng = options.rng ?? this.#rng;
+      const e = this.options.epsilon;
+      if (rng.uniform() < (typeof e === "number" ? e : e.end)) {
+        const action = uniformValidAction(this.spec.actionCount, rng.uniform(), options.mask);
+        return Promise.resolve({ action, state: undefined });
+      }
+    }
+    return Promise.resolve({
+      action: maskedArgmax(this.table.row(state), options.mask),
+      state: undefined,
+    });
+  }
+
+  /**
+   * The loop: ε-greedy behaviour, the TD update every step, and every `logInterval` steps the mean
+   * squared TD error since the last report as the `loss`, with the exploration rate.
+   */
+  protected async collect(input: TrainingEnv, until: number, session: LearnSession): Promise<void> {
+    const env = singleEnv(input, this.kind);
+    this.checkEnv(env);
+    const sarsa = this.options.algorithm === "sarsa";
+    const { observation } = this.#cursor.begin(env);
+    let state = this.encoder.encode(observation);
+    while (this.stepCount < until && !session.stopped) {
+      if (this.#action < 0) this.#action = this.#explore(state, actionMaskOf(env));
+      const action = this.#action;
+      const { result, ended } = this.#cursor.step(action);
+      this.stepCount++;
+      const nextState = this.encoder.encode(result.observation);
+      // SARSA commits to its next action before the update; Q-learning picks it afterwards.
+      const nextAction = sarsa && !result.terminated
+        ? this.#explore(nextState, actionMaskOf(env))
+        : -1;
+      const error = this.table.update(
+        state,
+        action,
+        result.reward,
+        nextState,
+        result.terminated,
+        nextAction,
+      );
+      this.#tdSum += error * error;
+      this.#tdCount++;
+      this.updateCount++;
+      if (this.stepCount % this.options.logInterval === 0) {
+        const loss = this.#tdSum / this.#tdCount;
+        this.#tdSum = 0;
+        this.#tdCount = 0;
+        await session.update({ step: this.stepCount, loss, epsilon: this.epsilon });
+      }
+      if (ended) {
+        this.episodeCount++;
+        await session.episode({ step: this.stepCount, episode: this.episodeCount, ...ended });
+        state = this.encoder.encode(this.#cursor.next());
+        this.#action = -1;
+      } else {
+        state = nextState;
+        this.#action = nextAction;
+      }
+      await session.afterSteps();
+    }
+  }
+
+  /**
+   * The table as the little-endian bytes of its float64 values (array "q"), the episode so far
+   * ("env.*"), counters and the RNG.
+   */
+  protected saveState(): Promise<NamedArrays<JsonObject>> {
+    const cursor = this.#cursor.getState("env.");
+    return Promise.resolve({
+      json: {
+        action: this.#action,
+        tdSum: this.#tdSum,
+        tdCount: this.#tdCount,
+        rng: this.#rng.getState() as unknown as JsonObject,
+        env: cursor.json,
+      },
+      arrays: [
+        {
+          name: "q",
+          shape: [this.table.stateCount, this.table.actionCount, 8],
+          data: float64Bytes(this.table.table()),
+        },
+        ...cursor.arrays,
+      ],
+    });
+  }
+
+  /** Restores what {@linkcode TabularAgent.saveState} saved. */
+  protected restoreState(state: AgentState): void {
+    const j = state.json;
+    const bytes = findArray(
+      state,
+      "q",
+      Uint8Array,
+      this.table.stateCount * this.table.actionCount * 8,
+    );
+    if (!(Number.isInteger(j.tdCount) && (j.tdCount as number) >= 0)) {
+      throw new TypeError(`Cannot restore the ${this.kind} agent: tdCount is not a count`);
+    }
+    const action = j.action as number;
+    if (!(Number.isInteger(action) && action >= -1 && action < this.spec.actionCount)) {
+      throw new TypeError(`Cannot restore the ${this.kind} agent: the next action is ${action}`);
+    }
+    if (!Number.isFinite(j.tdSum)) {
+      throw new TypeError(`Cannot restore the ${this.kind} agent: tdSum is ${j.tdSum}`);
+    }
+    this.table.setTable(float64FromBytes(bytes));
+    this.#cursor.setState({ json: j.env ?? null, arrays: state.arrays }, "env.");
+    this.#rng.setState(j.rng as unknown as RngState);
+    this.#tdCount = j.tdCount as number;
+    this.#tdSum = j.tdSum as number;
+    this.#action = action;
+  }
+
+  /** The ε-greedy action in a state among the valid ones, ties broken at random. */
+  #explore(state: number, mask: Uint8Array | undefined): number {
+    const epsilon = this.epsilon, A = this.spec.actionCount;
+    if (epsilon > 0 && this.#rng.uniform() < epsilon) {
+      return mask ? uniformValidAction(A, this.#rng.uniform(), mask) : this.#rng.int(A);
+    }
+    const values = Float64Array.from(this.table.row(state));
+    if (mask) { for (let a = 0; a < A; a++) if (!mask[a]) values[a] = -Infinity; }
+    return argmaxRandom(values, this.#rng);
   }
 }
 
-/** The exploration rate of a constant or a ramp at a step. */
-function epsilonAt(epsilon: number | LinearRamp, step: number): number {
-  return typeof epsilon === "number" ? epsilon : rampValue(epsilon, step);
+function float64Bytes(values: Float64Array): Uint8Array {
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat64(8 * i, values[i], true);
+  return bytes;
 }
 
-function copyEpsilon(epsilon: number | LinearRamp): number | LinearRamp {
-  return typeof epsilon === "number" ? epsilon : { ...epsilon };
-}
-
-function resolveOptions(options: TabularQOptions): Required<TabularQOptions> {
-  const resolved: Required<TabularQOptions> = {
-    algorithm: options.algorithm ?? "q-learning",
-    stepSize: options.stepSize ?? 0.1,
-    gamma: options.gamma ?? 0.99,
-    epsilon: copyEpsilon(options.epsilon ?? { start: 1, end: 0.05, steps: 10_000 }),
-    initialValue: options.initialValue ?? 0,
-    seed: options.seed ?? 0,
-  };
-  if (resolved.algorithm !== "q-learning" && resolved.algorithm !== "sarsa") {
-    throw new RangeError(
-      `Cannot create TabularQ: algorithm is ${
-        JSON.stringify(resolved.algorithm)
-      }, expected "q-learning" or "sarsa"`,
-    );
-  }
-  if (!(resolved.stepSize > 0 && resolved.stepSize <= 1)) {
-    throw new RangeError(
-      `Cannot create TabularQ: stepSize is ${resolved.stepSize}, expected (0, 1]`,
-    );
-  }
-  if (!(resolved.gamma >= 0 && resolved.gamma <= 1)) {
-    throw new RangeError(`Cannot create TabularQ: gamma is ${resolved.gamma}, expected 0..1`);
-  }
-  const e = resolved.epsilon;
-  const inUnit = (x: unknown) => typeof x === "number" && x >= 0 && x <= 1;
-  if (typeof e !== "number") checkRamp(e, "epsilon");
-  if (typeof e === "number" ? !inUnit(e) : !(inUnit(e.start) && inUnit(e.end))) {
-    throw new RangeError(
-      `Cannot create TabularQ: epsilon is ${
-        JSON.stringify(e)
-      }, expected a number in 0..1 or { start, end, steps }`,
-    );
-  }
-  if (!Number.isFinite(resolved.initialValue)) {
-    throw new RangeError(`Cannot create TabularQ: initialValue is ${resolved.initialValue}`);
-  }
-  if (!Number.isInteger(resolved.seed)) {
-    throw new RangeError(`Cannot create TabularQ: seed is ${resolved.seed}, expected an integer`);
-  }
-  return resolved;
+function float64FromBytes(bytes: Uint8Array): Float64Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const values = new Float64Array(bytes.length / 8);
+  for (let i = 0; i < values.length; i++) values[i] = view.getFloat64(8 * i, true);
+  return values;
 }

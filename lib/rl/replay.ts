@@ -10,8 +10,8 @@
  */
 
 import type { Rng } from "../io/rng.ts";
-import type { AgentArray, AgentState } from "./agent.ts";
-import { findArray, positiveInteger } from "./agent.ts";
+import { positiveInteger } from "./_options.ts";
+import { type AgentArray, findArray, type NamedArrays } from "./state.ts";
 
 /** Options of {@linkcode ReplayBuffer}. */
 export interface ReplayBufferOptions {
@@ -203,7 +203,11 @@ export class ReplayBuffer {
   }
 
   /** Restores contents saved by {@linkcode ReplayBuffer.getState}. */
-  setState(state: AgentState, prefix: string, json: { size: number; position: number }): void {
+  setState(
+    state: NamedArrays<unknown>,
+    prefix: string,
+    json: { size: number; position: number },
+  ): void {
     const n = json.size, d = this.observationSize;
     if (!(Number.isInteger(n) && n >= 0 && n <= this.capacity)) {
       throw new RangeError(`Cannot restore the replay buffer: size ${n} exceeds ${this.capacity}`);
@@ -329,7 +333,7 @@ export class NStepAccumulator {
   }
 
   /** Restores pending transitions saved by {@linkcode NStepAccumulator.getState}. */
-  setState(state: AgentState, prefix: string, json: { pending: number }): void {
+  setState(state: NamedArrays<unknown>, prefix: string, json: { pending: number }): void {
     const m = json.pending, d = this.observationSize;
     if (!(Number.isInteger(m) && m >= 0 && m < this.n)) {
       throw new RangeError(`Cannot restore the n-step accumulator: ${m} pending transitions`);

@@ -22,13 +22,17 @@
  * `length − overlap` steps from each episode's start, so with `overlap` 0 every step is trained in
  * exactly one sequence, and the burn-in of a sequence is the end of the previous one.
  *
+ * Action masks: once a step comes with the masks of its observation and of its next observation
+ * (a masked game), every position also keeps the mask of its observation, so that a target's max
+ * can run over the valid actions only; padding positions allow every action.
+ *
  * @module
  */
 
 import type { Rng } from "../io/rng.ts";
-import type { AgentArray, AgentState } from "./agent.ts";
-import { findArray, positiveInteger } from "./agent.ts";
+import { nonNegativeInteger, positiveInteger } from "./_options.ts";
 import type { Transition } from "./replay.ts";
+import { type AgentArray, findArray, type NamedArrays } from "./state.ts";
 
 /** Options of {@linkcode SequenceReplay}. */
 export interface SequenceReplayOptions {
@@ -55,6 +59,10 @@ export interface SequenceStep extends Omit<Transition, "steps"> {
    * {@linkcode SequenceReplay.needsState} is true, ignored otherwise.
    */
   state?: Float32Array;
+  /** The action mask of `observation` (1 valid), in a masked game. */
+  mask?: Uint8Array;
+  /** The action mask of `nextObservation`, in a masked game. */
+  nextMask?: Uint8Array;
 }
 
 /** A sampled batch, time-major, as flat typed arrays ready to upload as tensors. */
@@ -79,6 +87,8 @@ export interface SequenceBatch {
   startStates: Float32Array;
   /** `[B]`: the slots sampled. */
   indices: Int32Array;
+  /** `[positions, B, A]`: the action mask of each position's observation, in a masked game. */
+  masks: Uint8Array | null;
 }
 
 interface StepRecord {
@@ -89,6 +99,8 @@ interface StepRecord {
   terminated: boolean;
   truncated: boolean;
   state: Float32Array | null;
+  mask: Uint8Array | null;
+  nextMask: Uint8Array | null;
 }
 
 /**
@@ -150,6 +162,9 @@ export class SequenceReplay {
   readonly valid: Uint8Array;
   /** `[capacity, stateSize]`. */
   readonly startStates: Float32Array;
+  /** `[capacity, positions, A]`: each position's action mask, once masks are in use. */
+  masks: Uint8Array | null = null;
+  #actionCount = 0;
   #size = 0;
   #position = 0;
   // The episode being played: its steps from `#windowStart` on, and the next anchor.
@@ -163,12 +178,8 @@ export class SequenceReplay {
     this.capacity = positiveInteger(options.capacity, "capacity");
     this.observationSize = positiveInteger(options.observationSize, "observationSize");
     this.length = positiveInteger(options.length, "length");
-    if (!(Number.isInteger(options.stateSize) && options.stateSize >= 0)) {
-      throw new RangeError(`Cannot use stateSize ${options.stateSize}: expected an integer >= 0`);
-    }
-    if (!(Number.isInteger(options.burnIn) && options.burnIn >= 0)) {
-      throw new RangeError(`Cannot use burnIn ${options.burnIn}: expected an integer >= 0`);
-    }
+    nonNegativeInteger(options.stateSize, "stateSize");
+    nonNegativeInteger(options.burnIn, "burnIn");
     if (
       !(Number.isInteger(options.overlap) && options.overlap >= 0 && options.overlap < this.length)
     ) {
@@ -229,6 +240,8 @@ export class SequenceReplay {
       }
       state = step.state.slice();
     }
+    const masked = step.mask !== undefined || step.nextMask !== undefined;
+    if (masked) this.#useMasks(step.mask?.length ?? step.nextMask!.length);
     this.#window.push({
       observation: step.observation.slice(),
       action: step.action,
@@ -237,6 +250,8 @@ export class SequenceReplay {
       terminated: step.terminated,
       truncated: step.truncated,
       state,
+      mask: step.mask?.slice() ?? null,
+      nextMask: step.nextMask?.slice() ?? null,
     });
     this.#count++;
     while (this.#nextAnchor + this.stepSlots <= this.#count) {
@@ -270,6 +285,20 @@ export class SequenceReplay {
     this.#nextAnchor = 0;
   }
 
+  /** Starts keeping masks of `actions` values (every stored position allows every action). */
+  #useMasks(actions: number): void {
+    if (this.masks) {
+      if (actions !== this.#actionCount) {
+        throw new TypeError(
+          `Cannot store a step: its mask has ${actions} values, the replay's ${this.#actionCount}`,
+        );
+      }
+      return;
+    }
+    this.#actionCount = actions;
+    this.masks = new Uint8Array(this.capacity * this.positions * actions).fill(1);
+  }
+
   #record(s: number): StepRecord {
     return this.#window[s - this.#windowStart];
   }
@@ -288,6 +317,16 @@ export class SequenceReplay {
         ? this.#record(s).observation
         : this.#record(s - 1).nextObservation;
       obs.set(input, k * d);
+    }
+    if (this.masks) {
+      const A = this.#actionCount;
+      const masks = this.masks.subarray(slot * P * A, (slot + 1) * P * A).fill(1);
+      for (let k = 0; k < P; k++) {
+        const s = first + k;
+        if (s < 0 || s > this.#count) continue;
+        const mask = s < this.#count ? this.#record(s).mask : this.#record(s - 1).nextMask;
+        if (mask) masks.set(mask, k * A);
+      }
     }
     for (let j = 0; j < L; j++) {
       const s = anchor + j, i = slot * L + j;
@@ -323,7 +362,9 @@ export class SequenceReplay {
       valid: new Float32Array(L * B),
       startStates: new Float32Array(B * S),
       indices: new Int32Array(B),
+      masks: this.masks ? new Uint8Array(P * B * this.#actionCount) : null,
     };
+    const A = this.#actionCount;
     for (let b = 0; b < B; b++) {
       const slot = rng.int(this.#size);
       batch.indices[b] = slot;
@@ -331,6 +372,10 @@ export class SequenceReplay {
         const from = (slot * P + k) * d;
         batch.observations.set(this.observations.subarray(from, from + d), (k * B + b) * d);
         batch.resetMask[k * B + b] = this.resetMask[slot * P + k];
+        if (batch.masks) {
+          const at = (slot * P + k) * A;
+          batch.masks.set(this.masks!.subarray(at, at + A), (k * B + b) * A);
+        }
       }
       for (let j = 0; j < L; j++) {
         const i = slot * L + j, o = j * B + b;
@@ -346,7 +391,7 @@ export class SequenceReplay {
   }
 
   /** The stored sequences and the episode in progress as named arrays, for checkpoints. */
-  getState(prefix: string): { json: SequenceReplayJson; arrays: AgentArray[] } {
+  getState(prefix: string): NamedArrays<SequenceReplayJson> {
     const n = this.#size, d = this.observationSize, P = this.positions, L = this.stepSlots;
     const S = this.stateSize, w = this.#window.length;
     const window = {
@@ -383,6 +428,18 @@ export class SequenceReplay {
       { name: "window.flags", shape: [w, 3], data: window.flags },
       { name: "window.states", shape: [w, S], data: window.states },
     ];
+    if (this.masks) {
+      const A = this.#actionCount;
+      const windowMasks = new Uint8Array(2 * w * A).fill(1);
+      this.#window.forEach((r, i) => {
+        if (r.mask) windowMasks.set(r.mask, 2 * i * A);
+        if (r.nextMask) windowMasks.set(r.nextMask, (2 * i + 1) * A);
+      });
+      arrays.push(
+        { name: "masks", shape: [n, P, A], data: this.masks.slice(0, n * P * A) },
+        { name: "window.masks", shape: [w, 2, A], data: windowMasks },
+      );
+    }
     return {
       json: {
         size: n,
@@ -391,16 +448,18 @@ export class SequenceReplay {
         windowStart: this.#windowStart,
         count: this.#count,
         nextAnchor: this.#nextAnchor,
+        actionCount: this.masks ? this.#actionCount : 0,
       },
       arrays: arrays.map((a) => ({ ...a, name: prefix + a.name })),
     };
   }
 
   /** Restores what {@linkcode SequenceReplay.getState} saved. */
-  setState(state: AgentState, prefix: string, json: SequenceReplayJson): void {
+  setState(state: NamedArrays<unknown>, prefix: string, json: SequenceReplayJson): void {
     const n = json.size, d = this.observationSize, P = this.positions, L = this.stepSlots;
     const S = this.stateSize, w = json.window;
-    const ints = [n, json.position, w, json.windowStart, json.count, json.nextAnchor];
+    const A = json.actionCount;
+    const ints = [n, json.position, w, json.windowStart, json.count, json.nextAnchor, A];
     if (!ints.every((x) => Number.isInteger(x) && x >= 0) || n > this.capacity) {
       throw new RangeError("Cannot restore the sequence replay: its counters are invalid");
     }
@@ -423,6 +482,15 @@ export class SequenceReplay {
     const rewards = get("window.rewards", Float32Array, w);
     const flags = get("window.flags", Uint8Array, 3 * w);
     const states = get("window.states", Float32Array, w * S);
+    this.masks = null;
+    let windowMasks: Uint8Array | null = null;
+    if (A > 0) {
+      this.#useMasks(A);
+      this.masks!.set(get("masks", Uint8Array, n * P * A));
+      windowMasks = get("window.masks", Uint8Array, 2 * w * A);
+    }
+    const maskOf = (i: number, k: number) =>
+      windowMasks ? windowMasks.slice((2 * i + k) * A, (2 * i + k + 1) * A) : null;
     this.#window = Array.from({ length: w }, (_, i) => ({
       observation: obs.slice(i * d, (i + 1) * d),
       nextObservation: next.slice(i * d, (i + 1) * d),
@@ -431,6 +499,8 @@ export class SequenceReplay {
       terminated: flags[3 * i] === 1,
       truncated: flags[3 * i + 1] === 1,
       state: flags[3 * i + 2] === 1 ? states.slice(i * S, (i + 1) * S) : null,
+      mask: maskOf(i, 0),
+      nextMask: maskOf(i, 1),
     }));
     this.#size = n;
     this.#position = json.position;
@@ -454,6 +524,8 @@ export interface SequenceReplayJson {
   count: number;
   /** The episode step where the next sequence's trained part starts. */
   nextAnchor: number;
+  /** The actions per stored mask, or 0 when the replay keeps no masks. */
+  actionCount: number;
   /** Any other counter (none yet); lets the object be stored as JSON. */
   [key: string]: number;
 }

@@ -2,67 +2,25 @@ import assert from "node:assert/strict";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
 import { VectorEnv } from "../lib/envs/vector.ts";
-import type { Env, ResetResult, StepResult } from "../lib/envs/env.ts";
+import type { Env } from "../lib/envs/env.ts";
 import { Rng } from "../lib/io/rng.ts";
 import { Dense } from "../lib/nn/dense.ts";
 import { LSTM } from "../lib/nn/lstm.ts";
 import { Sequential } from "../lib/nn/sequential.ts";
+import { A2C, resolveA2cOptions } from "../lib/rl/a2c.ts";
+import { actorCriticLoss } from "../lib/rl/actor_critic.ts";
+import type { EpisodeReport, TrainReport } from "../lib/rl/agent.ts";
+import { copyEnv } from "../lib/rl/env_input.ts";
+import { REINFORCE, resolveReinforceOptions } from "../lib/rl/reinforce.ts";
 import {
-  type AgentState,
-  type EpisodeReport,
-  findArray,
-  makeRecurrentState,
-  type TrainReport,
-} from "../lib/rl/agent.ts";
-import {
-  A2C,
-  a2cPresets,
-  actorCriticLoss,
   computeAdvantages,
-  copyEnv,
   normalizeAdvantages,
-  REINFORCE,
-  resolveA2cOptions,
-  resolveReinforceOptions,
   type RolloutData,
-} from "../lib/rl/policy_gradient.ts";
-import { createAgent, policyNetwork, presetFor } from "../lib/rl/presets.ts";
-
-/**
- * A memory task: the first observation shows a cue, +1 or −1; the next `delay` observations are
- * 0. Actions before the last step do nothing; the last action earns 1 when it names the cue
- * (action 1 for +1, action 0 for −1) and 0 otherwise, and ends the episode. A policy without
- * memory earns 0.5 on average.
- */
-class Cue implements Env {
-  readonly id = "cue";
-  readonly observationSize = 1;
-  readonly actionCount = 2;
-  #rng = new Rng(0);
-  #cue = 0;
-  #t = 0;
-  constructor(readonly delay: number) {}
-  reset(options: { seed?: number } = {}): ResetResult {
-    if (options.seed !== undefined) this.#rng = new Rng(options.seed);
-    this.#cue = this.#rng.uniform() < 0.5 ? 0 : 1;
-    this.#t = 0;
-    return { observation: Float32Array.of(this.#cue ? 1 : -1), info: {} };
-  }
-  step(action: number): StepResult {
-    this.#t++;
-    const last = this.#t > this.delay;
-    return {
-      observation: Float32Array.of(0),
-      reward: last && action === this.#cue ? 1 : 0,
-      terminated: last,
-      truncated: false,
-      info: {},
-    };
-  }
-  clone(): Cue {
-    return new Cue(this.delay);
-  }
-}
+} from "../lib/rl/rollout_buffer.ts";
+import { type AgentState, findArray } from "../lib/rl/state.ts";
+import { presetFor } from "../lib/run/presets.ts";
+import { createAgent } from "../lib/run/registry.ts";
+import { CueEnv } from "./_helpers.ts";
 
 const close = (actual: ArrayLike<number>, expected: number[], atol = 1e-5) => {
   assert.equal(actual.length, expected.length);
@@ -268,14 +226,14 @@ Deno.test("A2C replays a rollout with masks that reset the LSTM state where an e
   await agent.learn(env, { steps: 2 * 20 + 2 * 15 }); // one update, then 15 steps of a rollout
   const state = await agent.getState();
   const T = 15, N = 2, backend = agent.backend;
-  const masks = findArray(state, "rollout.masks", Float32Array, T * N);
+  const masks = findArray(state, "rollout.episodeStarts", Float32Array, T * N);
   assert.ok(masks.some((m) => m === 0), "the rollout contains an episode start");
   const observations = findArray(state, "rollout.observations", Float32Array, T * N * 2);
   const recorded = findArray(state, "rollout.values", Float32Array, T * N);
-  const start = findArray(state, "startCriticState", Float32Array);
+  const start = findArray(state, "rollout.criticState", Float32Array);
   assert.ok(start.some((v) => v !== 0), "the rollout starts from a carried, nonzero state");
   const replay = async (mask: Float32Array | null) => {
-    const s = makeRecurrentState(agent.critic, start, N);
+    const s = agent.critic.stateFromRows(start, N);
     const x = backend.tensor(observations, [T, N, 2]);
     const m = mask ? backend.tensor(mask, [T, N]) : undefined;
     const { output, state: end } = agent.critic.forward(x, { state: s, mask: m });
@@ -327,7 +285,7 @@ Deno.test("A2C learns the same on the copies it makes, on an array of envs and o
   assertSameState(copied, await run(new VectorEnv([make(), make(), make()])));
 });
 
-Deno.test("A2C resumes bit-exactly from a state taken mid-rollout, mid-vector-step and mid-episode", async () => {
+Deno.test("A2C resumes bit-exactly from a state taken mid-rollout and mid-episode", async () => {
   const options = {
     envs: 3,
     rolloutSteps: 5,
@@ -337,31 +295,32 @@ Deno.test("A2C resumes bit-exactly from a state taken mid-rollout, mid-vector-st
     seed: 7,
   };
   const makeEnv = () => new CartPole({ maskVelocity: true, maxEpisodeSteps: 25 });
-  const total = 3 * 5 * 12 + 7, split = 3 * 5 * 5 + 2 * 3 + 1; // rollout 6, step 2, copy 1
+  const total = 3 * 5 * 12 + 6, split = 3 * 5 * 5 + 2 * 3; // rollout 6, vector step 2
   const straight = new A2C(makeEnv(), options);
   const episodes: EpisodeReport[] = [], reports: TrainReport[] = [];
   await straight.learn(makeEnv(), {
     steps: total,
-    onEpisode: (r) => episodes.push(r),
-    onTrain: (r) => reports.push(r),
+    onEpisode: (r) => void episodes.push(r),
+    onUpdate: (r) => void reports.push(r),
   });
 
   const first = new A2C(makeEnv(), options);
   const resumedEpisodes: EpisodeReport[] = [], resumedReports: TrainReport[] = [];
   const callbacks = {
-    onEpisode: (r: EpisodeReport) => resumedEpisodes.push(r),
-    onTrain: (r: TrainReport) => resumedReports.push(r),
+    onEpisode: (r: EpisodeReport) => void resumedEpisodes.push(r),
+    onUpdate: (r: TrainReport) => void resumedReports.push(r),
   };
   await first.learn(makeEnv(), { steps: split, ...callbacks });
   const saved = await first.getState();
-  assert.equal(saved.json.cursor, 1);
-  assert.ok((saved.json.t as number) > 0);
-  assert.ok((saved.json.episodeLengths as number[]).some((l) => l > 0), "an episode is under way");
+  assert.equal(saved.json.rolloutSteps, 2);
+  assert.ok(
+    [0, 1, 2].some((i) => findArray(saved, `env${i}.actions`, Int32Array).length > 0),
+    "an episode is under way",
+  );
   const path = await Deno.makeTempFile({ suffix: ".ckpt" });
   try {
     await first.save(path);
-    const second = new A2C(makeEnv(), options);
-    await second.load(path);
+    const second = await A2C.load(path);
     await second.learn(makeEnv(), { steps: total - split, ...callbacks });
     assert.equal(second.steps, total);
     assertSameState(await straight.getState(), await second.getState());
@@ -386,7 +345,7 @@ Deno.test("REINFORCE resumes bit-exactly from a state taken mid-episode", async 
   const first = new REINFORCE(new CartPole(), options);
   await first.learn(new CartPole(), { steps: split });
   const saved = await first.getState();
-  assert.ok((saved.json.episodeLengths as number[])[0] > 0, "an episode is under way");
+  assert.ok(findArray(saved, "env0.actions", Int32Array).length > 0, "an episode is under way");
   const second = REINFORCE.fromState(saved);
   await second.learn(new CartPole(), { steps: total - split });
   assert.ok(straight.updates >= 2);
@@ -394,7 +353,7 @@ Deno.test("REINFORCE resumes bit-exactly from a state taken mid-episode", async 
 });
 
 Deno.test("REINFORCE with an LSTM learns to recall a cue over a delay", async () => {
-  const env = new Cue(3);
+  const env = new CueEnv(3);
   const agent = new REINFORCE(env, {
     episodesPerUpdate: 8,
     lstmUnits: 16,
@@ -402,9 +361,9 @@ Deno.test("REINFORCE with an LSTM learns to recall a cue over a delay", async ()
     learningRate: 1e-2,
     seed: 1,
   });
-  const before = await agent.evaluate(new Cue(3), { episodes: 200, seed: 5 });
+  const before = await agent.evaluate(new CueEnv(3), { episodes: 200, seed: 5 });
   await agent.learn(env, { steps: 4 * 8 * 150 });
-  const after = await agent.evaluate(new Cue(3), { episodes: 200, seed: 5 });
+  const after = await agent.evaluate(new CueEnv(3), { episodes: 200, seed: 5 });
   assert.ok(
     after.meanReturn >= 0.95,
     `recall rate ${after.meanReturn} (before ${before.meanReturn})`,
@@ -414,7 +373,7 @@ Deno.test("REINFORCE with an LSTM learns to recall a cue over a delay", async ()
 Deno.test("A2C learns full-observation CartPole within a few thousand steps", async () => {
   const env = new CartPole();
   const agent = new A2C(env, {
-    ...a2cPresets.cartpole,
+    ...presetFor("cartpole", "a2c").options,
     learningRate: 2e-3,
     seed: 0,
   });
@@ -425,7 +384,7 @@ Deno.test("A2C learns full-observation CartPole within a few thousand steps", as
 
 Deno.test("A2C acts greedily with its policy network and carries the LSTM state", async () => {
   const agent = new A2C({ observationSize: 2, actionCount: 2 }, { lstmUnits: 8, seed: 2 });
-  const network = policyNetwork(agent);
+  const network = agent.policyNetwork();
   assert.equal(network, agent.actor);
   const backend = agent.backend;
   const observations = [[0.1, -0.2], [0.3, 0.05], [-0.4, 0.2]];
@@ -434,8 +393,7 @@ Deno.test("A2C acts greedily with its policy network and carries the LSTM state"
   const logits = await backend.read(sequence.output);
   for (let t = 0; t < 3; t++) {
     const step = await agent.act(Float32Array.from(observations[t]), state);
-    agent.actor.disposeState(state);
-    state = step.state!;
+    state = step.state; // the old one was consumed
     assert.equal(step.action, logits[2 * t + 1] > logits[2 * t] ? 1 : 0);
   }
 });
@@ -443,7 +401,14 @@ Deno.test("A2C acts greedily with its policy network and carries the LSTM state"
 Deno.test("A2C and REINFORCE check their options and environments", async () => {
   assert.throws(() => resolveA2cOptions({ envs: 0 }), RangeError);
   assert.throws(() => resolveA2cOptions({ gaeLambda: 1.5 }), RangeError);
-  assert.throws(() => resolveA2cOptions({ batchSize: 4 } as never), /A2C has no such option/);
+  assert.throws(
+    () => resolveA2cOptions({ batchSize: 4 } as never),
+    /^TypeError: Cannot use option batchSize with A2C: its options are cell, /,
+  );
+  assert.throws(
+    () => resolveA2cOptions({ rolloutStep: 4 } as never),
+    /^TypeError: Cannot use option rolloutStep with A2C: did you mean rolloutSteps\?$/,
+  );
   assert.throws(() => resolveReinforceOptions({ episodesPerUpdate: 1.5 }), RangeError);
   assert.throws(() => resolveReinforceOptions({ optimizer: "sgd" as never }), RangeError);
   const agent = new A2C(new CartPole(), { envs: 2 });
@@ -455,8 +420,17 @@ Deno.test("A2C and REINFORCE check their options and environments", async () => 
   const copy = copyEnv(new CartPole({ maskVelocity: true, maxEpisodeSteps: 9 })) as CartPole;
   assert.equal(copy.maskVelocity, true);
   assert.equal(copy.maxEpisodeSteps, 9);
-  const plain = { ...new Cue(1), id: "plain", reset: () => ({}), step: () => ({}) };
+  const plain = {
+    id: "plain",
+    observationSize: 1,
+    actionCount: 2,
+    reset: () => ({}),
+    step: () => ({}),
+  };
   assert.throws(() => copyEnv(plain as unknown as Env), /Cannot copy environment "plain"/);
+  // Whole vector steps: 3 copies take 9 steps when asked for 7.
+  const three = new A2C(new CartPole(), { envs: 3, lstmUnits: 4 });
+  assert.deepEqual(await three.learn(new CartPole(), { steps: 7 }), { steps: 9, stopped: false });
 });
 
 Deno.test("createAgent builds a2c and reinforce with their presets", () => {

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { createEnv, ENV_NAMES, randomPolicy } from "../lib/envs/baselines.ts";
-import { evaluatePolicy, runBaseline } from "../lib/rl/evaluation.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
 import { Minesweeper } from "../lib/envs/minesweeper.ts";
-import { copyEnv } from "../lib/rl/policy_gradient.ts";
+import { randomPolicy } from "../lib/rl/baselines.ts";
+import { copyEnv } from "../lib/rl/env_input.ts";
+import { evaluate } from "../lib/rl/evaluation.ts";
+import { recordReplay } from "../lib/report/recorder.ts";
+import { createEnv, ENV_NAMES, runBaseline } from "../lib/run/registry.ts";
+import { functionPolicy } from "./_helpers.ts";
 
 Deno.test("createEnv builds every named environment", () => {
   const sizes: Record<string, [number, number]> = {
@@ -25,32 +28,30 @@ Deno.test("createEnv builds every named environment", () => {
   assert.throws(() => createEnv("atari" as "cartpole"), RangeError);
 });
 
-Deno.test("evaluatePolicy sees the same episodes for the same seed, whatever the policy", async () => {
+Deno.test("evaluate sees the same episodes for the same seed, whatever the policy", async () => {
   const firsts = async (act: (o: Float32Array) => number): Promise<Float32Array[]> => {
     const seen: Float32Array[] = [];
-    const env = new CartPole();
-    const policy = { reset: () => void seen.push(env.observe()), act };
-    await evaluatePolicy(env, policy, { episodes: 5, seed: 9 });
+    const observer = {
+      onReset: (_: number, env: unknown) => void seen.push((env as CartPole).observe()),
+    };
+    await evaluate(new CartPole(), functionPolicy(act), { episodes: 5, seed: 9, observer });
     return seen;
   };
   const a = await firsts(() => 0);
   const b = await firsts((o) => (o[2] > 0 ? 1 : 0));
   assert.deepEqual(a, b);
-  const left = await evaluatePolicy(new CartPole(), { act: () => 0 }, { episodes: 5, seed: 9 });
-  const again = await evaluatePolicy(new CartPole({ seed: 3 }), { act: () => 0 }, {
+  const left = await evaluate(new CartPole(), functionPolicy(() => 0), { episodes: 5, seed: 9 });
+  const again = await evaluate(new CartPole({ seed: 3 }), functionPolicy(() => 0), {
     episodes: 5,
     seed: 9,
   });
   assert.deepEqual(left, again);
-  assert.equal(left.result.winRate, undefined, "CartPole has no wins");
+  assert.equal(left.winRate, undefined, "CartPole has no wins");
 });
 
-Deno.test("evaluatePolicy summarises returns with the population standard deviation", async () => {
+Deno.test("evaluate summarises returns with the population standard deviation", async () => {
   const env = new CartPole();
-  const { result } = await evaluatePolicy(env, randomPolicy(env, { seed: 2 }), {
-    episodes: 20,
-    seed: 4,
-  });
+  const result = await evaluate(env, randomPolicy(env, { seed: 2 }), { episodes: 20, seed: 4 });
   const { returns } = result;
   assert.equal(returns.length, 20);
   const mean = returns.reduce((a, b) => a + b, 0) / 20;
@@ -62,16 +63,18 @@ Deno.test("evaluatePolicy summarises returns with the population standard deviat
     Object.keys(result),
     ["episodes", "meanReturn", "stdReturn", "seed", "returns", "lengths"],
   );
-  await assert.rejects(() => evaluatePolicy(env, { act: () => 0 }, { episodes: 0 }), RangeError);
+  await assert.rejects(() => evaluate(env, functionPolicy(() => 0), { episodes: 0 }), RangeError);
 });
 
-Deno.test("evaluatePolicy records a replay of the first episode", async () => {
+Deno.test("recordReplay records the first episode of an evaluation", async () => {
   const env = new CartPole();
-  const { result, replay } = await evaluatePolicy(env, { act: () => 1 }, {
+  const recorder = recordReplay(1);
+  const result = await evaluate(env, functionPolicy(() => 1), {
     episodes: 2,
     seed: 1,
-    record: true,
+    observer: recorder.observer,
   });
+  const replay = recorder.replay();
   assert.equal(replay?.env, "cartpole");
   // One frame per step plus the starting state; the last one is past a threshold.
   assert.equal(replay!.frames.length, result.lengths[0] + 1);
@@ -82,10 +85,7 @@ Deno.test("evaluatePolicy records a replay of the first episode", async () => {
 Deno.test("randomPolicy plays only valid Minesweeper cells", async () => {
   const env = new Minesweeper({ width: 5, height: 5, mines: 3 });
   // An invalid cell would make step() throw.
-  const { result } = await evaluatePolicy(env, randomPolicy(env, { seed: 1 }), {
-    episodes: 200,
-    seed: 1,
-  });
+  const result = await evaluate(env, randomPolicy(env, { seed: 1 }), { episodes: 200, seed: 1 });
   assert.ok(result.winRate !== undefined && result.winRate < 0.5);
 });
 

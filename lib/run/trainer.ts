@@ -14,7 +14,6 @@ import { join } from "node:path";
 import type { Backend } from "../backend/backend.ts";
 import { type BackendChoice, createBackend } from "../backend/create.ts";
 import { isWebGpuAvailable } from "../backend/webgpu/device.ts";
-import { createEnv, type CreateEnvOptions, type EnvName } from "../envs/baselines.ts";
 import type { Env } from "../envs/env.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import {
@@ -38,10 +37,20 @@ import {
   writeConfig,
   writeEval,
 } from "../io/run_dir.ts";
+import { exportOnnx } from "../onnx/export.ts";
 import { writeReport } from "../report/html.ts";
-import type { Agent, AgentState, TrainReport } from "./agent.ts";
-import { evaluatePolicy, type EvaluationPolicy, type EvaluationResult } from "./evaluation.ts";
-import { type AlgoName, createAgent } from "./presets.ts";
+import { recordReplay } from "../report/recorder.ts";
+import type { Agent, EpisodeReport, EvaluationReport, TrainReport } from "../rl/agent.ts";
+import { evaluate, type EvaluationResult } from "../rl/evaluation.ts";
+import { OnPolicyAgent } from "../rl/on_policy.ts";
+import type { AgentState } from "../rl/state.ts";
+import {
+  type AlgoName,
+  createAgent,
+  createEnv,
+  type CreateEnvOptions,
+  type EnvName,
+} from "./registry.ts";
 
 /** Everything that defines a training run; two runs with equal configs give equal results. */
 export interface TrainConfig {
@@ -65,6 +74,25 @@ export interface TrainConfig {
   evalEpisodes: number;
   /** Seeds the evaluation environment, so every run is evaluated on the same episodes. */
   evalSeed: number;
+  /** Evaluate greedily every this many steps during training (default 0: only at the end). */
+  evalEvery?: number;
+  /** Episodes of each evaluation during training (default 10). */
+  evalEveryEpisodes?: number;
+  /** Stop once an evaluation during training reaches this mean return (default null: never). */
+  stopOnReturn?: number | null;
+}
+
+/** A configuration with every optional field filled in. */
+type ResolvedConfig = Required<TrainConfig>;
+
+/** Fills in the optional fields of a configuration with their defaults. */
+function resolveConfig(config: TrainConfig): ResolvedConfig {
+  return {
+    ...config,
+    evalEvery: config.evalEvery ?? 0,
+    evalEveryEpisodes: config.evalEveryEpisodes ?? 10,
+    stopOnReturn: config.stopOnReturn ?? null,
+  };
 }
 
 /** Options of {@linkcode train}. */
@@ -95,7 +123,9 @@ export class NumericalError extends Error {
   override name = "NumericalError";
 }
 
-const CHECKPOINT_FORMAT = "rnnrl-train/1";
+// Version 2: the checkpoint of the rebuilt agents (one saved-state header, every environment's
+// place kept by one cursor). Version 1 checkpoints are refused with a one-line error.
+const CHECKPOINT_FORMAT = "rnnrl-train/2";
 
 /**
  * Runs (or resumes) a training run and writes its directory.
@@ -105,9 +135,10 @@ const CHECKPOINT_FORMAT = "rnnrl-train/1";
  * @throws {NumericalError} When training produced NaN or infinity; the last good checkpoint stays.
  */
 export async function train(
-  config: TrainConfig,
+  trainConfig: TrainConfig,
   options: TrainOptions = {},
 ): Promise<TrainSummary> {
+  const config = resolveConfig(trainConfig);
   // The backend's notice waits until the run directory is known to be usable, so that a user's
   // mistake prints its one error line and nothing else.
   const notices: string[] = [];
@@ -122,7 +153,7 @@ export async function train(
 async function trainOn(
   backend: Backend,
   notices: string[],
-  config: TrainConfig,
+  config: ResolvedConfig,
   options: TrainOptions,
 ): Promise<TrainSummary> {
   const log = options.log ?? ((line: string) => console.error(line));
@@ -133,6 +164,7 @@ async function trainOn(
   let dir: string;
   let metrics: MetricsWriter;
   let priorSeconds = 0;
+  let stopped = false; // a callback ended training before the step budget
   if (options.resume) {
     if (!options.out) throw new RunDirError("Cannot resume: --resume needs --out runs/NAME");
     dir = await openRunDir(options.out);
@@ -140,11 +172,18 @@ async function trainOn(
     if (await hasCheckpoint(dir)) {
       const checkpoint = await loadCheckpoint(dir, { finiteOnly: true });
       const header = checkpoint.header;
-      if (header.format !== CHECKPOINT_FORMAT || header.configHash !== hash) {
+      if (header.format !== CHECKPOINT_FORMAT) {
+        throw new RunDirError(
+          `Cannot resume ${dir}: its checkpoint is of format ${String(header.format)}, ` +
+            `not ${CHECKPOINT_FORMAT} (written by another version of rnnrl)`,
+        );
+      }
+      if (header.configHash !== hash) {
         throw new RunDirError(
           `Cannot resume ${dir}: its checkpoint was written for another configuration`,
         );
       }
+      stopped = header.stopped === true;
       restoreAgent(agent, checkpoint, dir);
       priorSeconds = Number(header.wallTimeSeconds) || 0;
       metrics = MetricsWriter.open(runFile(dir, "metrics"), {
@@ -181,12 +220,12 @@ async function trainOn(
     terminal: options.terminal,
     write: options.log ? (text) => options.log!(text.replace(/\n$/, "")) : undefined,
   });
-  const onEpisode = (report: { step: number; episode: number; return: number; length: number }) => {
+  const onEpisode = (report: EpisodeReport) => {
     metrics.write({ kind: "episode", ...report });
     progress.episode(report.return);
     progress.update(report.step);
   };
-  const onTrain = (report: TrainReport) => {
+  const onUpdate = (report: TrainReport) => {
     for (const [quantity, value] of Object.entries(report)) {
       if (typeof value === "number" && !Number.isFinite(value)) {
         throw new NumericalError(
@@ -198,12 +237,40 @@ async function trainOn(
     metrics.write({ kind: "train", step: report.step, ...definedFields(report) });
     progress.update(report.step);
   };
+  const onEvaluation = (report: EvaluationReport) => {
+    const { step, episodes, meanReturn, stdReturn, winRate, returns } = report;
+    metrics.write({
+      kind: "eval",
+      step,
+      episodes,
+      meanReturn,
+      stdReturn,
+      ...(winRate === undefined ? {} : { winRate }),
+      returns,
+    });
+    return config.stopOnReturn === null || meanReturn < config.stopOnReturn;
+  };
+  const evaluation = config.evalEvery > 0
+    ? {
+      env: buildEnv(config, config.evalSeed),
+      every: config.evalEvery,
+      episodes: config.evalEveryEpisodes,
+      seed: config.evalSeed,
+    }
+    : undefined;
 
   try {
-    while (agent.steps < config.steps) {
+    while (agent.steps < config.steps && !stopped) {
       const untilCheckpoint = config.checkpointEvery - (agent.steps % config.checkpointEvery);
       const chunk = Math.min(untilCheckpoint, config.steps - agent.steps);
-      await agent.learn(env, { steps: chunk, onEpisode, onTrain });
+      const result = await agent.learn(env, {
+        steps: chunk,
+        onEpisode,
+        onUpdate,
+        onEvaluation,
+        evaluation,
+      });
+      stopped = result.stopped;
       progress.update(agent.steps);
       const state = await agent.getState();
       checkFinite(state, agent.steps, dir);
@@ -215,6 +282,7 @@ async function trainOn(
           step: agent.steps,
           metricsBytes,
           wallTimeSeconds: elapsed(),
+          stopped,
           agent: state.json,
         },
         arrays: state.arrays,
@@ -224,13 +292,15 @@ async function trainOn(
     metrics.close();
     progress.finish();
   }
+  if (stopped) log(`stopped at step ${agent.steps}: an evaluation reached ${config.stopOnReturn}`);
 
-  const evalEnv = buildEnv(config, config.evalSeed);
-  const { result, replay } = await evaluatePolicy(evalEnv, agentPolicy(agent), {
+  const recorder = recordReplay(config.evalSeed);
+  const result = await evaluate(buildEnv(config, config.evalSeed), agent, {
     episodes: config.evalEpisodes,
     seed: config.evalSeed,
-    record: true,
+    observer: recorder.observer,
   });
+  const replay = recorder.replay();
   const wallTimeSeconds = elapsed();
   await writeEval(dir, { ...result, wallTimeSeconds, step: agent.steps });
   if (replay) await writeFileAtomic(join(dir, "replay.json"), JSON.stringify(replay) + "\n");
@@ -244,7 +314,7 @@ async function trainOn(
 }
 
 /** The fields that define the run (what a resumed run must agree on), in a fixed order. */
-function configIdentity(config: TrainConfig): JsonObject {
+function configIdentity(config: ResolvedConfig): JsonObject {
   return {
     env: config.env,
     algo: config.algo,
@@ -256,11 +326,14 @@ function configIdentity(config: TrainConfig): JsonObject {
     checkpointEvery: config.checkpointEvery,
     evalEpisodes: config.evalEpisodes,
     evalSeed: config.evalSeed,
+    evalEvery: config.evalEvery,
+    evalEveryEpisodes: config.evalEveryEpisodes,
+    stopOnReturn: config.stopOnReturn,
   };
 }
 
 /** Refuses to resume a run with a configuration other than the one it was started with. */
-async function checkSameConfig(dir: string, config: TrainConfig): Promise<void> {
+async function checkSameConfig(dir: string, config: ResolvedConfig): Promise<void> {
   const saved = await readConfig(dir);
   const wanted = configIdentity(config);
   for (const [key, value] of Object.entries(wanted)) {
@@ -287,7 +360,7 @@ export async function loadRun(
   await openRunDir(dir, { requireCheckpoint: true });
   const saved = await readConfig(dir);
   const config = {} as Record<string, unknown>;
-  for (const key of Object.keys(configIdentity({} as TrainConfig))) {
+  for (const key of Object.keys(configIdentity({} as ResolvedConfig))) {
     if (saved[key] === undefined) {
       throw new RunDirError(`Cannot load ${dir}: its config.json has no "${key}"`);
     }
@@ -304,8 +377,26 @@ export async function loadRun(
   return { config: trainConfig, agent, backend };
 }
 
+/**
+ * An agent's policy as ONNX bytes: the network whose output's argmax is the greedy action, with
+ * what its output means recorded (logits for an actor, Q-values for a Q-network).
+ *
+ * @throws {TypeError} When the agent has no such network (a dueling head, say, combines its
+ * outputs after the network; a table or a bandit has none).
+ */
+export async function exportPolicy(agent: Agent): Promise<Uint8Array> {
+  const network = agent.policyNetwork();
+  if (!network) {
+    throw new TypeError(
+      `Cannot export the ${agent.kind} agent: it has no single network whose output's argmax is the action`,
+    );
+  }
+  const output = agent instanceof OnPolicyAgent ? "logits" : "q-values";
+  return await exportOnnx(network, { output });
+}
+
 /** The environment of a run, seeded (for evaluation, say). */
-export function createRunEnv(config: TrainConfig, seed: number): Env {
+export function createRunEnv(config: TrainConfig, seed: number): Env<unknown> {
   return buildEnv(config, seed);
 }
 
@@ -327,13 +418,13 @@ async function openBackend(
   }
 }
 
-function buildEnv(config: TrainConfig, seed: number): Env {
+function buildEnv(config: TrainConfig, seed: number): Env<unknown> {
   return fromUser(() =>
     createEnv(config.env, { ...(config.envOptions as CreateEnvOptions), seed })
   );
 }
 
-function buildAgent(config: TrainConfig, env: Env, backend: Backend): Agent {
+function buildAgent(config: TrainConfig, env: Env<unknown>, backend: Backend): Agent {
   return fromUser(() =>
     createAgent(config.algo, env, { ...config.agent, seed: config.seed }, backend)
   );
@@ -353,8 +444,7 @@ function fromUser<T>(fn: () => T): T {
 
 /** The agent's resolved options, for config.json. */
 function resolvedOptions(agent: Agent): JsonValue {
-  const options = (agent as { options?: unknown }).options;
-  return options === undefined ? null : JSON.parse(JSON.stringify(options));
+  return JSON.parse(JSON.stringify(agent.options));
 }
 
 function restoreAgent(agent: Agent, checkpoint: Checkpoint, dir: string): void {
@@ -392,19 +482,4 @@ function definedFields(report: TrainReport): JsonObject {
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(report)) if (value !== undefined) out[key] = value;
   return out;
-}
-
-/** Acts greedily with an agent, carrying its recurrent state through each episode. */
-export function agentPolicy(agent: Agent): EvaluationPolicy {
-  let state = agent.initialState();
-  return {
-    reset: () => {
-      state = agent.initialState();
-    },
-    act: async (observation: Float32Array, mask?: Uint8Array) => {
-      const result = await agent.act(observation, state, mask);
-      state = result.state;
-      return result.action;
-    },
-  };
 }

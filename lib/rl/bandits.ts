@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { EpsilonGreedy } from "./bandit_agents.ts";
+ * import { EpsilonGreedy } from "./bandits.ts";
  * import { Rng } from "../io/rng.ts";
  * const means = [0.1, 0.9, 0.3];
  * const agent = new EpsilonGreedy(3, { epsilon: 0.1, seed: 1 });
@@ -41,7 +41,7 @@ import { Rng, type RngState } from "../io/rng.ts";
  *
  * @example
  * ```ts
- * import { argmaxRandom } from "./bandit_agents.ts";
+ * import { argmaxRandom } from "./bandits.ts";
  * import { Rng } from "../io/rng.ts";
  * const i = argmaxRandom([1, 3, 3, 2], new Rng(0));
  * if (i !== 1 && i !== 2) throw new Error("one of the two maxima");
@@ -75,7 +75,7 @@ export function argmaxRandom(
 }
 
 /** What every bandit agent offers. */
-export interface BanditAgent {
+export interface BanditLearner {
   /** The number of arms, numbered 0..arms − 1. */
   readonly arms: number;
   /** Chooses the arm to pull next. */
@@ -85,13 +85,13 @@ export interface BanditAgent {
   /** The agent's current per-arm values (estimates, posterior means or preferences), as a copy. */
   values(): Float64Array;
   /** The whole state as a plain JSON-serialisable object. */
-  save(): BanditAgentState;
-  /** Restores a state from {@linkcode BanditAgent.save}; throws a TypeError for one of another kind. */
-  load(state: BanditAgentState): void;
+  save(): BanditLearnerState;
+  /** Restores a state from {@linkcode BanditLearner.save}; throws a TypeError for one of another kind. */
+  load(state: BanditLearnerState): void;
 }
 
 /** The saved state of any bandit agent; `kind` says which. */
-export type BanditAgentState =
+export type BanditLearnerState =
   | EpsilonGreedyState
   | UcbState
   | GaussianThompsonState
@@ -134,13 +134,13 @@ export interface EpsilonGreedyState {
  *
  * @example
  * ```ts
- * import { EpsilonGreedy } from "./bandit_agents.ts";
+ * import { EpsilonGreedy } from "./bandits.ts";
  * // Optimistic greedy (Sutton & Barto figure 2.3).
  * const agent = new EpsilonGreedy(10, { epsilon: 0, initialValue: 5, stepSize: 0.1 });
  * agent.update(agent.act(), 1);
  * ```
  */
-export class EpsilonGreedy implements BanditAgent {
+export class EpsilonGreedy implements BanditLearner {
   /** The number of arms. */
   readonly arms: number;
   #options: Required<EpsilonGreedyOptions>;
@@ -198,7 +198,7 @@ export class EpsilonGreedy implements BanditAgent {
   }
 
   /** Restores a state from {@linkcode EpsilonGreedy.save}. */
-  load(state: BanditAgentState): void {
+  load(state: BanditLearnerState): void {
     checkState(state, "epsilon-greedy", this.arms, ["estimates", "counts"]);
     const s = state as EpsilonGreedyState;
     const restored = new EpsilonGreedy(this.arms, s.options);
@@ -248,7 +248,7 @@ export interface UcbState {
  *
  * @example
  * ```ts
- * import { Ucb } from "./bandit_agents.ts";
+ * import { Ucb } from "./bandits.ts";
  * const agent = new Ucb(4, { c: 2, seed: 3 });
  * const firstFour = new Set<number>();
  * for (let t = 0; t < 4; t++) {
@@ -259,7 +259,7 @@ export interface UcbState {
  * if (firstFour.size !== 4) throw new Error("UCB tries every arm first");
  * ```
  */
-export class Ucb implements BanditAgent {
+export class Ucb implements BanditLearner {
   /** The number of arms. */
   readonly arms: number;
   #options: Required<UcbOptions>;
@@ -328,7 +328,7 @@ export class Ucb implements BanditAgent {
   }
 
   /** Restores a state from {@linkcode Ucb.save}. */
-  load(state: BanditAgentState): void {
+  load(state: BanditLearnerState): void {
     checkState(state, "ucb", this.arms, ["estimates", "counts"]);
     const s = state as UcbState;
     checkCount(s.steps, "steps");
@@ -378,14 +378,14 @@ export interface GaussianThompsonState {
  *
  * @example
  * ```ts
- * import { GaussianThompson } from "./bandit_agents.ts";
+ * import { GaussianThompson } from "./bandits.ts";
  * const agent = new GaussianThompson(2, { priorStd: 1, noiseStd: 1 });
  * agent.update(0, 2);
  * // Posterior mean after one reward 2 with prior N(0, 1) and noise 1 is 1.
  * if (Math.abs(agent.values()[0] - 1) > 1e-12) throw new Error("conjugate update");
  * ```
  */
-export class GaussianThompson implements BanditAgent {
+export class GaussianThompson implements BanditLearner {
   /** The number of arms. */
   readonly arms: number;
   #options: Required<GaussianThompsonOptions>;
@@ -449,7 +449,7 @@ export class GaussianThompson implements BanditAgent {
   }
 
   /** Restores a state from {@linkcode GaussianThompson.save}. */
-  load(state: BanditAgentState): void {
+  load(state: BanditLearnerState): void {
     checkState(state, "thompson-gaussian", this.arms, ["means", "precisions"]);
     const s = state as GaussianThompsonState;
     const restored = new GaussianThompson(this.arms, s.options);
@@ -495,7 +495,7 @@ export interface BetaThompsonState {
  *
  * @example
  * ```ts
- * import { BetaThompson } from "./bandit_agents.ts";
+ * import { BetaThompson } from "./bandits.ts";
  * const agent = new BetaThompson(2);
  * agent.update(1, 1);
  * agent.update(1, 1);
@@ -503,7 +503,7 @@ export interface BetaThompsonState {
  * if (agent.values()[1] !== 0.75) throw new Error("posterior mean");
  * ```
  */
-export class BetaThompson implements BanditAgent {
+export class BetaThompson implements BanditLearner {
   /** The number of arms. */
   readonly arms: number;
   #options: Required<BetaThompsonOptions>;
@@ -564,7 +564,7 @@ export class BetaThompson implements BanditAgent {
   }
 
   /** Restores a state from {@linkcode BetaThompson.save}. */
-  load(state: BanditAgentState): void {
+  load(state: BanditLearnerState): void {
     checkState(state, "thompson-beta", this.arms, ["alphas", "betas"]);
     const s = state as BetaThompsonState;
     const restored = new BetaThompson(this.arms, s.options);
@@ -612,14 +612,14 @@ export interface GradientBanditState {
  *
  * @example
  * ```ts
- * import { GradientBandit } from "./bandit_agents.ts";
+ * import { GradientBandit } from "./bandits.ts";
  * const agent = new GradientBandit(2, { stepSize: 0.5, baseline: false });
  * agent.update(0, 1);
  * const [p0, p1] = agent.probabilities();
  * if (!(p0 > p1)) throw new Error("a rewarded arm gains probability");
  * ```
  */
-export class GradientBandit implements BanditAgent {
+export class GradientBandit implements BanditLearner {
   /** The number of arms. */
   readonly arms: number;
   #options: Required<GradientBanditOptions>;
@@ -694,7 +694,7 @@ export class GradientBandit implements BanditAgent {
   }
 
   /** Restores a state from {@linkcode GradientBandit.save}. */
-  load(state: BanditAgentState): void {
+  load(state: BanditLearnerState): void {
     checkState(state, "gradient", this.arms, ["preferences"]);
     const s = state as GradientBanditState;
     checkCount(s.steps, "steps");
@@ -717,14 +717,14 @@ export class GradientBandit implements BanditAgent {
  *
  * @example
  * ```ts
- * import { restoreBanditAgent, Ucb } from "./bandit_agents.ts";
+ * import { restoreBanditLearner, Ucb } from "./bandits.ts";
  * const agent = new Ucb(3, { seed: 7 });
  * agent.update(agent.act(), 1);
- * const copy = restoreBanditAgent(JSON.parse(JSON.stringify(agent.save())));
+ * const copy = restoreBanditLearner(JSON.parse(JSON.stringify(agent.save())));
  * if (copy.act() !== agent.act()) throw new Error("same state, same choice");
  * ```
  */
-export function restoreBanditAgent(state: BanditAgentState): BanditAgent {
+export function restoreBanditLearner(state: BanditLearnerState): BanditLearner {
   const arms = (state as { estimates?: unknown[] })?.estimates?.length ??
     (state as { means?: unknown[] })?.means?.length ??
     (state as { alphas?: unknown[] })?.alphas?.length ??
@@ -733,7 +733,7 @@ export function restoreBanditAgent(state: BanditAgentState): BanditAgent {
     throw new TypeError("Cannot restore bandit agent: the state has no per-arm values");
   }
   const kind = (state as { kind?: unknown }).kind;
-  let agent: BanditAgent;
+  let agent: BanditLearner;
   switch (kind) {
     case "epsilon-greedy":
       agent = new EpsilonGreedy(arms);
@@ -771,7 +771,7 @@ export function restoreBanditAgent(state: BanditAgentState): BanditAgent {
  *
  * @example
  * ```ts
- * import { softmaxInto } from "./bandit_agents.ts";
+ * import { softmaxInto } from "./bandits.ts";
  * const pi = new Float64Array(2);
  * softmaxInto([0, 0], pi, 0, 2);
  * if (pi[0] !== 0.5) throw new Error("equal preferences, equal probabilities");
@@ -806,7 +806,7 @@ export function softmaxInto(
  *
  * @example
  * ```ts
- * import { sampleCategorical } from "./bandit_agents.ts";
+ * import { sampleCategorical } from "./bandits.ts";
  * if (sampleCategorical([0.2, 0.8], 0, 2, 0.5) !== 1) throw new Error("inverse CDF");
  * ```
  */

@@ -1,25 +1,20 @@
 import assert from "node:assert/strict";
-import { evaluatePolicy } from "../lib/rl/evaluation.ts";
-import { agentPolicy } from "../lib/rl/trainer.ts";
 import { join } from "node:path";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { Bandit } from "../lib/envs/bandit.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
-import type { EnvName } from "../lib/envs/baselines.ts";
 import type { Env } from "../lib/envs/env.ts";
 import { Minesweeper } from "../lib/envs/minesweeper.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../lib/io/checkpoint.ts";
-import type {
-  Agent,
-  AgentState,
-  EpisodeReport,
-  LearnOptions,
-  TrainReport,
-} from "../lib/rl/agent.ts";
-import { BanditAgentAdapter, type BanditAlgo } from "../lib/rl/bandit_agent.ts";
-import { type AlgoName, createAgent, presetFor } from "../lib/rl/presets.ts";
-import { EpisodeCursor, TabularAgent } from "../lib/rl/tabular_agent.ts";
-import { train, type TrainConfig } from "../lib/rl/trainer.ts";
+import type { Agent, EpisodeReport, LearnOptions, TrainReport } from "../lib/rl/agent.ts";
+import { BanditAgent, type BanditAlgo } from "../lib/rl/bandit_agent.ts";
+import { EnvCursor } from "../lib/rl/env_cursor.ts";
+import { evaluate } from "../lib/rl/evaluation.ts";
+import { TabularAgent } from "../lib/rl/q_learning.ts";
+import type { AgentState } from "../lib/rl/state.ts";
+import { presetFor } from "../lib/run/presets.ts";
+import { type AlgoName, createAgent, type EnvName } from "../lib/run/registry.ts";
+import { train, type TrainConfig } from "../lib/run/trainer.ts";
 
 const backend = createCpuBackend();
 
@@ -34,8 +29,8 @@ type Report = ["episode", EpisodeReport] | ["train", TrainReport];
 
 function recorder(reports: Report[]): Omit<LearnOptions, "steps"> {
   return {
-    onEpisode: (r) => reports.push(["episode", { ...r }]),
-    onTrain: (r) => reports.push(["train", { ...r }]),
+    onEpisode: (r) => void reports.push(["episode", { ...r }]),
+    onUpdate: (r) => void reports.push(["train", { ...r }]),
   };
 }
 
@@ -45,7 +40,7 @@ function recorder(reports: Report[]): Omit<LearnOptions, "steps"> {
  */
 async function assertResumesExactly(
   make: () => Agent,
-  makeEnv: (seed: number) => Env,
+  makeEnv: (seed: number) => Env<unknown>,
   split: number,
   total: number,
 ): Promise<AgentState> {
@@ -57,7 +52,7 @@ async function assertResumesExactly(
   const first = make();
   await first.learn(makeEnv(1), { steps: split, ...recorder(parts) });
   const saved = throughCheckpoint(await first.getState());
-  const episodeActions = saved.arrays.find((a) => a.name === "episode.actions")!;
+  const episodeActions = saved.arrays.find((a) => a.name === "env.actions")!;
   assert.ok(episodeActions.data.length > 0, "the split falls inside an episode");
   const second = make();
   second.setState(saved);
@@ -122,13 +117,13 @@ Deno.test("TabularAgent reports the mean squared TD error every logInterval step
   const env = new CartPole();
   const agent = new TabularAgent(env, { seed: 1, logInterval: 250 });
   const reports: TrainReport[] = [];
-  await agent.learn(env, { steps: 1000, onTrain: (r) => reports.push(r) });
+  await agent.learn(env, { steps: 1000, onUpdate: (r) => void reports.push(r) });
   assert.deepEqual(reports.map((r) => r.step), [250, 500, 750, 1000]);
   for (const r of reports) assert.ok(r.loss > 0 && Number.isFinite(r.loss));
   assert.equal(reports[3].epsilon, agent.epsilon);
 });
 
-Deno.test("BanditAgentAdapter continues a problem exactly after getState and setState", async () => {
+Deno.test("BanditAgent continues a problem exactly after getState and setState", async () => {
   const cases: [BanditAlgo, Record<string, number>][] = [
     ["epsilon-greedy", { epsilon: 0.1 }],
     ["ucb", { c: 1 }],
@@ -137,7 +132,7 @@ Deno.test("BanditAgentAdapter continues a problem exactly after getState and set
   ];
   for (const [algo, options] of cases) {
     await assertResumesExactly(
-      () => new BanditAgentAdapter(new Bandit(), algo, { ...options, seed: 4 }),
+      () => new BanditAgent(new Bandit(), { algorithm: algo, ...options, seed: 4 }),
       (seed) => new Bandit({ seed }),
       1234,
       2500,
@@ -145,12 +140,12 @@ Deno.test("BanditAgentAdapter continues a problem exactly after getState and set
   }
 });
 
-Deno.test("BanditAgentAdapter with UCB collects more reward than greedy on the same problems", async () => {
+Deno.test("BanditAgent with UCB collects more reward than greedy on the same problems", async () => {
   const meanReturn = async (algo: BanditAlgo, options: Record<string, number>) => {
     const env = new Bandit();
-    const agent = new BanditAgentAdapter(env, algo, { ...options, seed: 2 });
+    const agent = new BanditAgent(env, { algorithm: algo, ...options, seed: 2 });
     const returns: number[] = [];
-    await agent.learn(env, { steps: 100_000, onEpisode: (e) => returns.push(e.return) });
+    await agent.learn(env, { steps: 100_000, onEpisode: (e) => void returns.push(e.return) });
     assert.equal(returns.length, 100);
     return returns.reduce((a, b) => a + b, 0) / returns.length;
   };
@@ -161,9 +156,9 @@ Deno.test("BanditAgentAdapter with UCB collects more reward than greedy on the s
   assert.ok(ucb > greedy + 200, `UCB ${ucb}, greedy ${greedy}`);
 });
 
-Deno.test("BanditAgentAdapter meets each problem with a fresh learner and acts on its estimates", async () => {
+Deno.test("BanditAgent meets each problem with a fresh learner and acts on its estimates", async () => {
   const env = new Bandit({ maxEpisodeSteps: 50 });
-  const agent = new BanditAgentAdapter(env, "ucb", { seed: 1 });
+  const agent = new BanditAgent(env, { algorithm: "ucb", seed: 1 });
   await agent.learn(env, { steps: 120 });
   // 20 pulls into the third problem: UCB has tried each of the 10 arms at least once.
   const counts = (agent.learner.save() as { counts: number[] }).counts;
@@ -171,19 +166,16 @@ Deno.test("BanditAgentAdapter meets each problem with a fresh learner and acts o
   assert.ok(counts.every((n) => n >= 1));
 });
 
-Deno.test("BanditAgentAdapter evaluates by running its algorithm online on fresh problems", async () => {
-  const agent = new BanditAgentAdapter(new Bandit(), "ucb", { seed: 1 });
-  const { result } = await evaluatePolicy(new Bandit(), agentPolicy(agent), {
-    episodes: 40,
-    seed: 5,
-  });
+Deno.test("BanditAgent evaluates by running its algorithm online on fresh problems", async () => {
+  const agent = new BanditAgent(new Bandit(), { algorithm: "ucb", seed: 1 });
+  const result = await evaluate(new Bandit(), agent, { episodes: 40, seed: 5 });
   // UCB (c = 2) collects about 1.4 per pull over 1000 pulls (Sutton and Barto's figure 2.4);
   // a policy that ignored the rewards would collect 0 on average.
   assert.ok(result.meanReturn > 1150, `UCB evaluation ${result.meanReturn}`);
 });
 
 Deno.test("createAgent rejects algorithms on environments they cannot play", () => {
-  const cases: [AlgoName, Env, RegExp][] = [
+  const cases: [AlgoName, Env<unknown>, RegExp][] = [
     [
       "ucb",
       new CartPole(),
@@ -195,7 +187,11 @@ Deno.test("createAgent rejects algorithms on environments they cannot play", () 
       new Minesweeper(),
       /^Cannot train q-learning on minesweeper: tabular .*cartpole/,
     ],
-    ["sarsa", new Bandit(), /^Cannot train sarsa on bandit: tabular algorithms play cartpole/],
+    [
+      "sarsa",
+      new Bandit(),
+      /^Cannot train sarsa on bandit: tabular algorithms discretise cartpole/,
+    ],
   ];
   for (const [algo, env, message] of cases) {
     assert.throws(() => createAgent(algo, env, {}, backend), (e: Error) => {
@@ -206,7 +202,7 @@ Deno.test("createAgent rejects algorithms on environments they cannot play", () 
   }
   assert.throws(
     () => createAgent("ucb", new Bandit(), { epsilon: 0.1 }, backend),
-    /^TypeError: Cannot use option epsilon with ucb: its options are c, stepSize, initialValue, seed$/,
+    /^TypeError: Cannot use option epsilon with ucb: its options are c, stepSize, initialValue, algorithm, seed$/,
   );
   assert.throws(
     () => createAgent("q-learning", new CartPole(), { hiddenSizes: [4] }, backend),
@@ -223,21 +219,44 @@ Deno.test("createAgent rejects algorithms on environments they cannot play", () 
   assert.equal((agent as TabularAgent).options.stepSize, 0.3);
 });
 
-Deno.test("EpisodeCursor refuses to continue an episode in an environment that differs", () => {
-  const cursor = new EpisodeCursor(3);
-  cursor.observe(new CartPole());
+Deno.test("EnvCursor replays a seeded episode where it cannot snapshot, and refuses another environment", () => {
+  // An environment without snapshots: CartPole's dynamics, its getState and setState hidden.
+  const opaque = (options = {}) => {
+    const cartpole = new CartPole(options);
+    return {
+      id: cartpole.id,
+      observationSize: cartpole.observationSize,
+      actionCount: cartpole.actionCount,
+      reset: (o?: { seed?: number }) => cartpole.reset(o),
+      step: (a: number) => cartpole.step(a),
+    };
+  };
+  const cursor = new EnvCursor({ seed: 3, reseed: "every" });
+  cursor.begin(opaque());
   for (let i = 0; i < 5; i++) cursor.step(i % 2);
   const saved = cursor.getState("e.");
-  const copy = new EpisodeCursor(0);
+  const copy = new EnvCursor({ seed: 0 });
   copy.setState(saved, "e.");
   assert.throws(
-    () => copy.observe(new CartPole({ integrator: "semi-implicit-euler" })),
+    () => copy.begin(opaque({ integrator: "semi-implicit-euler" })),
     /^TypeError: Cannot restore the episode: replaying its 5 actions does not arrive/,
   );
-  const again = new EpisodeCursor(0);
+  const again = new EnvCursor({ seed: 0 });
   again.setState(saved, "e.");
-  assert.deepEqual(again.observe(new CartPole()), cursor.observation);
+  const { observation, fresh } = again.begin(opaque());
+  assert.deepEqual(observation, cursor.observation);
+  assert.equal(fresh, false);
   assert.equal(again.episodeReturn, 5);
+  // Seeded only at the first reset, a later episode cannot be replayed: a fresh one starts.
+  const first = new EnvCursor({ seed: 3 });
+  first.begin(opaque());
+  while (first.step(0).ended === null);
+  first.next();
+  first.step(1);
+  const later = new EnvCursor({ seed: 3 });
+  later.setState(first.getState("e."), "e.");
+  assert.equal(later.begin(opaque()).fresh, true);
+  assert.equal(later.episodeLength, 0);
 });
 
 Deno.test("train resumes a tabular and a bandit run mid-episode to the same results", async () => {
@@ -254,6 +273,9 @@ Deno.test("train resumes a tabular and a bandit run mid-episode to the same resu
       checkpointEvery: every,
       evalEpisodes: 5,
       evalSeed: 7,
+      evalEvery: 0,
+      evalEveryEpisodes: 10,
+      stopOnReturn: null,
     });
     const configs = [
       config("cartpole", "q-learning", 30_000, 7_000),

@@ -1,0 +1,86 @@
+/**
+ * The built-in baseline policies: uniformly random among the valid actions, and the Minesweeper
+ * probability solver. They act through the same {@linkcode Policy} interface as trained agents,
+ * so the one evaluator plays them too.
+ *
+ * @module
+ */
+
+import type { Env } from "../envs/env.ts";
+import type { Minesweeper } from "../envs/minesweeper.ts";
+import { MinesweeperSolver } from "../envs/minesweeper_solver.ts";
+import { Rng } from "../io/rng.ts";
+import type { Policy, PolicyStep } from "./policy.ts";
+
+/** Options of the baseline policies. */
+export interface BaselinePolicyOptions {
+  /** The seed of the policy's own RNG (default 0). */
+  seed?: number;
+}
+
+/**
+ * A policy that acts uniformly at random among the valid actions (all of them, or those the
+ * action mask allows).
+ *
+ * @example
+ * ```ts
+ * import { evaluate, Minesweeper, randomPolicy } from "@rnnrl/rnnrl";
+ * const env = new Minesweeper();
+ * const result = await evaluate(env, randomPolicy(env, { seed: 1 }), { episodes: 5, seed: 1 });
+ * if (result.winRate === undefined) throw new Error("Minesweeper reports a win rate");
+ * ```
+ */
+export function randomPolicy(
+  env: Env<unknown>,
+  options: BaselinePolicyOptions = {},
+): Policy<undefined> {
+  const rng = new Rng(options.seed ?? 0);
+  return {
+    initialState: () => undefined,
+    disposeState: () => {},
+    act(_observation, _state, act = {}): Promise<PolicyStep<undefined>> {
+      const mask = act.mask;
+      if (!mask) return Promise.resolve({ action: rng.int(env.actionCount), state: undefined });
+      let valid = 0;
+      for (let i = 0; i < mask.length; i++) valid += mask[i];
+      if (valid === 0) throw new RangeError("Cannot act: the action mask allows no action");
+      let k = rng.int(valid);
+      for (let i = 0; i < mask.length; i++) {
+        if (mask[i] && k-- === 0) return Promise.resolve({ action: i, state: undefined });
+      }
+      throw new RangeError("Cannot act: the action mask allows no action");
+    },
+  };
+}
+
+/**
+ * A policy that plays {@linkcode Minesweeper} with {@linkcode MinesweeperSolver}, reading the
+ * board from `env.visible`; each episode starts the solver afresh.
+ *
+ * @example
+ * ```ts
+ * import { evaluate, Minesweeper, solverPolicy } from "@rnnrl/rnnrl";
+ * const env = new Minesweeper();
+ * const result = await evaluate(env, solverPolicy(env), { episodes: 20, seed: 1 });
+ * if (!(result.winRate! > 0.5)) throw new Error("the solver wins most Beginner games");
+ * ```
+ */
+export function solverPolicy(
+  env: Minesweeper,
+  options: BaselinePolicyOptions = {},
+): Policy<undefined> {
+  const solver = new MinesweeperSolver({
+    width: env.width,
+    height: env.height,
+    mines: env.mines,
+    seed: options.seed,
+  });
+  return {
+    initialState: () => {
+      solver.reset();
+      return undefined;
+    },
+    disposeState: () => {},
+    act: () => Promise.resolve({ action: solver.act(env.visible), state: undefined }),
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * The tuned settings per environment × algorithm that reach the published results with no flag
+ * but `--env` and `--algo`: how long to train, the agent options that differ from the agent's
+ * defaults, and the environment options they are tuned for. A pair without an entry trains with
+ * the agent's defaults for {@linkcode DEFAULT_TRAIN_STEPS} steps.
+ *
+ * @module
+ */
+
+import type { JsonObject } from "../io/json.ts";
+import type { AlgoName } from "./registry.ts";
+import type { EnvName } from "./registry.ts";
+
+/** A preset: how long to train and the agent options that differ from the defaults. */
+export interface TrainPreset {
+  /** Environment steps to train for. */
+  steps: number;
+  /** Agent options (partial; the agent fills in its defaults). */
+  options: JsonObject;
+  /** Environment options the preset is tuned for (a board size, say); flags override them. */
+  envOptions?: JsonObject;
+  /** Steps between checkpoints when `--checkpoint-every` is not given (default 10 000). */
+  checkpointEvery?: number;
+}
+
+/**
+ * DQN on "cartpole" starts from the RL Baselines3 Zoo's tuned DQN for CartPole-v1 (train in
+ * bursts: 128 gradient steps every 256 environment steps, the target copied every 10 steps, ε
+ * from 1 to 0.04 over 8000 steps) with a smaller network (faster on the CPU), 8-step returns, and
+ * the learning rate decayed linearly to 0 at 50 000 steps: the budget it is tuned for (beyond it,
+ * learning stops).
+ */
+const DQN_CARTPOLE: JsonObject = {
+  hiddenSizes: [128, 128],
+  learningRate: { start: 2.3e-3, end: 0, steps: 50_000 },
+  nStep: 8,
+  batchSize: 64,
+  bufferSize: 100_000,
+  learningStarts: 1000,
+  gamma: 0.99,
+  targetUpdateInterval: 10,
+  trainFrequency: 256,
+  gradientSteps: 128,
+  epsilon: { start: 1, end: 0.04, steps: 8000 },
+};
+
+/**
+ * DQN on "minesweeper" (9×9, 10 mines; actions masked to unrevealed cells) is tuned for 2 000 000
+ * steps: a cellwise Q-network (one MLP of 64, 64 ReLU units shared by every cell, which sees its
+ * 7×7 neighbourhood: translation invariance, where an MLP over the whole board won about 2% of
+ * games; a 5×5 neighbourhood won about 31%, 7×7 over half), γ = 0 (Minesweeper DQN projects use
+ * γ ≈ 0.1 since clicks are nearly independent; at 0 the target is the reward, so an update needs
+ * no next-state pass and, with the cellwise network, runs on the taken cells' patches only: far
+ * more updates per second), a low replay ratio (a batch of 256 every 32 steps, which learned
+ * faster than 32 samples a step: fresh boards teach more than replayed ones) and the learning
+ * rate decayed from 1e-3 to 1e-4 over the run. A small buffer keeps checkpoints small (each holds
+ * the replay).
+ */
+const DQN_MINESWEEPER: JsonObject = {
+  cellwise: { height: 9, width: 9, radius: 3 },
+  hiddenSizes: [64, 64],
+  gamma: 0,
+  learningRate: { start: 1e-3, end: 1e-4, steps: 2_000_000 },
+  batchSize: 256,
+  bufferSize: 10_000,
+  learningStarts: 1000,
+  trainFrequency: 32,
+  targetUpdateInterval: 500,
+  epsilon: { start: 1, end: 0.02, steps: 10_000 },
+};
+
+/** DQN on "pendulum" (5 discrete torques): a small MLP updated every step, Polyak-averaged target (τ = 0.01), γ = 0.98. */
+const DQN_PENDULUM: JsonObject = {
+  hiddenSizes: [64, 64],
+  gamma: 0.98,
+  learningRate: 1e-3,
+  batchSize: 128,
+  bufferSize: 50_000,
+  learningStarts: 1000,
+  trainFrequency: 1,
+  targetUpdateInterval: 1,
+  tau: 0.01,
+  epsilon: { start: 1, end: 0.02, steps: 10_000 },
+};
+
+/**
+ * DQN on "minesweeper-memory": an MLP sees only the last click and its count, so it has no memory
+ * of the board; the preset trains it as the memoryless baseline (A2C with an LSTM is the agent
+ * for this task).
+ */
+const DQN_MINESWEEPER_MEMORY: JsonObject = {
+  hiddenSizes: [64, 64],
+  gamma: 0.9,
+  learningRate: 5e-4,
+  batchSize: 64,
+  bufferSize: 50_000,
+  learningStarts: 1000,
+  trainFrequency: 4,
+  targetUpdateInterval: 500,
+  epsilon: { start: 1, end: 0.05, steps: 20_000 },
+};
+
+/**
+ * DRQN on "cartpole-masked" (CartPole observing only x and θ) trains in bursts like the DQN
+ * preset (32 gradient steps every 256 environment steps, the target copied after each burst),
+ * with 8-step returns, a small LSTM (32 units, cheap on the CPU), a short burn-in (velocities
+ * need only a few steps of memory), and the learning rate decayed linearly to 0 at 100 000
+ * steps: the budget it is tuned for.
+ */
+const DRQN_CARTPOLE_MASKED: JsonObject = {
+  lstmUnits: 32,
+  hiddenSizes: [64],
+  learningRate: { start: 1e-3, end: 0, steps: 100_000 },
+  gamma: 0.99,
+  nStep: 8,
+  rewardScale: 0.1,
+  batchSize: 32,
+  sequenceLength: 16,
+  burnIn: 4,
+  overlap: 0,
+  storedState: true,
+  bufferSize: 10_000,
+  learningStarts: 1000,
+  trainFrequency: 256,
+  gradientSteps: 32,
+  targetUpdateInterval: 256,
+  epsilon: { start: 1, end: 0.05, steps: 10_000 },
+};
+
+/**
+ * A2C on CartPole is tuned for 100 000 environment steps (the learning rate falls linearly to 0
+ * over them), with rewards scaled by 0.01 so the critic's targets stay near 1. "cartpole-masked"
+ * (velocities hidden) standardises the advantages; full-observation "cartpole" learns more
+ * steadily without.
+ */
+const A2C_CARTPOLE: JsonObject = {
+  envs: 8,
+  rolloutSteps: 16,
+  lstmUnits: 64,
+  hiddenSizes: [64],
+  learningRate: { start: 2e-3, end: 0, steps: 100_000 },
+  gamma: 0.99,
+  gaeLambda: 0.98,
+  rewardScale: 0.01,
+  entropyCoef: 0.001,
+  valueCoef: 0.5,
+  maxGradNorm: 0.5,
+  normalizeAdvantages: false,
+  normalizeObservations: true,
+};
+
+/** A2C on "cartpole-masked": see {@linkcode A2C_CARTPOLE}. */
+const A2C_CARTPOLE_MASKED: JsonObject = {
+  ...A2C_CARTPOLE,
+  learningRate: { start: 1.5e-3, end: 0, steps: 100_000 },
+  normalizeAdvantages: true,
+};
+
+/**
+ * A2C on "minesweeper-memory" (POPGym's MineSweeper, medium board, with the clicked cell
+ * observed) runs 3 000 000 steps (the learning rate falls to 0 over them), 16 copies with short
+ * 8-step rollouts (many updates), larger LSTM and ReLU layers of 128 units, unscaled rewards
+ * (they are already fractions of 1) and a small entropy bonus: at 0.01 the policy stayed uniform
+ * over the 36 cells.
+ */
+const A2C_MINESWEEPER_MEMORY: JsonObject = {
+  envs: 16,
+  rolloutSteps: 8,
+  lstmUnits: 128,
+  hiddenSizes: [128],
+  learningRate: { start: 3e-3, end: 0, steps: 3_000_000 },
+  gamma: 0.99,
+  gaeLambda: 0.95,
+  rewardScale: 1,
+  entropyCoef: 0.001,
+  valueCoef: 0.5,
+  maxGradNorm: 0.5,
+  normalizeAdvantages: true,
+  normalizeObservations: false,
+};
+
+/**
+ * REINFORCE on CartPole: one episode per update, rewards scaled by 0.01; the same settings learn
+ * "cartpole" and "cartpole-masked".
+ */
+const REINFORCE_CARTPOLE: JsonObject = {
+  episodesPerUpdate: 1,
+  lstmUnits: 64,
+  hiddenSizes: [64],
+  learningRate: 1e-3,
+  gamma: 0.99,
+  rewardScale: 0.01,
+  entropyCoef: 0,
+  valueCoef: 0.5,
+  maxGradNorm: 1,
+  normalizeAdvantages: true,
+  normalizeObservations: true,
+};
+
+/** The board of the minesweeper-memory presets. */
+const MEDIUM_BOARD_OBSERVED: JsonObject = { difficulty: "medium", observeAction: true };
+
+/** The presets, keyed `"env/algo"`. */
+export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = {
+  "cartpole/dqn": { steps: 50_000, options: DQN_CARTPOLE },
+  "cartpole-masked/dqn": { steps: 100_000, options: DQN_CARTPOLE },
+  "cartpole-masked/drqn": { steps: 100_000, options: DRQN_CARTPOLE_MASKED },
+  // A checkpoint holds the replay (66 MB here), so it is written less often.
+  "minesweeper/dqn": { steps: 2_000_000, options: DQN_MINESWEEPER, checkpointEvery: 100_000 },
+  "pendulum/dqn": { steps: 30_000, options: DQN_PENDULUM },
+  "minesweeper-memory/dqn": {
+    steps: 100_000,
+    options: DQN_MINESWEEPER_MEMORY,
+    envOptions: MEDIUM_BOARD_OBSERVED,
+  },
+  "minesweeper-memory/a2c": {
+    steps: 3_000_000,
+    options: A2C_MINESWEEPER_MEMORY,
+    envOptions: MEDIUM_BOARD_OBSERVED,
+  },
+  "cartpole/a2c": { steps: 100_000, options: A2C_CARTPOLE },
+  "cartpole-masked/a2c": { steps: 100_000, options: A2C_CARTPOLE_MASKED },
+  "cartpole/reinforce": { steps: 100_000, options: REINFORCE_CARTPOLE },
+  "cartpole-masked/reinforce": { steps: 100_000, options: REINFORCE_CARTPOLE },
+  "cartpole/q-learning": {
+    steps: 200_000,
+    options: { stepSize: 0.1, gamma: 0.99, epsilon: { start: 1, end: 0.01, steps: 100_000 } },
+  },
+  "cartpole/sarsa": {
+    steps: 400_000,
+    options: { stepSize: 0.1, gamma: 0.995, epsilon: { start: 1, end: 0.01, steps: 200_000 } },
+  },
+  "bandit/epsilon-greedy": { steps: 100_000, options: { epsilon: 0.1 } },
+  "bandit/ucb": { steps: 100_000, options: { c: 2 } },
+  "bandit/thompson": { steps: 100_000, options: {} },
+  "bandit/gradient-bandit": { steps: 100_000, options: { stepSize: 0.1, baseline: true } },
+};
+
+/** The steps a run trains for when no preset applies. */
+export const DEFAULT_TRAIN_STEPS = 100_000;
+
+/**
+ * The preset for an environment and algorithm (the defaults when there is none).
+ *
+ * @example
+ * ```ts
+ * import { presetFor } from "@rnnrl/rnnrl";
+ * if (presetFor("cartpole", "dqn").steps !== 50_000) throw new Error("the tuned budget");
+ * ```
+ */
+export function presetFor(env: EnvName, algo: AlgoName): TrainPreset {
+  return TRAIN_PRESETS[`${env}/${algo}`] ?? { steps: DEFAULT_TRAIN_STEPS, options: {} };
+}

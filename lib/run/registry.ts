@@ -1,0 +1,225 @@
+/**
+ * The registries of the command line: environments and algorithms by the names `--env` and
+ * `--algo` take, and the built-in baselines of `deno task eval --agent`.
+ *
+ * @module
+ */
+
+import type { Backend } from "../backend/backend.ts";
+import { Bandit } from "../envs/bandit.ts";
+import { CartPole } from "../envs/cartpole.ts";
+import type { Env, EnvSpec } from "../envs/env.ts";
+import {
+  Minesweeper,
+  MinesweeperMemory,
+  type MinesweeperMemoryDifficulty,
+  type MinesweeperRewards,
+} from "../envs/minesweeper.ts";
+import { Pendulum } from "../envs/pendulum.ts";
+import { DiscreteActions } from "../envs/wrappers.ts";
+import type { JsonObject } from "../io/json.ts";
+import { A2C } from "../rl/a2c.ts";
+import type { Agent } from "../rl/agent.ts";
+import { BanditAgent, type BanditAgentOptions, type BanditAlgo } from "../rl/bandit_agent.ts";
+import { randomPolicy, solverPolicy } from "../rl/baselines.ts";
+import { DQN } from "../rl/dqn.ts";
+import { DRQN } from "../rl/drqn.ts";
+import { evaluate, type EvaluationResult } from "../rl/evaluation.ts";
+import type { Policy } from "../rl/policy.ts";
+import { TabularAgent } from "../rl/q_learning.ts";
+import { REINFORCE } from "../rl/reinforce.ts";
+
+/** The environments {@linkcode createEnv} knows, as the command line names them. */
+export const ENV_NAMES: readonly EnvName[] = [
+  "cartpole",
+  "cartpole-masked",
+  "bandit",
+  "minesweeper",
+  "minesweeper-memory",
+  "pendulum",
+];
+
+/** The name of an environment {@linkcode createEnv} can build. */
+export type EnvName =
+  | "cartpole"
+  | "cartpole-masked"
+  | "bandit"
+  | "minesweeper"
+  | "minesweeper-memory"
+  | "pendulum";
+
+/** Options of {@linkcode createEnv}; each applies only where it makes sense. */
+export interface CreateEnvOptions {
+  /** The environment's RNG seed (default 0). */
+  seed?: number;
+  /** Minesweeper columns (default 9; minesweeper-memory: the difficulty's). */
+  width?: number;
+  /** Minesweeper rows (default 9; minesweeper-memory: the difficulty's). */
+  height?: number;
+  /** Minesweeper mines (default 10; minesweeper-memory: the difficulty's). */
+  mines?: number;
+  /** The minesweeper-memory preset (default "easy"). */
+  difficulty?: MinesweeperMemoryDifficulty;
+  /** minesweeper-memory: append a one-hot of the clicked cell to the observation (default false). */
+  observeAction?: boolean;
+  /** minesweeper: overrides of the default rewards. */
+  rewards?: Partial<MinesweeperRewards>;
+  /** The number of discrete torques for pendulum (default 5: −2, −1, 0, 1, 2). */
+  pendulumActions?: number;
+}
+
+/**
+ * Builds an environment by name: "cartpole", "cartpole-masked" (velocities hidden), "bandit" (the
+ * 10-armed testbed), "minesweeper", "minesweeper-memory" and "pendulum" (with
+ * {@linkcode DiscreteActions}).
+ *
+ * @example
+ * ```ts
+ * import { createEnv } from "@rnnrl/rnnrl";
+ * const env = createEnv("cartpole-masked", { seed: 1 });
+ * if (env.observationSize !== 2) throw new Error("x and theta only");
+ * ```
+ */
+export function createEnv(name: EnvName, options: CreateEnvOptions = {}): Env {
+  const { seed } = options;
+  switch (name) {
+    case "cartpole":
+      return new CartPole({ seed });
+    case "cartpole-masked":
+      return new CartPole({ seed, maskVelocity: true });
+    case "bandit":
+      return new Bandit({ seed });
+    case "minesweeper":
+      return new Minesweeper({
+        seed,
+        width: options.width,
+        height: options.height,
+        mines: options.mines,
+        rewards: options.rewards,
+      });
+    case "minesweeper-memory":
+      return new MinesweeperMemory({
+        seed,
+        difficulty: options.difficulty,
+        width: options.width,
+        height: options.height,
+        mines: options.mines,
+        observeAction: options.observeAction,
+      });
+    case "pendulum":
+      return new DiscreteActions(new Pendulum({ seed }), { count: options.pendulumActions ?? 5 });
+    default:
+      throw new RangeError(
+        `Cannot create environment "${name}": expected one of ${ENV_NAMES.join(", ")}`,
+      );
+  }
+}
+
+/** The algorithms the training task knows, as the command line names them. */
+export type AlgoName =
+  | "dqn"
+  | "drqn"
+  | "reinforce"
+  | "a2c"
+  | "q-learning"
+  | "sarsa"
+  | BanditAlgo;
+
+/** How each algorithm's agent is built from an environment's sizes and partial options. */
+const ALGORITHMS: Record<
+  AlgoName,
+  (spec: EnvSpec, options: JsonObject, backend: Backend) => Agent
+> = {
+  dqn: (spec, options, backend) => new DQN(spec, options, backend),
+  drqn: (spec, options, backend) => new DRQN(spec, options, backend),
+  reinforce: (spec, options, backend) => new REINFORCE(spec, options, backend),
+  a2c: (spec, options, backend) => new A2C(spec, options, backend),
+  "q-learning": (spec, options) => new TabularAgent(spec, { ...options, algorithm: "q-learning" }),
+  sarsa: (spec, options) => new TabularAgent(spec, { ...options, algorithm: "sarsa" }),
+  "epsilon-greedy": (spec, options) => bandit(spec, options, "epsilon-greedy"),
+  ucb: (spec, options) => bandit(spec, options, "ucb"),
+  thompson: (spec, options) => bandit(spec, options, "thompson"),
+  "gradient-bandit": (spec, options) => bandit(spec, options, "gradient-bandit"),
+};
+
+/** The algorithms {@linkcode createAgent} accepts, for validation and help text. */
+export const ALGO_NAMES: readonly AlgoName[] = Object.keys(ALGORITHMS) as AlgoName[];
+
+function bandit(spec: EnvSpec, options: JsonObject, algorithm: BanditAlgo): Agent {
+  return new BanditAgent(spec, { ...options, algorithm } as unknown as BanditAgentOptions);
+}
+
+/**
+ * Builds an agent by algorithm name for an environment (its sizes, and for the tabular and
+ * bandit agents its id).
+ *
+ * @throws {RangeError} For an unknown algorithm, an environment it cannot play, or an option out
+ * of range.
+ * @throws {TypeError} For an option the algorithm does not have.
+ *
+ * @example
+ * ```ts
+ * import { createAgent, createCpuBackend, createEnv } from "@rnnrl/rnnrl";
+ * const agent = createAgent("a2c", createEnv("cartpole"), { envs: 2 }, createCpuBackend());
+ * if (agent.kind !== "a2c" || !agent.recurrent) throw new Error("an LSTM actor-critic");
+ * ```
+ */
+export function createAgent(
+  algo: AlgoName,
+  spec: EnvSpec,
+  options: JsonObject,
+  backend: Backend,
+): Agent {
+  const build = ALGORITHMS[algo];
+  if (!build) {
+    throw new RangeError(`Cannot create agent "${algo}": expected one of ${ALGO_NAMES.join(", ")}`);
+  }
+  return build(spec, options, backend);
+}
+
+/** The built-in baseline agents of `deno task eval --agent`. */
+export type BaselineAgent = "random" | "solver";
+
+/** Options of {@linkcode runBaseline}. */
+export interface BaselineOptions extends CreateEnvOptions {
+  /** The environment. */
+  env: EnvName;
+  /** The agent: "random" (any environment) or "solver" (minesweeper only). */
+  agent: BaselineAgent;
+  /** The number of episodes (default 100). */
+  episodes?: number;
+}
+
+/** The seed of a baseline policy's RNG, apart from the environment's stream. */
+function policySeed(seed: number): number {
+  return (seed ^ 0x5bd1e995) >>> 0;
+}
+
+/**
+ * Evaluates a built-in baseline: what `deno task eval --env NAME --agent random|solver` prints.
+ *
+ * @example
+ * ```ts
+ * import { runBaseline } from "@rnnrl/rnnrl";
+ * const result = await runBaseline({ env: "minesweeper", agent: "solver", episodes: 50, seed: 1 });
+ * if (!(result.winRate! > 0.5)) throw new Error("the solver wins most Beginner games");
+ * ```
+ */
+export async function runBaseline(options: BaselineOptions): Promise<EvaluationResult> {
+  const seed = options.seed ?? 0;
+  const env = createEnv(options.env, { ...options, seed });
+  let policy: Policy<undefined>;
+  if (options.agent === "random") {
+    policy = randomPolicy(env, { seed: policySeed(seed) });
+  } else if (options.agent === "solver") {
+    if (!(env instanceof Minesweeper)) {
+      throw new RangeError(
+        `Cannot run the solver on "${options.env}": it plays "minesweeper" only`,
+      );
+    }
+    policy = solverPolicy(env, { seed: policySeed(seed) });
+  } else {
+    throw new RangeError(`Cannot run baseline "${options.agent}": expected "random" or "solver"`);
+  }
+  return await evaluate(env, policy, { episodes: options.episodes, seed });
+}
