@@ -16,6 +16,9 @@ export type SnapshotEnv = Env & {
   setState(state: JsonValue): void;
 };
 
+/** Picks an action for an environment in the middle of an episode. */
+export type TestPolicy = (env: Env, rng: Rng) => number;
+
 /** A uniformly random valid action: among the mask's where the environment has one. */
 export function randomAction(env: Env, rng: Rng): number {
   const mask = env.actionMask?.();
@@ -25,23 +28,34 @@ export function randomAction(env: Env, rng: Rng): number {
   return valid[rng.int(valid.length)];
 }
 
+/** Options of {@linkcode assertSameRun}. */
+export interface SameRunOptions {
+  /** The seed of the actions' RNG (default 0). */
+  seed?: number;
+  /** Reset both before the first step (default false). */
+  resetFirst?: boolean;
+  /** How `a` picks the actions (default {@linkcode randomAction}). */
+  policy?: TestPolicy;
+}
+
 /**
- * Plays `steps` random actions in `a` and `b` alike, resetting both without a seed whenever an
- * episode ends (and first, with `resetFirst`), and asserts that every result, snapshot and frame
- * is the same. Returns the number of episodes that ended.
+ * Plays `steps` actions of a policy in `a` and `b` alike, resetting both without a seed whenever
+ * an episode ends (and first, with `resetFirst`), and asserts that every result, snapshot and
+ * frame is the same. Returns the number of episodes that ended.
  */
 export function assertSameRun(
   a: SnapshotEnv,
   b: SnapshotEnv,
   steps: number,
-  options: { seed?: number; resetFirst?: boolean } = {},
+  options: SameRunOptions = {},
 ): number {
   const rng = new Rng(options.seed ?? 0);
+  const policy = options.policy ?? randomAction;
   assert.deepEqual(b.getState(), a.getState());
   if (options.resetFirst) assert.deepEqual(b.reset(), a.reset());
   let episodes = 0;
   for (let t = 0; t < steps; t++) {
-    const action = randomAction(a, rng);
+    const action = policy(a, rng);
     const left = a.step(action);
     assert.deepEqual(b.step(action), left, `step ${t}, action ${action}`);
     assert.deepEqual(b.getState(), a.getState(), `the snapshots after step ${t}`);
@@ -55,7 +69,8 @@ export function assertSameRun(
 }
 
 /**
- * For each number of warm-up steps, plays them in a new environment (`null`: not even a reset),
+ * For each number of warm-up steps, plays them in a new environment (`null`: not even a reset;
+ * an episode that ends is reset before the next step, so a snapshot may fall between the two),
  * saves it through JSON text, restores the snapshot into another new one made with a different
  * seed, and asserts with {@linkcode assertSameRun} that the two go on alike for `steps` steps
  * over at least `minEpisodes` episodes.
@@ -65,19 +80,22 @@ export function assertResumes(
   warmups: (number | null)[],
   steps: number,
   minEpisodes: number,
+  policy: TestPolicy = randomAction,
 ): void {
   for (const warmup of warmups) {
     const a = make(7);
     const rng = new Rng(100);
-    if (warmup !== null) a.reset();
+    let ended = warmup === null;
+    if (!ended) a.reset();
     for (let t = 0; t < (warmup ?? 0); t++) {
-      const { terminated, truncated } = a.step(randomAction(a, rng));
-      if (terminated || truncated) a.reset();
+      if (ended) a.reset();
+      const { terminated, truncated } = a.step(policy(a, rng));
+      ended = terminated || truncated;
     }
     const saved = JSON.parse(JSON.stringify(a.getState()));
     const b = make(12345);
     b.setState(saved);
-    const episodes = assertSameRun(a, b, steps, { seed: 200, resetFirst: warmup === null });
+    const episodes = assertSameRun(a, b, steps, { seed: 200, resetFirst: ended, policy });
     assert.ok(
       episodes >= minEpisodes,
       `warm-up ${warmup}: ${episodes} episodes, expected at least ${minEpisodes}`,
@@ -87,6 +105,20 @@ export function assertResumes(
 
 /** A path into a saved state and the value to put there (undefined: delete the key). */
 export type Edit = [path: (string | number)[], value: unknown];
+
+/** Edits of the `rng` field that every environment's setState refuses. */
+export const RNG_EDITS: readonly Edit[] = [
+  [["rng"], undefined],
+  [["rng"], null],
+  [["rng", "words"], [1, 2, 3]],
+  [["rng", "words", 0], -1],
+  [["rng", "words", 1], 2 ** 32],
+  [["rng", "words", 2], 0.5],
+  [["rng", "words"], [0, 0, 0, 0]],
+  [["rng", "spareNormal"], "0"],
+  [["rng", "spareNormal"], NaN],
+  [["rng", "spareNormal"], undefined],
+];
 
 /** A deep copy of `saved` with one edit applied. */
 export function edited(saved: JsonValue, [path, value]: Edit): JsonValue {
@@ -110,6 +142,7 @@ export function assertRejects(
   name: string,
   states: JsonValue[],
   edits: Edit[],
+  policy: TestPolicy = randomAction,
 ): void {
   const before = env.getState();
   const message = `Cannot restore ${name}: the saved state is malformed`;
@@ -126,5 +159,5 @@ export function assertRejects(
     assert.deepEqual(env.getState(), before, `${what} changes nothing`);
   });
   twin.setState(structuredClone(before));
-  assertSameRun(env, twin, 100, { seed: 300 });
+  assertSameRun(env, twin, 100, { seed: 300, policy });
 }

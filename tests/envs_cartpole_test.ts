@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { BatchedCartPole, CartPole } from "../lib/envs/cartpole.ts";
 import { Rng } from "../lib/io/rng.ts";
-import { assertRejects, assertResumes, randomAction } from "./_env_snapshot.ts";
+import { assertRejects, assertResumes, randomAction, RNG_EDITS } from "./_env_snapshot.ts";
 
 type State = [number, number, number, number];
 
@@ -341,15 +341,7 @@ Deno.test("CartPole setState refuses malformed states and then changes nothing",
     [["ended"], "false"],
     [["started"], undefined],
     [["started"], false], // never started, yet in progress
-    [["rng"], null],
-    [["rng", "words"], [1, 2, 3]],
-    [["rng", "words", 0], -1],
-    [["rng", "words", 1], 2 ** 32],
-    [["rng", "words", 2], 0.5],
-    [["rng", "words"], [0, 0, 0, 0]],
-    [["rng", "spareNormal"], "0"],
-    [["rng", "spareNormal"], NaN],
-    [["rng", "spareNormal"], undefined],
+    ...RNG_EDITS,
   ]);
 });
 
