@@ -5,7 +5,7 @@
  * @module
  */
 
-export type { Env, ResetOptions, ResetResult, StepResult } from "./env.ts";
+export type { Env, EnvFrame, ResetOptions, ResetResult, StepResult } from "./env.ts";
 export {
   BatchedCartPole,
   type BatchedCartPoleStep,
