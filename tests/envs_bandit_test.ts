@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { Bandit } from "../lib/envs/bandit.ts";
+import { Bandit, type BanditOptions } from "../lib/envs/bandit.ts";
+import type { JsonObject } from "../lib/io/json.ts";
+import { assertRejects, assertResumes, RNG_EDITS } from "./_env_snapshot.ts";
 
 function argmax(values: ArrayLike<number>): number {
   let best = 0;
@@ -93,4 +95,55 @@ Deno.test("Bandit truncates at maxEpisodeSteps and rejects invalid arms", () => 
   for (const action of [-1, 3, 1.5, NaN]) assert.throws(() => env.step(action), RangeError);
   assert.throws(() => new Bandit({ arms: 0 }), RangeError);
   assert.throws(() => new Bandit({ drift: -1 }), RangeError);
+});
+
+const SNAPSHOT_OPTIONS: BanditOptions[] = [
+  { maxEpisodeSteps: 60 },
+  { arms: 4, drift: 0.1, rewardStd: 2, maxEpisodeSteps: 45 },
+  { arms: 3, kind: "bernoulli", drift: 0.2, initialMeans: "normal", maxEpisodeSteps: 50 },
+];
+
+for (const options of SNAPSHOT_OPTIONS) {
+  Deno.test(`Bandit snapshots resume every episode exactly ${JSON.stringify(options)}`, () => {
+    assertResumes((seed) => new Bandit({ ...options, seed }), [null, 0, 1, 2, 7, 45, 60], 400, 6);
+  });
+}
+
+Deno.test("Bandit snapshots keep the drifted means and the pending Gaussian", () => {
+  const env = new Bandit({ arms: 4, drift: 0.1, seed: 2 });
+  env.reset();
+  env.step(0); // one Gaussian for the reward and four for the walk: one pair is half used
+  const saved = env.getState() as JsonObject;
+  assert.notEqual((saved.rng as JsonObject).spareNormal, null);
+  assert.deepEqual(saved.means, [...env.means]);
+  assert.ok(env.means.some((m) => m !== 0), "the means have left their equal start");
+  const copy = new Bandit({ arms: 4, drift: 0.1 });
+  copy.setState(JSON.parse(JSON.stringify(saved)));
+  assert.deepEqual(copy.means, env.means);
+  assert.deepEqual(copy.step(3), env.step(3));
+});
+
+Deno.test("Bandit setState refuses malformed states and then changes nothing", () => {
+  const gaussian = new Bandit({ arms: 3, seed: 4 });
+  gaussian.reset();
+  gaussian.step(1);
+  assertRejects(gaussian, new Bandit({ arms: 3 }), "Bandit", [null, [], "x", false, {}], [
+    ...RNG_EDITS,
+    [["means"], [0, 0]],
+    [["means"], [0, 0, 0, 0]],
+    [["means", 0], NaN],
+    [["means", 1], Infinity],
+    [["means", 2], "1"],
+    [["means"], undefined],
+    [["elapsedSteps"], 1001],
+    [["elapsedSteps"], 1000], // in progress at the time limit
+    [["elapsedSteps"], 0.5],
+    [["ended"], "no"],
+  ]);
+  const bernoulli = new Bandit({ arms: 3, kind: "bernoulli", seed: 4 });
+  bernoulli.reset();
+  assertRejects(bernoulli, new Bandit({ arms: 3, kind: "bernoulli" }), "Bandit", [], [
+    [["means", 0], 1.5],
+    [["means", 1], -0.1],
+  ]);
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BatchedCartPole, CartPole } from "../lib/envs/cartpole.ts";
 import { Rng } from "../lib/io/rng.ts";
+import { assertRejects, assertResumes, randomAction, RNG_EDITS } from "./_env_snapshot.ts";
 
 type State = [number, number, number, number];
 
@@ -310,4 +311,77 @@ Deno.test("CartPole getState and setState continue an episode exactly, RNG inclu
     }
   }
   assert.throws(() => b.setState({ state: [0, 0, 0] }), TypeError);
+});
+
+for (
+  const options of [
+    {},
+    { maskVelocity: true, integrator: "semi-implicit-euler" as const, maxEpisodeSteps: 30 },
+  ]
+) {
+  Deno.test(`CartPole snapshots resume every episode exactly ${JSON.stringify(options)}`, () => {
+    assertResumes((seed) => new CartPole({ ...options, seed }), [null, 0, 5, 60], 400, 3);
+  });
+}
+
+Deno.test("CartPole setState refuses malformed states and then changes nothing", () => {
+  const env = new CartPole({ seed: 2, maxEpisodeSteps: 100 });
+  env.reset();
+  for (let t = 0; t < 3; t++) env.step(t % 2);
+  assertRejects(env, new CartPole({ maxEpisodeSteps: 100 }), "CartPole", [null, [], "x", 3, {}], [
+    [["state"], [0, 0, 0]],
+    [["state", 1], NaN],
+    [["state", 2], Infinity],
+    [["state", 0], "0"],
+    [["state"], undefined],
+    [["elapsedSteps"], -1],
+    [["elapsedSteps"], 1.5],
+    [["elapsedSteps"], 101],
+    [["elapsedSteps"], 100], // an episode in progress at the time limit
+    [["ended"], "false"],
+    [["started"], undefined],
+    [["started"], false], // never started, yet in progress
+    ...RNG_EDITS,
+  ]);
+});
+
+Deno.test("CartPole clone has the same settings and an RNG that its reset seeds", () => {
+  const options = {
+    maskVelocity: true,
+    integrator: "semi-implicit-euler" as const,
+    maxEpisodeSteps: 42,
+  };
+  const env = new CartPole({ ...options, seed: 5 });
+  env.reset();
+  env.step(1);
+  const copy = env.clone();
+  assert.ok(copy instanceof CartPole && copy !== env);
+  const keys = ["id", "observationSize", "maskVelocity", "integrator", "maxEpisodeSteps"] as const;
+  for (const key of keys) assert.equal(copy[key], env[key], key);
+  assert.deepEqual(copy.reset(), new CartPole(options).reset(), "a new RNG, not the original's");
+  assert.deepEqual(copy.reset({ seed: 9 }), new CartPole({ ...options, seed: 9 }).reset());
+  assert.equal(env.elapsedSteps, 1, "the original is untouched");
+  const plain = new CartPole().clone();
+  assert.equal(plain.integrator, "euler");
+  assert.equal(plain.maxEpisodeSteps, 500);
+  assert.equal(plain.maskVelocity, false);
+});
+
+Deno.test("CartPole frame is a copy of the state, as the replay recorded it", () => {
+  const env = new CartPole({ seed: 3 });
+  const rng = new Rng(1);
+  for (let episode = 0; episode < 3; episode++) {
+    env.reset();
+    // The recording before frames: the state after reset, then after every step.
+    assert.deepEqual(env.frame(), { kind: "cartpole", state: [...env.state] });
+    for (;;) {
+      const step = env.step(randomAction(env, rng));
+      assert.deepEqual(env.frame(), { kind: "cartpole", state: [...env.state] });
+      if (step.terminated || step.truncated) break;
+    }
+  }
+  const frame = env.frame();
+  if (frame.kind !== "cartpole") throw new Error("a CartPole frame");
+  frame.state[0] = 99;
+  assert.notEqual(env.state[0], 99);
 });

@@ -1,6 +1,39 @@
 import assert from "node:assert/strict";
 import { Minesweeper, MinesweeperMemory } from "../lib/envs/minesweeper.ts";
+import type { Env } from "../lib/envs/env.ts";
+import type { JsonObject } from "../lib/io/json.ts";
 import { Rng } from "../lib/io/rng.ts";
+import {
+  assertRejects,
+  assertResumes,
+  assertSameRun,
+  randomAction,
+  RNG_EDITS,
+} from "./_env_snapshot.ts";
+
+/**
+ * A player who knows the mines (when they are placed) and picks a safe unrevealed cell 9 times
+ * in 10, else any unrevealed cell: it wins many games and loses some.
+ */
+function mostlySafe(env: Env, rng: Rng): number {
+  const game = env as Minesweeper;
+  const layout = game.mineLayout();
+  if (layout === null || rng.uniform() < 0.1) return randomAction(env, rng);
+  const mask = game.actionMask();
+  const safe = [...mask.keys()].filter((i) => mask[i] === 1 && layout[i] === 0);
+  return safe[rng.int(safe.length)];
+}
+
+/**
+ * A player who clicks the safe cells in turn, one per step, 19 times in 20, else any cell: it
+ * wins about half the games, repeats cells or hits mines in the others.
+ */
+function mostlyInTurn(env: Env, rng: Rng): number {
+  const game = env as MinesweeperMemory;
+  const layout = game.mineLayout();
+  const safe = [...layout.keys()].filter((i) => layout[i] === 0);
+  return rng.uniform() < 0.05 ? rng.int(env.actionCount) : safe[game.elapsedSteps % safe.length];
+}
 
 /** The number of mines around each cell, counted directly from a layout. */
 function neighbourCounts(mine: Uint8Array, width: number, height: number): number[] {
@@ -212,4 +245,161 @@ Deno.test("MinesweeperMemory can observe its action and rejects out-of-range cel
     "no mask: memory is the task",
   );
   assert.throws(() => new MinesweeperMemory({ difficulty: "expert" as "easy" }), RangeError);
+});
+
+for (
+  const options of [
+    {},
+    { width: 4, height: 4, mines: 2, encoding: "scalar" as const },
+    { width: 5, height: 3, mines: 14 },
+  ]
+) {
+  Deno.test(`Minesweeper snapshots resume every game exactly ${JSON.stringify(options)}`, () => {
+    // 0 warm-up steps: saved before the first click, when the layout is still to be placed.
+    const make = (seed: number) => new Minesweeper({ ...options, seed });
+    assertResumes(make, [null, 0, 1, 3, 40], 300, 10);
+    assertResumes(make, [null, 0, 1, 2, 3, 5, 8, 40], 300, 10, mostlySafe);
+  });
+}
+
+Deno.test("Minesweeper snapshots keep a layout that resetWithLayout set", () => {
+  const a = new Minesweeper({ width: 5, height: 5, mines: 4, seed: 3 });
+  a.resetWithLayout([10, 11, 12, 13]);
+  a.step(0);
+  const b = new Minesweeper({ width: 5, height: 5, mines: 4 });
+  b.setState(JSON.parse(JSON.stringify(a.getState())));
+  assert.equal(b.render(), a.render());
+  assert.deepEqual(b.mineLayout(), a.mineLayout());
+  assertSameRun(a, b, 200, { seed: 4 });
+});
+
+Deno.test("Minesweeper setState refuses malformed states and then changes nothing", () => {
+  const env = new Minesweeper({ seed: 6 });
+  env.reset();
+  env.step(40);
+  const saved = env.getState() as JsonObject;
+  assert.equal(saved.ended, false, "the game goes on");
+  const mines = saved.mines as number[];
+  const revealed = saved.revealed as number[];
+  const mine = mines.indexOf(1);
+  const open = revealed.indexOf(1);
+  const hidden = mines.findIndex((m, i) => m === 0 && revealed[i] === 0);
+  const twin = () => new Minesweeper();
+  assertRejects(env, twin(), "Minesweeper", [null, [], "board", 0, {}], [
+    ...RNG_EDITS,
+    [["candidates"], [1, 2, 3]],
+    [["candidates", 0], 81],
+    [["candidates", 0], 1.5],
+    [["candidates", 0], NaN],
+    [["mines"], mines.slice(1)],
+    [["mines", mine], 2],
+    [["mines", mine], 0], // nine mines for ten
+    [["mines", open], 1], // a mine on an open cell
+    [["mines"], "0".repeat(81)],
+    [["revealed"], undefined],
+    [["revealed", mine], 1],
+    [["revealed", 0], true],
+    [["placed"], false], // not placed, yet mines and open cells
+    [["ended"], null],
+    [["won"], true], // won while the game goes on
+    [["lastClick"], 81],
+    [["lastClick"], -1],
+    [["lastClick"], 0.5],
+    [["lastClick"], hidden], // a click that opened nothing
+    [["lastClick"], mine], // a lost game still in progress
+    [["lastClick"], undefined],
+  ]);
+  // Before the first click, the candidates are placed at the next click: they must differ.
+  const fresh = new Minesweeper({ seed: 6 });
+  fresh.reset();
+  assertRejects(fresh, twin(), "Minesweeper", [], [
+    [["candidates"], new Array(11).fill(5)],
+    [["revealed", 0], 1], // an open cell before any click
+  ]);
+});
+
+Deno.test("Minesweeper frame is the board the replay recorded, a clicked mine as 9", () => {
+  let wins = 0, losses = 0;
+  for (const [width, height, mines] of [[9, 9, 10], [4, 4, 2], [3, 3, 1]]) {
+    const env = new Minesweeper({ width, height, mines, seed: width });
+    const rng = new Rng(height);
+    // The recording before frames (lib/rl/evaluation.ts's startRecording), as reference.
+    const expect = (board: number[]) =>
+      assert.deepEqual(env.frame(), {
+        kind: "minesweeper",
+        width,
+        height,
+        board,
+      });
+    for (let episode = 0; episode < 40; episode++) {
+      // Some games on a given layout, whose first click may be a mine.
+      const layout = rng.shuffle([...Array(width * height).keys()]).slice(0, mines);
+      if (episode % 10 === 9) env.resetWithLayout(layout);
+      else env.reset();
+      expect([...env.visible]);
+      for (;;) {
+        const action = randomAction(env, rng);
+        const step = env.step(action);
+        const board = [...env.visible];
+        if (env.mineLayout()?.[action] === 1) board[action] = 9;
+        expect(board);
+        if (step.terminated) {
+          if (step.info.won) wins++;
+          else losses++;
+          break;
+        }
+      }
+    }
+  }
+  assert.ok(wins > 5 && losses > 5, `${wins} wins and ${losses} losses`);
+  const env = new Minesweeper({ width: 5, height: 5, mines: 4 });
+  env.resetWithLayout([10, 11, 12, 13]);
+  env.step(12);
+  const frame = env.frame();
+  if (frame.kind !== "minesweeper") throw new Error("a Minesweeper frame");
+  assert.equal(frame.board[12], 9);
+  assert.throws(() => env.step(0), /episode has ended/);
+  assert.deepEqual(env.frame(), frame, "a refused click is not the last click");
+  frame.board.fill(7);
+  assert.ok(env.visible.every((v) => v !== 7), "the frame is a copy");
+});
+
+for (
+  const options of [
+    { difficulty: "easy" as const },
+    { difficulty: "hard" as const, observeAction: true },
+  ]
+) {
+  Deno.test(`MinesweeperMemory snapshots resume every game exactly ${JSON.stringify(options)}`, () => {
+    const make = (seed: number) => new MinesweeperMemory({ ...options, seed });
+    assertResumes(make, [null, 0, 3, 30], 400, 10);
+    assertResumes(make, [null, 0, 1, 3, 7, 14, 30], 400, 10, mostlyInTurn);
+  });
+}
+
+Deno.test("MinesweeperMemory setState refuses malformed states and then changes nothing", () => {
+  const env = new MinesweeperMemory({ seed: 4 }); // 4×4 with 2 mines, L = 14
+  env.reset();
+  const layout = env.mineLayout();
+  const safe = layout.indexOf(0);
+  env.step(safe);
+  env.step(safe);
+  const saved = env.getState() as JsonObject;
+  const mines = saved.mines as number[];
+  const mine = mines.indexOf(1);
+  assertRejects(env, new MinesweeperMemory(), "MinesweeperMemory", [null, [1], "x", true, {}], [
+    ...RNG_EDITS,
+    [["mines"], mines.slice(1)],
+    [["mines", mine], 0], // one mine for two
+    [["mines", safe], 1], // a mine on a clicked cell
+    [["mines", mine], -1],
+    [["viewed"], undefined],
+    [["viewed", mine], 1],
+    [["viewed"], [...mines.map((m) => 1 - m)]], // 14 safe cells in 2 steps
+    [["elapsedSteps"], 15],
+    [["elapsedSteps"], 14], // in progress at the time limit
+    [["elapsedSteps"], 0], // a cell viewed in no step
+    [["elapsedSteps"], NaN],
+    [["ended"], 0],
+  ]);
 });

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { angleNormalize, Pendulum } from "../lib/envs/pendulum.ts";
+import { angleNormalize, type ContinuousEnv, Pendulum } from "../lib/envs/pendulum.ts";
 import { DiscreteActions } from "../lib/envs/wrappers.ts";
+import { Rng } from "../lib/io/rng.ts";
+import { assertRejects, assertResumes, RNG_EDITS } from "./_env_snapshot.ts";
 
 /** Gymnasium's PendulumEnv.step, written out again (angle_normalize by floor division). */
 function gymnasiumStep(th: number, thdot: number, u: number): [number, number, number] {
@@ -110,4 +112,83 @@ Deno.test("DiscreteActions steps the wrapped environment with the mapped torque"
     assert.deepEqual(a, b);
   }
   for (const action of [-1, 5, 0.5]) assert.throws(() => env.step(action), RangeError);
+});
+
+Deno.test("Pendulum snapshots resume every episode exactly under continuous torques", () => {
+  for (const warmup of [0, 1, 17, 40]) {
+    const a = new Pendulum({ maxEpisodeSteps: 40, seed: 3 });
+    const rng = new Rng(warmup);
+    const torque = () => rng.uniformIn(-3, 3); // beyond ±2 too: clipped
+    a.reset();
+    let ended = false;
+    for (let t = 0; t < warmup; t++) ended = a.step(torque()).truncated;
+    const b = new Pendulum({ maxEpisodeSteps: 40, seed: 99 });
+    b.setState(JSON.parse(JSON.stringify(a.getState())));
+    let episodes = 0;
+    for (let t = 0; t < 300; t++) {
+      if (ended) assert.deepEqual(b.reset(), a.reset());
+      const u = torque();
+      const left = a.step(u);
+      assert.deepEqual(b.step(u), left, `step ${t}`);
+      assert.deepEqual(b.getState(), a.getState());
+      ended = left.truncated;
+      if (ended) episodes++;
+    }
+    assert.ok(episodes >= 6, `${episodes} episodes`);
+  }
+});
+
+Deno.test("DiscreteActions snapshots are the wrapped Pendulum's and resume it exactly", () => {
+  const make = (seed: number) =>
+    new DiscreteActions(new Pendulum({ maxEpisodeSteps: 50, seed }), { count: 7 });
+  assertResumes(make, [null, 0, 10, 50, 75], 300, 5);
+  const inner = new Pendulum();
+  const env = new DiscreteActions(inner);
+  env.reset();
+  assert.deepEqual(env.getState(), inner.getState());
+});
+
+Deno.test("Pendulum setState refuses malformed states and then changes nothing", () => {
+  const env = new DiscreteActions(new Pendulum({ seed: 5, maxEpisodeSteps: 200 }));
+  env.reset();
+  for (let t = 0; t < 3; t++) env.step(t);
+  assertRejects(env, new DiscreteActions(new Pendulum()), "Pendulum", [null, [0, 0], "x", {}], [
+    ...RNG_EDITS,
+    [["state"], [0]],
+    [["state", 0], NaN],
+    [["state", 1], -Infinity],
+    [["state", 1], null],
+    [["elapsedSteps"], 201],
+    [["elapsedSteps"], 200], // in progress at the time limit
+    [["elapsedSteps"], -2],
+    [["elapsedSteps"], "3"],
+    [["ended"], undefined],
+  ]);
+});
+
+Deno.test("DiscreteActions cannot snapshot an environment without getState and setState", () => {
+  const bare: ContinuousEnv = {
+    id: "bare",
+    observationSize: 1,
+    actionLow: -1,
+    actionHigh: 1,
+    reset: () => ({ observation: new Float32Array(1), info: {} }),
+    step: () => ({
+      observation: new Float32Array(1),
+      reward: 0,
+      terminated: false,
+      truncated: false,
+      info: {},
+    }),
+  };
+  const env = new DiscreteActions(bare);
+  assert.throws(() => env.getState(), {
+    name: "TypeError",
+    message: 'Cannot save DiscreteActions: "bare" has no getState() and setState() methods',
+  });
+  assert.throws(() => env.setState({}), {
+    name: "TypeError",
+    message: 'Cannot restore DiscreteActions: "bare" has no getState() and setState() methods',
+  });
+  assert.throws(() => env.clone(), TypeError);
 });

@@ -5,7 +5,9 @@
  * @module
  */
 
+import type { JsonObject, JsonValue } from "../io/json.ts";
 import { Rng } from "../io/rng.ts";
+import { rngJson, SavedState } from "./_snapshot.ts";
 import type { Env, ResetOptions, ResetResult, StepResult } from "./env.ts";
 
 /** How a pull pays: N(q*, rewardStd²) or 1 with probability q* (else 0). */
@@ -201,6 +203,45 @@ export class Bandit implements Env<BanditInfo> {
       truncated,
       info: { optimalArm, optimal },
     };
+  }
+
+  /**
+   * Everything that determines the rest of the episode and the next ones, as JSON (checkpoints):
+   * the arms' means q* as they have drifted, the pull counter, whether the episode has ended, and
+   * the RNG (with its pending Gaussian). The options (kind, rewardStd, drift, initialMeans) are
+   * the constructor's, as with every environment.
+   */
+  getState(): JsonObject {
+    return {
+      means: Array.from(this.#means),
+      elapsedSteps: this.elapsedSteps,
+      ended: this.#ended,
+      rng: rngJson(this.#rng),
+    };
+  }
+
+  /**
+   * Restores a state from {@linkcode Bandit.getState} of a bandit with as many arms; throws a
+   * TypeError for anything else (Bernoulli means outside [0, 1] included) and then leaves the
+   * bandit as it was.
+   */
+  setState(saved: JsonValue): void {
+    const s = new SavedState("Bandit", saved);
+    const bernoulli = this.kind === "bernoulli";
+    const means = s.numbers(
+      "means",
+      this.actionCount,
+      bernoulli ? 0 : -Infinity,
+      bernoulli ? 1 : Infinity,
+    );
+    const elapsedSteps = s.count("elapsedSteps", this.maxEpisodeSteps);
+    const ended = s.flag("ended");
+    s.check(ended || elapsedSteps < this.maxEpisodeSteps);
+    const rng = s.rng();
+    this.#means.set(means);
+    this.elapsedSteps = elapsedSteps;
+    this.#ended = ended;
+    this.#rng = rng;
   }
 
   #optimalArm(): number {

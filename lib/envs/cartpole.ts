@@ -11,8 +11,9 @@
  */
 
 import type { JsonObject, JsonValue } from "../io/json.ts";
-import { Rng, type RngState } from "../io/rng.ts";
-import type { Env, ResetOptions, ResetResult, StepResult } from "./env.ts";
+import { Rng } from "../io/rng.ts";
+import { rngJson, SavedState } from "./_snapshot.ts";
+import type { Env, EnvFrame, ResetOptions, ResetResult, StepResult } from "./env.ts";
 
 /** Gymnasium CartPole-v1's physical constants and thresholds. */
 export const CARTPOLE_CONSTANTS: {
@@ -276,37 +277,42 @@ export class CartPole implements Env<CartPoleInfo> {
     });
   }
 
+  /** The present moment for the report's replay: a copy of the state. */
+  frame(): EnvFrame {
+    const [x, xDot, theta, thetaDot] = this.state;
+    return { kind: "cartpole", state: [x, xDot, theta, thetaDot] };
+  }
+
   /** Everything that determines the rest of the episode and the next ones, as JSON (checkpoints). */
   getState(): JsonObject {
-    const rng = this.#rng.getState();
     return {
       state: [...this.state],
       elapsedSteps: this.elapsedSteps,
       ended: this.#ended,
       started: this.#reset,
-      rng: { words: rng.words, spareNormal: rng.spareNormal },
+      rng: rngJson(this.#rng),
     };
   }
 
-  /** Restores a state from {@linkcode CartPole.getState}; throws a TypeError for anything else. */
+  /**
+   * Restores a state from {@linkcode CartPole.getState}; throws a TypeError for anything else
+   * and then leaves the environment as it was.
+   */
   setState(saved: JsonValue): void {
-    const s = saved as Record<string, unknown> | null;
-    const state = s?.state;
-    if (
-      !Array.isArray(state) || state.length !== 4 ||
-      !state.every((v) => typeof v === "number" && Number.isFinite(v)) ||
-      !(Number.isInteger(s!.elapsedSteps) && (s!.elapsedSteps as number) >= 0) ||
-      typeof s!.ended !== "boolean" || typeof s!.started !== "boolean"
-    ) {
-      throw new TypeError("Cannot restore CartPole: the saved state is malformed");
-    }
-    const rng = new Rng(0);
-    rng.setState(s!.rng as RngState);
+    const s = new SavedState("CartPole", saved);
+    const state = s.numbers("state", 4);
+    const elapsedSteps = s.count("elapsedSteps", this.maxEpisodeSteps);
+    const ended = s.flag("ended");
+    const started = s.flag("started");
+    // An episode in progress has steps left; one never started is ended at step 0.
+    s.check(ended || elapsedSteps < this.maxEpisodeSteps);
+    s.check(started || (ended && elapsedSteps === 0));
+    const rng = s.rng();
     this.#rng = rng;
     this.state = [state[0], state[1], state[2], state[3]];
-    this.elapsedSteps = s!.elapsedSteps as number;
-    this.#ended = s!.ended as boolean;
-    this.#reset = s!.started as boolean;
+    this.elapsedSteps = elapsedSteps;
+    this.#ended = ended;
+    this.#reset = started;
   }
 
   /** The observation of the current state (float32). */

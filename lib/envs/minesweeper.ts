@@ -7,9 +7,11 @@
  * @module
  */
 
+import type { JsonObject, JsonValue } from "../io/json.ts";
 import { Rng } from "../io/rng.ts";
 import { checkBoard, type NeighborTable, neighborTable } from "./_grid.ts";
-import type { Env, ResetOptions, ResetResult, StepResult } from "./env.ts";
+import { rngJson, SavedState } from "./_snapshot.ts";
+import type { Env, EnvFrame, ResetOptions, ResetResult, StepResult } from "./env.ts";
 
 /** The rewards of {@linkcode Minesweeper}. */
 export interface MinesweeperRewards {
@@ -65,6 +67,19 @@ function checkCell(name: string, action: number, cells: number): void {
       `Cannot step ${name}: action is ${action}, expected an integer in 0..${cells - 1}`,
     );
   }
+}
+
+/** The number of ones. */
+function ones(bits: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < bits.length; i++) n += bits[i];
+  return n;
+}
+
+/** True when some cell is 1 in both. */
+function overlap(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] & b[i]) return true;
+  return false;
 }
 
 function countMines(mine: Uint8Array, table: NeighborTable, out: Int8Array): void {
@@ -137,6 +152,7 @@ export class Minesweeper implements Env<MinesweeperInfo> {
   #placed = false;
   #ended = true;
   #won = false;
+  #lastClick: number | null = null;
   #stack: Int32Array;
 
   /** Creates the game; call {@linkcode Minesweeper.reset} before the first click. */
@@ -241,6 +257,7 @@ export class Minesweeper implements Env<MinesweeperInfo> {
         `Cannot step Minesweeper: cell ${action} (row ${row}, column ${column}) is already revealed`,
       );
     }
+    this.#lastClick = action;
     const first = !this.#placed;
     if (first) this.#placeMines(action);
     const r = this.rewards;
@@ -310,6 +327,75 @@ export class Minesweeper implements Env<MinesweeperInfo> {
     });
   }
 
+  /**
+   * The present moment for the report's replay: the visible board (−1 hidden, else the count),
+   * with a clicked mine shown as 9.
+   */
+  frame(): EnvFrame {
+    const board = Array.from(this.visible);
+    const click = this.#lastClick;
+    if (click !== null && this.#mine[click]) board[click] = 9;
+    return { kind: "minesweeper", width: this.width, height: this.height, board };
+  }
+
+  /**
+   * Everything that determines the rest of the game and the next ones, as JSON (checkpoints):
+   * the RNG, the candidate mine cells drawn at reset, the mines (0/1 per cell, all 0 before the
+   * first click), the revealed cells (0/1), the last click and the flags.
+   */
+  getState(): JsonObject {
+    return {
+      rng: rngJson(this.#rng),
+      candidates: Array.from(this.#candidates),
+      mines: Array.from(this.#mine),
+      revealed: Array.from(this.#revealed),
+      placed: this.#placed,
+      ended: this.#ended,
+      won: this.#won,
+      lastClick: this.#lastClick,
+    };
+  }
+
+  /**
+   * Restores a state from {@linkcode Minesweeper.getState} of a board of the same size; throws a
+   * TypeError for anything else and then leaves the game as it was.
+   */
+  setState(saved: JsonValue): void {
+    const s = new SavedState("Minesweeper", saved);
+    const cells = this.actionCount;
+    const safe = cells - this.mines;
+    const rng = s.rng();
+    const candidates = s.integers("candidates", this.mines + 1, cells - 1);
+    const mine = s.bits("mines", cells);
+    const revealed = s.bits("revealed", cells);
+    const placed = s.flag("placed");
+    const ended = s.flag("ended");
+    const won = s.flag("won");
+    const lastClick = s.countOrNull("lastClick", cells - 1);
+    const opened = ones(revealed);
+    // The candidates are used at the first click, so they must then be distinct.
+    s.check(placed || ended || new Set(candidates).size === candidates.length);
+    s.check(placed ? ones(mine) === this.mines : ones(mine) === 0 && opened === 0);
+    s.check(!overlap(mine, revealed));
+    s.check(ended || opened < safe);
+    s.check(!won || (ended && opened === safe));
+    // The last click opened its cell, or hit a mine and lost.
+    s.check(
+      lastClick === null ||
+        (placed && (revealed[lastClick] === 1 || (mine[lastClick] === 1 && ended && !won))),
+    );
+    this.#rng = rng;
+    this.#candidates.set(candidates);
+    this.#mine.set(mine);
+    countMines(this.#mine, this.#table, this.#count);
+    this.#revealed.set(revealed);
+    this.#revealedCount = opened;
+    this.#placed = placed;
+    this.#ended = ended;
+    this.#won = won;
+    this.#lastClick = lastClick;
+  }
+
   /** The observation of the current board in the chosen encoding. */
   observe(): Float32Array {
     const cells = this.actionCount;
@@ -343,6 +429,7 @@ export class Minesweeper implements Env<MinesweeperInfo> {
     this.#revealedCount = 0;
     this.#ended = false;
     this.#won = false;
+    this.#lastClick = null;
   }
 
   #placeMines(click: number): void {
@@ -530,6 +617,48 @@ export class MinesweeperMemory implements Env<MinesweeperInfo> {
   /** The mines (1 per mine cell) of the current episode. */
   mineLayout(): Uint8Array {
     return this.#mine.slice();
+  }
+
+  /**
+   * Everything that determines the rest of the episode and the next ones, as JSON (checkpoints):
+   * the RNG, the mines (0/1 per cell), the safe cells clicked so far (0/1), the step counter and
+   * whether the episode has ended.
+   */
+  getState(): JsonObject {
+    return {
+      rng: rngJson(this.#rng),
+      mines: Array.from(this.#mine),
+      viewed: Array.from(this.#viewed),
+      elapsedSteps: this.elapsedSteps,
+      ended: this.#ended,
+    };
+  }
+
+  /**
+   * Restores a state from {@linkcode MinesweeperMemory.getState} of a board of the same size;
+   * throws a TypeError for anything else and then leaves the game as it was.
+   */
+  setState(saved: JsonValue): void {
+    const s = new SavedState("MinesweeperMemory", saved);
+    const cells = this.actionCount;
+    const L = this.maxEpisodeSteps;
+    const rng = s.rng();
+    const mine = s.bits("mines", cells);
+    const viewed = s.bits("viewed", cells);
+    const elapsedSteps = s.count("elapsedSteps", L);
+    const ended = s.flag("ended");
+    const viewedCount = ones(viewed);
+    // The mines are placed at reset: all of them, or none before the first reset.
+    s.check(ones(mine) === this.mines || (ended && ones(mine) === 0));
+    s.check(!overlap(mine, viewed) && viewedCount <= elapsedSteps);
+    s.check(ended || (elapsedSteps < L && viewedCount < L));
+    this.#rng = rng;
+    this.#mine.set(mine);
+    countMines(this.#mine, this.#table, this.#count);
+    this.#viewed.set(viewed);
+    this.#viewedCount = viewedCount;
+    this.elapsedSteps = elapsedSteps;
+    this.#ended = ended;
   }
 
   /** Clicks cell `action`; only an index out of range (or not an integer) is invalid. */

@@ -4,7 +4,9 @@
  * @module
  */
 
+import type { JsonObject, JsonValue } from "../io/json.ts";
 import { Rng } from "../io/rng.ts";
+import { rngJson, SavedState } from "./_snapshot.ts";
 import type { ResetOptions, ResetResult, StepResult } from "./env.ts";
 
 /**
@@ -24,6 +26,12 @@ export interface ContinuousEnv<Info = Record<string, unknown>> {
   reset(options?: ResetOptions): ResetResult<Info>;
   /** Applies an action; throws a RangeError for a non-finite one. */
   step(action: number): StepResult<Info>;
+  /** Copies: a new environment with the same settings and an RNG of its own (reseed it). */
+  clone?(): ContinuousEnv<Info>;
+  /** Snapshots: everything that determines the rest of the run, RNG included, as JSON. */
+  getState?(): JsonValue;
+  /** Snapshots: restores a state from `getState`; throws a TypeError for anything else. */
+  setState?(state: JsonValue): void;
 }
 
 /** Gymnasium Pendulum-v1's constants. */
@@ -140,6 +148,33 @@ export class Pendulum implements ContinuousEnv<PendulumInfo> {
     const truncated = this.elapsedSteps >= this.maxEpisodeSteps;
     this.#ended = truncated;
     return { observation: this.observe(), reward: -costs, terminated: false, truncated, info: {} };
+  }
+
+  /** Everything that determines the rest of the episode and the next ones, as JSON (checkpoints). */
+  getState(): JsonObject {
+    return {
+      state: [...this.state],
+      elapsedSteps: this.elapsedSteps,
+      ended: this.#ended,
+      rng: rngJson(this.#rng),
+    };
+  }
+
+  /**
+   * Restores a state from {@linkcode Pendulum.getState}; throws a TypeError for anything else
+   * and then leaves the environment as it was.
+   */
+  setState(saved: JsonValue): void {
+    const s = new SavedState("Pendulum", saved);
+    const [th, thDot] = s.numbers("state", 2);
+    const elapsedSteps = s.count("elapsedSteps", this.maxEpisodeSteps);
+    const ended = s.flag("ended");
+    s.check(ended || elapsedSteps < this.maxEpisodeSteps);
+    const rng = s.rng();
+    this.#rng = rng;
+    this.state = [th, thDot];
+    this.elapsedSteps = elapsedSteps;
+    this.#ended = ended;
   }
 
   /** The observation `[cos θ, sin θ, θ̇]` of the current state (float32). */

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { JsonValue } from "../io/json.ts";
 import type { Env, ResetOptions, ResetResult, StepResult } from "./env.ts";
 import type { ContinuousEnv } from "./pendulum.ts";
 
@@ -74,16 +75,33 @@ export class DiscreteActions<Info = Record<string, unknown>> implements Env<Info
    * @throws {TypeError} When the wrapped environment has no `clone()`.
    */
   clone(): DiscreteActions<Info> {
-    const clone = (this.env as { clone?: () => ContinuousEnv<Info> }).clone;
-    if (typeof clone !== "function") {
+    if (typeof this.env.clone !== "function") {
       throw new TypeError(`Cannot clone DiscreteActions: "${this.env.id}" has no clone() method`);
     }
     const values = this.values;
-    return new DiscreteActions(clone.call(this.env), {
+    return new DiscreteActions(this.env.clone(), {
       count: values.length,
       low: values[0],
       high: values[values.length - 1],
     });
+  }
+
+  /**
+   * The wrapped environment's snapshot (the wrapper itself has no state).
+   *
+   * @throws {TypeError} When the wrapped environment cannot snapshot.
+   */
+  getState(): JsonValue {
+    return this.#snapshots("save").getState();
+  }
+
+  /**
+   * Restores the wrapped environment from {@linkcode DiscreteActions.getState}.
+   *
+   * @throws {TypeError} When the wrapped environment cannot snapshot, or the state is malformed.
+   */
+  setState(state: JsonValue): void {
+    this.#snapshots("restore").setState(state);
   }
 
   /** The continuous action that discrete `action` stands for. */
@@ -104,5 +122,15 @@ export class DiscreteActions<Info = Record<string, unknown>> implements Env<Info
   /** Steps the wrapped environment with the continuous value of `action`. */
   step(action: number): StepResult<Info> {
     return this.env.step(this.actionValue(action));
+  }
+
+  #snapshots(verb: string): Required<Pick<ContinuousEnv<Info>, "getState" | "setState">> {
+    const { env } = this;
+    if (typeof env.getState !== "function" || typeof env.setState !== "function") {
+      throw new TypeError(
+        `Cannot ${verb} DiscreteActions: "${env.id}" has no getState() and setState() methods`,
+      );
+    }
+    return env as Required<Pick<ContinuousEnv<Info>, "getState" | "setState">>;
   }
 }
