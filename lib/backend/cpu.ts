@@ -30,7 +30,9 @@ import {
 } from "./backend.ts";
 import { gemm } from "./cpu_gemm.ts";
 import {
+  expectBounds,
   expectLists,
+  expectSameShape,
   expectSameSize,
   expectShape,
   lstmDims,
@@ -220,6 +222,111 @@ export class CpuBackend implements Backend {
     const x = cpuData(a);
     const out = this.#new(a.shape);
     for (let i = 0; i < out.size; i++) out.data[i] = s * x[i];
+    return out;
+  }
+
+  /** The data of two operands of the same shape, and a new tensor of that shape for the result. */
+  #binary(a: Tensor, b: Tensor, what: string): [FloatArray, FloatArray, FloatArray, CpuTensor] {
+    expectSameShape(a, b, what);
+    const x = cpuData(a), y = cpuData(b);
+    const out = this.#new(a.shape);
+    return [x, y, out.data, out];
+  }
+
+  /** `a − b`. */
+  sub(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "subtract tensors");
+    for (let i = 0; i < o.length; i++) o[i] = x[i] - y[i];
+    return out;
+  }
+
+  /** `a / b`, IEEE at zero divisors. */
+  div(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "divide tensors");
+    for (let i = 0; i < o.length; i++) o[i] = x[i] / y[i];
+    return out;
+  }
+
+  /** The elementwise minimum (NaN where either is NaN). */
+  minimum(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "take the minimum of tensors");
+    for (let i = 0; i < o.length; i++) o[i] = Math.min(x[i], y[i]);
+    return out;
+  }
+
+  /** The elementwise maximum (NaN where either is NaN). */
+  maximum(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "take the maximum of tensors");
+    for (let i = 0; i < o.length; i++) o[i] = Math.max(x[i], y[i]);
+    return out;
+  }
+
+  /** 1 where `a > b`, else 0. */
+  greater(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "compare tensors");
+    for (let i = 0; i < o.length; i++) o[i] = x[i] > y[i] ? 1 : 0;
+    return out;
+  }
+
+  /** 1 where `a >= b`, else 0. */
+  greaterEqual(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "compare tensors");
+    for (let i = 0; i < o.length; i++) o[i] = x[i] >= y[i] ? 1 : 0;
+    return out;
+  }
+
+  /** `a` where `condition` is non-zero (NaN included), else `b`. */
+  where(condition: Tensor, a: Tensor, b: Tensor): CpuTensor {
+    expectSameShape(condition, a, "select between tensors");
+    const c = cpuData(condition);
+    const [x, y, o, out] = this.#binary(a, b, "select between tensors");
+    for (let i = 0; i < o.length; i++) o[i] = c[i] !== 0 ? x[i] : y[i];
+    return out;
+  }
+
+  /** `eˣ`. */
+  exp(x: Tensor): CpuTensor {
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = Math.exp(d[i]);
+    return out;
+  }
+
+  /** The natural logarithm, as `Math.log`. */
+  log(x: Tensor): CpuTensor {
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = Math.log(d[i]);
+    return out;
+  }
+
+  /** `|x|`. */
+  abs(x: Tensor): CpuTensor {
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = Math.abs(d[i]);
+    return out;
+  }
+
+  /** `min(max(x, low), high)`; NaN stays NaN. */
+  clamp(x: Tensor, low: number, high: number): CpuTensor {
+    expectBounds(low, high, "clamp a tensor");
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = Math.min(Math.max(d[i], low), high);
+    return out;
+  }
+
+  /** `x + s`. */
+  addScalar(x: Tensor, s: number): CpuTensor {
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = d[i] + s;
     return out;
   }
 
@@ -560,6 +667,24 @@ export class CpuBackend implements Backend {
     const [rows, cols] = matrixDims(logits, "the logits");
     const out = this.#new([rows, cols]);
     softmaxInto(cpuData(logits), out.data, rows, cols);
+    return out;
+  }
+
+  /** Row log-softmax, the row maximum subtracted first. */
+  logSoftmaxRows(logits: Tensor): CpuTensor {
+    const [rows, cols] = matrixDims(logits, "the logits");
+    const x = cpuData(logits);
+    const out = this.#new([rows, cols]);
+    const o = out.data;
+    for (let r = 0; r < rows; r++) {
+      const row = r * cols;
+      let max = -Infinity;
+      for (let j = 0; j < cols; j++) max = Math.max(max, x[row + j]);
+      let total = 0;
+      for (let j = 0; j < cols; j++) total += Math.exp(x[row + j] - max);
+      const logTotal = Math.log(total);
+      for (let j = 0; j < cols; j++) o[row + j] = x[row + j] - max - logTotal;
+    }
     return out;
   }
 
