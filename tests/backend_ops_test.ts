@@ -11,6 +11,7 @@ import { maskedHuberLoss, ppoClippedLoss, ppoProblem } from "./_composed_losses.
 const BACKENDS: CpuBackend[] = [
   createCpuBackend(),
   createCpuBackend({ precision: "float64" }),
+  createCpuBackend({ debug: true }),
 ];
 const f64 = BACKENDS[1];
 
@@ -260,4 +261,18 @@ Deno.test("ppoClippedLoss composed in float32 stays close to the float64 one", (
   const a = run(f32), b = run(f64);
   assert.ok(Math.abs(values(a.loss)[0] - values(b.loss)[0]) < 1e-6);
   values(a.grad).forEach((g, i) => assert.ok(Math.abs(g - values(b.grad)[i]) < 1e-6, `grad ${i}`));
+});
+
+Deno.test("maskedHuberLoss and ppoClippedLoss dispose every intermediate (debug counter)", () => {
+  const cpu = createCpuBackend({ debug: true });
+  const x = cpu.tensor([0.1, -2, 3], [3]), y = cpu.tensor([0, 0, 1], [3]);
+  const mask = cpu.tensor([1, 0, 1], [3]);
+  const before = cpu.liveTensors;
+  for (const loss of [maskedHuberLoss, ppoClippedLoss]) {
+    const result = loss(cpu, x, y, mask, 0.5);
+    assert.equal(cpu.liveTensors, before + 2, JSON.stringify(cpu.listLiveTensors()));
+    cpu.dispose(result.loss);
+    cpu.dispose(result.grad);
+  }
+  assert.equal(cpu.liveTensors, before);
 });
