@@ -10,6 +10,7 @@ import {
   type WebGpuTensor,
 } from "../lib/backend/webgpu/mod.ts";
 import { Rng } from "../lib/io/rng.ts";
+import { maskedHuberLoss, ppoClippedLoss, ppoProblem } from "./_composed_losses.ts";
 
 const adapter = await navigator.gpu?.requestAdapter();
 const ignore = !adapter;
@@ -42,7 +43,7 @@ function pair(data: ArrayLike<number>, shape: number[], g: WebGpuBackend = gpu):
   return [g.tensor(data, shape), cpu.tensor(data, shape)];
 }
 
-/** Asserts |gpu − cpu| ≤ atol + rtol·|cpu| elementwise, and equal shapes. */
+/** Asserts |gpu − cpu| ≤ atol + rtol·|cpu| elementwise (equal infinities and NaN match), and equal shapes. */
 async function close(
   what: string,
   g: Tensor,
@@ -55,7 +56,8 @@ async function close(
   assert.equal(a.length, b.length, `${what}: length`);
   for (let i = 0; i < a.length; i++) {
     const bound = tol.atol + tol.rtol * Math.abs(b[i]);
-    if (!(Math.abs(a[i] - b[i]) <= bound) && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) {
+    const equal = a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i]));
+    if (!equal && !(Math.abs(a[i] - b[i]) <= bound)) {
       assert.fail(`${what}: element ${i} is ${a[i]} on WebGPU and ${b[i]} on the CPU`);
     }
   }
@@ -156,6 +158,177 @@ test("WebGpuBackend elementwise ops and activations match the CPU", async () => 
   const [gbig, cbig] = pair([-200, -30, 0, 30, 200], [5]);
   for (const act of ["tanh", "sigmoid"] as Activation[]) {
     await close(`${act} saturates`, gpu.activate(gbig, act), cpu.activate(cbig, act), tol);
+  }
+});
+
+// Signed zeros, NaN, infinities, and tiny and huge normal numbers (no subnormals: a GPU may
+// flush them to zero).
+const EDGES = [0, -0, 1, -1, 2.5, -3, NaN, Infinity, -Infinity, 1e-30, 1e30, 7];
+const EDGES_Y = [0, 0, -0, 2, 2.5, 0, 1, 1, 3, -0, NaN, -Infinity];
+const EXACT = { atol: 0, rtol: 0 };
+
+test("WebGpuBackend sub, minimum, maximum, greater, greaterEqual, abs and addScalar match the CPU exactly", async () => {
+  const rng = new Rng(20);
+  for (const n of [1, 7, 1000, 4099]) {
+    const xs = [...random(rng, n, 3), ...EDGES], ys = [...random(rng, n, 3), ...EDGES_Y];
+    // Ties, so that greater and greaterEqual differ.
+    for (let i = 0; i < n; i += 5) ys[i] = xs[i];
+    const size = xs.length;
+    const [gx, cx] = pair(xs, [size]);
+    const [gy, cy] = pair(ys, [size]);
+    for (const op of ["sub", "minimum", "maximum", "greater", "greaterEqual"] as const) {
+      await close(`${op} ${n}`, gpu[op](gx, gy), cpu[op](cx, cy), EXACT);
+    }
+    await close(`abs ${n}`, gpu.abs(gx), cpu.abs(cx), EXACT);
+    await close(`addScalar ${n}`, gpu.addScalar(gx, -0.25), cpu.addScalar(cx, -0.25), EXACT);
+    // A scalar that float32 rounds: the GPU adds it as a float32 uniform.
+    await close(`addScalar 0.1 ${n}`, gpu.addScalar(gx, 0.1), cpu.addScalar(cx, 0.1), {
+      atol: 1e-7,
+      rtol: 1e-7,
+    });
+  }
+});
+
+test("WebGpuBackend div, exp and log match the CPU; x / 0 and log(0) exactly", async () => {
+  const rng = new Rng(21);
+  for (const n of [1, 7, 1000, 4099]) {
+    const [gx, cx] = pair(random(rng, n, 10), [n]);
+    const [gy, cy] = pair(random(rng, n, 10), [n]);
+    // WGSL: x / y within 2.5 ULP, exp within 3 + 2·|x| ULP, log within 3 ULP or 2⁻²¹ near 1.
+    await close(`div ${n}`, gpu.div(gx, gy), cpu.div(cx, cy), { atol: 0, rtol: 4e-7 });
+    await close(`exp ${n}`, gpu.exp(gx), cpu.exp(cx), { atol: 0, rtol: 4e-6 });
+    const [gp, cp] = pair(random(rng, n, 50).map((v) => Math.abs(v) + 1e-3), [n]);
+    await close(`log ${n}`, gpu.log(gp), cpu.log(cp), { atol: 1e-6, rtol: 1e-6 });
+  }
+  const [gx, cx] = pair(EDGES, [EDGES.length]);
+  const [gy, cy] = pair(EDGES_Y, [EDGES.length]);
+  await close("div edges", gpu.div(gx, gy), cpu.div(cx, cy), { atol: 0, rtol: 4e-7 });
+  await close("exp edges", gpu.exp(gx), cpu.exp(cx), { atol: 0, rtol: 4e-6 });
+  await close("log edges", gpu.log(gx), cpu.log(cx), { atol: 1e-6, rtol: 1e-6 });
+  const logs = await gpu.read(gpu.log(gpu.tensor([0, -0, -1, -Infinity, NaN], [5])));
+  assert.deepEqual(Array.from(logs), [-Infinity, -Infinity, NaN, NaN, NaN]);
+  const quotients = await gpu.read(
+    gpu.div(gpu.tensor([1, -1, 1, -1, 0, NaN], [6]), gpu.tensor([0, 0, -0, -0, 0, 0], [6])),
+  );
+  assert.deepEqual(Array.from(quotients), [Infinity, -Infinity, -Infinity, Infinity, NaN, NaN]);
+});
+
+test("WebGpuBackend.clamp and where match the CPU exactly (infinite bounds, NaN, 0/1/other conditions)", async () => {
+  const rng = new Rng(22);
+  for (const n of [1, 7, 1000]) {
+    const xs = [...random(rng, n, 3), ...EDGES];
+    const size = xs.length;
+    const [gx, cx] = pair(xs, [size]);
+    for (const [low, high] of [[-1, 1], [0.8, 1.2], [-Infinity, 0], [1, Infinity], [2, 2]]) {
+      await close(
+        `clamp ${n} [${low}, ${high}]`,
+        gpu.clamp(gx, low, high),
+        cpu.clamp(cx, low, high),
+        EXACT,
+      );
+    }
+    const kinds = [0, -0, 1, -1, 0.5, 2, NaN, Infinity, 1e-30];
+    const [gc, cc] = pair(Array.from({ length: size }, (_, i) => kinds[i % kinds.length]), [size]);
+    const [gy, cy] = pair([...random(rng, n, 3), ...EDGES_Y], [size]);
+    await close(`where ${n}`, gpu.where(gc, gx, gy), cpu.where(cc, cx, cy), EXACT);
+  }
+  assert.throws(() => gpu.clamp(gpu.zeros([2]), 1, 0), RangeError);
+  assert.throws(() => gpu.clamp(gpu.zeros([2]), NaN, 0), RangeError);
+  const a = gpu.zeros([2, 3]), b = gpu.zeros([3, 2]);
+  for (const op of ["sub", "div", "minimum", "maximum", "greater", "greaterEqual"] as const) {
+    assert.throws(() => gpu[op](a, b), { name: "TypeError", message: /\[2, 3\] and \[3, 2\]/ });
+  }
+  assert.throws(() => gpu.where(gpu.zeros([6]), a, a), TypeError);
+  assert.throws(() => gpu.where(a, a, b), TypeError);
+});
+
+test("WebGpuBackend.logSoftmaxRows matches the CPU, with large and -Infinity logits", async () => {
+  const rng = new Rng(23);
+  const tol = { atol: 2e-6, rtol: 2e-6 };
+  for (const [rows, cols] of [[1, 1], [1, 3], [300, 4], [5, 11]]) {
+    const [gl, cl] = pair(random(rng, rows * cols, 4), [rows, cols]);
+    await close(`logSoftmax ${rows}x${cols}`, gpu.logSoftmaxRows(gl), cpu.logSoftmaxRows(cl), tol);
+  }
+  const edge = [1000, 1001, 1002, -1000, -1001, -1002, 0, -Infinity, 0, 5, -Infinity, -Infinity];
+  const [ge, ce] = pair(edge, [4, 3]);
+  await close("logSoftmax edges", gpu.logSoftmaxRows(ge), cpu.logSoftmaxRows(ce), tol);
+  const masked = await gpu.read(gpu.logSoftmaxRows(ge));
+  assert.deepEqual([masked[7], masked[9], masked[10], masked[11]], [
+    -Infinity,
+    0,
+    -Infinity,
+    -Infinity,
+  ]);
+});
+
+test("WebGpuBackend compiles one pipeline per new elementwise op, whatever the size or scalars", async () => {
+  const fresh = await createWebGpuBackend();
+  try {
+    const run = (n: number, s: number) => {
+      const x = fresh.tensor(new Float32Array(n).fill(s), [1, n]);
+      const outputs = [
+        fresh.sub(x, x),
+        fresh.div(x, x),
+        fresh.minimum(x, x),
+        fresh.maximum(x, x),
+        fresh.greater(x, x),
+        fresh.greaterEqual(x, x),
+        fresh.where(x, x, x),
+        fresh.exp(x),
+        fresh.log(x),
+        fresh.abs(x),
+        fresh.clamp(x, s - 1, s + 1),
+        fresh.addScalar(x, s),
+        fresh.logSoftmaxRows(x),
+      ];
+      for (const t of [x, ...outputs]) fresh.dispose(t);
+      return outputs.length;
+    };
+    const ops = run(5, 0.5);
+    await fresh.sync();
+    const compiled = fresh.stats.pipelinesCompiled;
+    assert.equal(compiled, ops, "one pipeline per op");
+    run(1, 2);
+    run(3000, -1);
+    await fresh.sync();
+    assert.equal(fresh.stats.pipelinesCompiled, compiled, "no pipeline for a new size or scalar");
+  } finally {
+    fresh.destroy();
+  }
+});
+
+test("WebGpuBackend composed masked Huber and PPO losses match the CPU and the fused huberLoss", async () => {
+  const rng = new Rng(24);
+  const tol = { atol: 1e-6, rtol: 1e-5 };
+  for (const n of [1, 33, 1000]) {
+    const [gp, cp] = pair(random(rng, n, 3), [n]);
+    const [gt, ct] = pair(random(rng, n, 3), [n]);
+    const ones = new Float32Array(n).fill(1);
+    const g1 = gpu.tensor(ones, [n]);
+    const [gm, cm] = pair(ones.map((_, i) => (i % 4 === 1 ? 0 : 1)), [n]);
+    for (const delta of [0.5, 2]) {
+      // With a mask of ones, the composition on the GPU is the CPU's fused loss.
+      const fused = cpu.huberLoss(cp, ct, delta);
+      const composed = maskedHuberLoss(gpu, gp, gt, g1, delta);
+      await close(`huber ${n} delta=${delta} composed loss`, composed.loss, fused.loss, tol);
+      await close(`huber ${n} delta=${delta} composed grad`, composed.grad, fused.grad, tol);
+      const masked = [
+        maskedHuberLoss(gpu, gp, gt, gm, delta),
+        maskedHuberLoss(cpu, cp, ct, cm, delta),
+      ];
+      await close(`masked huber ${n} loss`, masked[0].loss, masked[1].loss, tol);
+      await close(`masked huber ${n} grad`, masked[0].grad, masked[1].grad, tol);
+    }
+    for (const epsilon of [0.1, 0.2]) {
+      const { logp, logpOld, adv } = ppoProblem(n, n, epsilon);
+      const [gNew, cNew] = pair(logp, [n]);
+      const [gOld, cOld] = pair(logpOld, [n]);
+      const [ga, ca] = pair(adv, [n]);
+      const g = ppoClippedLoss(gpu, gNew, gOld, ga, epsilon);
+      const c = ppoClippedLoss(cpu, cNew, cOld, ca, epsilon);
+      await close(`ppo ${n} eps=${epsilon} loss`, g.loss, c.loss, tol);
+      await close(`ppo ${n} eps=${epsilon} grad`, g.grad, c.grad, tol);
+    }
   }
 });
 

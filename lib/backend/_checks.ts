@@ -23,6 +23,22 @@ export function expectShape(t: Tensor, shape: readonly number[], what: string): 
   }
 }
 
+/** Throws a TypeError, naming both shapes, unless `a` and `b` have the same shape. */
+export function expectSameShape(a: Tensor, b: Tensor, what: string): void {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new TypeError(
+      `Cannot ${what}: shapes are ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
+  }
+}
+
+/** Throws a RangeError unless `low <= high` (so neither is NaN); infinite bounds are fine. */
+export function expectBounds(low: number, high: number, what: string): void {
+  if (!(typeof low === "number" && typeof high === "number" && low <= high)) {
+    throw new RangeError(`Cannot ${what}: bounds are ${low} and ${high}, expected low <= high`);
+  }
+}
+
 /** Throws a TypeError unless `a` and `b` hold as many elements. */
 export function expectSameSize(a: Tensor, b: Tensor, what: string): void {
   if (a.size !== b.size) throw new TypeError(`Cannot ${what}: sizes are ${a.size} and ${b.size}`);

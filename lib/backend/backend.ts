@@ -255,6 +255,41 @@ export interface Backend {
   mul(a: Tensor, b: Tensor): Tensor;
   /** `s * a` elementwise. */
   scale(a: Tensor, s: number): Tensor;
+  /** `a − b` elementwise (same shape). */
+  sub(a: Tensor, b: Tensor): Tensor;
+  /**
+   * `a / b` elementwise (same shape). A zero divisor gives the IEEE answer, as in JavaScript:
+   * ±Infinity, or NaN for `0 / 0`.
+   */
+  div(a: Tensor, b: Tensor): Tensor;
+  /** The smaller of `a` and `b` elementwise (same shape); NaN where either is NaN. */
+  minimum(a: Tensor, b: Tensor): Tensor;
+  /** The larger of `a` and `b` elementwise (same shape); NaN where either is NaN. */
+  maximum(a: Tensor, b: Tensor): Tensor;
+  /** 1 where `a > b`, else 0 (same shape; 0 where either is NaN). */
+  greater(a: Tensor, b: Tensor): Tensor;
+  /** 1 where `a >= b`, else 0 (same shape; 0 where either is NaN). */
+  greaterEqual(a: Tensor, b: Tensor): Tensor;
+  /**
+   * `a` where `condition` is non-zero, else `b`; all three of the same shape. NaN counts as
+   * non-zero, as in JavaScript (`NaN !== 0`). Values are picked, not combined, so a NaN or an
+   * infinity in the branch not taken does not reach the result.
+   */
+  where(condition: Tensor, a: Tensor, b: Tensor): Tensor;
+  /** `eˣ` elementwise. */
+  exp(x: Tensor): Tensor;
+  /** The natural logarithm elementwise: −Infinity at 0 and NaN below it, as `Math.log`. */
+  log(x: Tensor): Tensor;
+  /** `|x|` elementwise. */
+  abs(x: Tensor): Tensor;
+  /**
+   * `min(max(x, low), high)` elementwise, with scalar bounds that may be ±Infinity; NaN stays NaN.
+   *
+   * @throws {RangeError} Unless `low <= high` (a NaN bound included).
+   */
+  clamp(x: Tensor, low: number, high: number): Tensor;
+  /** `x + s` elementwise. */
+  addScalar(x: Tensor, s: number): Tensor;
   /** Adds `alpha * x` into `y` in place. */
   axpyInPlace(y: Tensor, x: Tensor, alpha: number): void;
   /** Applies an activation elementwise. */
@@ -333,6 +368,12 @@ export interface Backend {
   ): Tensor;
   /** Softmax over each row of `[B, A]`. */
   softmaxRows(logits: Tensor): Tensor;
+  /**
+   * Log-softmax over each row of `[B, A]`: `x − m − log Σ_j exp(x_j − m)` with `m` the row's
+   * maximum, so large logits do not overflow. A logit of −Infinity (a masked action) gives
+   * −Infinity, as long as its row has a finite one.
+   */
+  logSoftmaxRows(logits: Tensor): Tensor;
   /**
    * The policy-gradient loss `mean_b(−w_b · log π(a_b) − β · H(π_b))` over rows of logits, and
    * its gradient with respect to the logits. `weights` are the advantages (or returns).

@@ -30,7 +30,9 @@ import {
 } from "./backend.ts";
 import { gemm } from "./cpu_gemm.ts";
 import {
+  expectBounds,
   expectLists,
+  expectSameShape,
   expectSameSize,
   expectShape,
   lstmDims,
@@ -70,6 +72,26 @@ export class CpuTensor implements Tensor {
 export interface CpuBackendOptions {
   /** Element type of every tensor: "float32" (default) or "float64" for gradient checks. */
   precision?: "float32" | "float64";
+  /**
+   * Count live tensors, for tests that look for leaks (default false). Every tensor the backend
+   * creates (by an op, `tensor`, `zeros` or `reshape`; each reshaped view is a handle of its own)
+   * counts as live until it is disposed, and remembers the op and the caller that created it:
+   * see {@linkcode CpuBackend.liveTensors} and {@linkcode CpuBackend.listLiveTensors}.
+   * Disposing a tensor twice, or using a disposed one, throws an Error naming where it was
+   * created. This costs a stack capture per tensor; without it the backend does no bookkeeping.
+   */
+  debug?: boolean;
+}
+
+/** A tensor that a debug-mode CPU backend created and that has not been disposed. */
+export interface LiveTensorInfo {
+  /** Its shape. */
+  readonly shape: readonly number[];
+  /**
+   * The op that created it and its first caller outside the backend, such as
+   * `"matmul at lib/nn/dense.ts:111:29"`.
+   */
+  readonly createdBy: string;
 }
 
 /**
@@ -85,7 +107,7 @@ export interface CpuBackendOptions {
  * ```
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
-  return new CpuBackend(options.precision ?? "float32");
+  return new CpuBackend(options.precision ?? "float32", { debug: options.debug });
 }
 
 /** Returns the typed array behind a CPU tensor, or throws when the tensor belongs elsewhere. */
@@ -100,6 +122,73 @@ function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
+/** Stack frames from this file, recognised by its URL. */
+const HERE = `${import.meta.url}:`;
+/** The repository root, cut from file names in creation sites. */
+const ROOT = new URL("../../", import.meta.url).href;
+
+/**
+ * The debug mode's record: the tensors a backend created that are still live, and where every
+ * one it created came from. A tracked tensor's `data` becomes a getter that throws once the
+ * tensor is disposed, so every op, `read`, `write` and `copy` (which all go through `data`)
+ * refuses it; untracked tensors keep a plain field, so the normal mode pays nothing.
+ */
+class TensorLedger {
+  readonly #live = new Set<CpuTensor>();
+  readonly #sites = new WeakMap<CpuTensor, Error>();
+
+  get count(): number {
+    return this.#live.size;
+  }
+
+  track(t: CpuTensor): void {
+    // The stack is formatted only if someone asks where the tensor came from.
+    this.#sites.set(t, new Error("created"));
+    this.#live.add(t);
+    const data = t.data;
+    Object.defineProperty(t, "data", {
+      get: () => {
+        if (!this.#live.has(t)) {
+          throw new Error(`Cannot use a disposed tensor: ${this.#describe(t)}`);
+        }
+        return data;
+      },
+    });
+  }
+
+  release(t: Tensor): void {
+    if (!(t instanceof CpuTensor && this.#sites.has(t))) {
+      throw new TypeError(
+        `Cannot dispose a tensor of shape ${formatShape(t.shape)}: this backend did not create it`,
+      );
+    }
+    if (!this.#live.delete(t)) {
+      throw new Error(`Cannot dispose a tensor twice: ${this.#describe(t)}`);
+    }
+  }
+
+  list(): LiveTensorInfo[] {
+    return [...this.#live].map((t) => ({ shape: t.shape, createdBy: this.#site(t) }));
+  }
+
+  #describe(t: CpuTensor): string {
+    return `shape ${formatShape(t.shape)}, created by ${this.#site(t)}`;
+  }
+
+  /** "op at caller": the last frame in this file names the op, the next one its caller. */
+  #site(t: CpuTensor): string {
+    const frames = (this.#sites.get(t)?.stack ?? "").split("\n").slice(1)
+      .map((line) => line.trim().replace(/^at /, ""));
+    const outside = frames.findIndex((f, i) =>
+      i > 0 && !f.includes(HERE) && frames[i - 1].includes(HERE)
+    );
+    if (outside < 0) return "an unknown caller";
+    const op = frames[outside - 1].match(/CpuBackend\.(\w+)/)?.[1] ?? "an op";
+    const caller = frames[outside].replace(/^.*\((.*)\)$/, "$1").replace(ROOT, "");
+    return `${op} at ${caller}`;
+  }
+}
+
 /** The CPU backend. Create it with {@linkcode createCpuBackend}. */
 export class CpuBackend implements Backend {
   /** Always "cpu". */
@@ -108,29 +197,68 @@ export class CpuBackend implements Backend {
   readonly device: string;
   /** The element type of every tensor. */
   readonly precision: "float32" | "float64";
+  /** Whether live tensors are counted (see {@linkcode CpuBackendOptions.debug}). */
+  readonly debug: boolean;
   readonly #alloc: (n: number) => FloatArray;
+  readonly #ledger: TensorLedger | undefined;
 
   /** Use {@linkcode createCpuBackend}. */
-  constructor(precision: "float32" | "float64") {
+  constructor(precision: "float32" | "float64", options: { debug?: boolean } = {}) {
     this.precision = precision;
-    this.device = `TypeScript on the CPU (${precision})`;
+    this.debug = options.debug ?? false;
+    this.device = `TypeScript on the CPU (${precision}${this.debug ? ", debug" : ""})`;
     this.#alloc = precision === "float64" ? (n) => new Float64Array(n) : (n) => new Float32Array(n);
+    this.#ledger = this.debug ? new TensorLedger() : undefined;
+  }
+
+  /**
+   * How many tensors this backend created that are not yet disposed (debug mode only).
+   *
+   * @throws {Error} When the backend was not created with `debug: true`.
+   */
+  get liveTensors(): number {
+    return this.#requireLedger().count;
+  }
+
+  /**
+   * The live tensors, oldest first, each with its shape and where it was created (debug mode
+   * only): what to print when {@linkcode CpuBackend.liveTensors} is higher than expected.
+   *
+   * @throws {Error} When the backend was not created with `debug: true`.
+   */
+  listLiveTensors(): LiveTensorInfo[] {
+    return this.#requireLedger().list();
+  }
+
+  #requireLedger(): TensorLedger {
+    if (!this.#ledger) {
+      throw new Error("Cannot count live tensors: create the CPU backend with debug: true");
+    }
+    return this.#ledger;
+  }
+
+  /** Every tensor the backend hands out is made here, so that debug mode sees it. */
+  #wrap(data: FloatArray, shape: readonly number[]): CpuTensor {
+    const t = new CpuTensor(data, shape);
+    if (this.#ledger) this.#ledger.track(t);
+    return t;
   }
 
   #new(shape: readonly number[]): CpuTensor {
-    return new CpuTensor(this.#alloc(shapeSize(shape)), shape);
+    return this.#wrap(this.#alloc(shapeSize(shape)), shape);
   }
 
   /** Copies numbers into a new tensor. */
   tensor(data: ArrayLike<number>, shape: readonly number[]): CpuTensor {
-    const t = this.#new(shape);
-    if (data.length !== t.size) {
+    const size = shapeSize(shape);
+    if (data.length !== size) {
       throw new TypeError(
         `Cannot make a tensor of shape ${
           formatShape(shape)
-        }: it needs ${t.size} values, got ${data.length}`,
+        }: it needs ${size} values, got ${data.length}`,
       );
     }
+    const t = this.#new(shape);
     t.data.set(data);
     return t;
   }
@@ -164,13 +292,18 @@ export class CpuBackend implements Backend {
     cpuData(dst).set(cpuData(src));
   }
 
-  /** A view of the same data under another shape. */
+  /** A view of the same data under another shape (in debug mode, a handle counted on its own). */
   reshape(t: Tensor, shape: readonly number[]): CpuTensor {
-    return new CpuTensor(cpuData(t), shape);
+    return this.#wrap(cpuData(t), shape);
   }
 
-  /** Nothing to release on the CPU: the garbage collector owns the memory. */
-  dispose(_t: Tensor): void {}
+  /**
+   * Nothing to release on the CPU: the garbage collector owns the memory. In debug mode the
+   * handle stops counting as live, and must not be used or disposed again.
+   */
+  dispose(t: Tensor): void {
+    if (this.#ledger) this.#ledger.release(t);
+  }
 
   /** CPU ops finish before they return. */
   sync(): Promise<void> {
@@ -183,11 +316,12 @@ export class CpuBackend implements Backend {
   /** `act(op(A) · op(B) + bias)`. */
   matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): CpuTensor {
     const { m, n, k } = matmulDims(a, b, options);
+    const ad = cpuData(a), bd = cpuData(b);
+    const bias = options.bias ? cpuData(options.bias) : undefined;
     const out = this.#new([m, n]);
-    matmulInto(cpuData(a), cpuData(b), out.data, m, n, k, options.transposeA, options.transposeB);
+    matmulInto(ad, bd, out.data, m, n, k, options.transposeA, options.transposeB);
     const c = out.data;
-    if (options.bias) {
-      const bias = cpuData(options.bias);
+    if (bias) {
       for (let i = 0; i < m; i++) {
         const row = i * n;
         for (let j = 0; j < n; j++) c[row + j] += bias[j];
@@ -223,6 +357,111 @@ export class CpuBackend implements Backend {
     return out;
   }
 
+  /** The data of two operands of the same shape, and a new tensor of that shape for the result. */
+  #binary(a: Tensor, b: Tensor, what: string): [FloatArray, FloatArray, FloatArray, CpuTensor] {
+    expectSameShape(a, b, what);
+    const x = cpuData(a), y = cpuData(b);
+    const out = this.#new(a.shape);
+    return [x, y, out.data, out];
+  }
+
+  /** `a − b`. */
+  sub(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "subtract tensors");
+    for (let i = 0; i < o.length; i++) o[i] = x[i] - y[i];
+    return out;
+  }
+
+  /** `a / b`, IEEE at zero divisors. */
+  div(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "divide tensors");
+    for (let i = 0; i < o.length; i++) o[i] = x[i] / y[i];
+    return out;
+  }
+
+  /** The elementwise minimum (NaN where either is NaN). */
+  minimum(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "take the minimum of tensors");
+    for (let i = 0; i < o.length; i++) o[i] = Math.min(x[i], y[i]);
+    return out;
+  }
+
+  /** The elementwise maximum (NaN where either is NaN). */
+  maximum(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "take the maximum of tensors");
+    for (let i = 0; i < o.length; i++) o[i] = Math.max(x[i], y[i]);
+    return out;
+  }
+
+  /** 1 where `a > b`, else 0. */
+  greater(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "compare tensors");
+    for (let i = 0; i < o.length; i++) o[i] = x[i] > y[i] ? 1 : 0;
+    return out;
+  }
+
+  /** 1 where `a >= b`, else 0. */
+  greaterEqual(a: Tensor, b: Tensor): CpuTensor {
+    const [x, y, o, out] = this.#binary(a, b, "compare tensors");
+    for (let i = 0; i < o.length; i++) o[i] = x[i] >= y[i] ? 1 : 0;
+    return out;
+  }
+
+  /** `a` where `condition` is non-zero (NaN included), else `b`. */
+  where(condition: Tensor, a: Tensor, b: Tensor): CpuTensor {
+    expectSameShape(condition, a, "select between tensors");
+    const c = cpuData(condition);
+    const [x, y, o, out] = this.#binary(a, b, "select between tensors");
+    for (let i = 0; i < o.length; i++) o[i] = c[i] !== 0 ? x[i] : y[i];
+    return out;
+  }
+
+  /** `eˣ`. */
+  exp(x: Tensor): CpuTensor {
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = Math.exp(d[i]);
+    return out;
+  }
+
+  /** The natural logarithm, as `Math.log`. */
+  log(x: Tensor): CpuTensor {
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = Math.log(d[i]);
+    return out;
+  }
+
+  /** `|x|`. */
+  abs(x: Tensor): CpuTensor {
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = Math.abs(d[i]);
+    return out;
+  }
+
+  /** `min(max(x, low), high)`; NaN stays NaN. */
+  clamp(x: Tensor, low: number, high: number): CpuTensor {
+    expectBounds(low, high, "clamp a tensor");
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = Math.min(Math.max(d[i], low), high);
+    return out;
+  }
+
+  /** `x + s`. */
+  addScalar(x: Tensor, s: number): CpuTensor {
+    const d = cpuData(x);
+    const out = this.#new(x.shape);
+    const o = out.data;
+    for (let i = 0; i < o.length; i++) o[i] = d[i] + s;
+    return out;
+  }
+
   /** `y += alpha * x`, in place. */
   axpyInPlace(y: Tensor, x: Tensor, alpha: number): void {
     expectSameSize(y, x, "accumulate tensors");
@@ -232,8 +471,9 @@ export class CpuBackend implements Backend {
 
   /** Applies an activation. */
   activate(x: Tensor, activation: Activation): CpuTensor {
+    const d = cpuData(x);
     const out = this.#new(x.shape);
-    out.data.set(cpuData(x));
+    out.data.set(d);
     activateInPlace(out.data, activation);
     return out;
   }
@@ -266,8 +506,9 @@ export class CpuBackend implements Backend {
   /** Sums a matrix over its rows. */
   sumRows(x: Tensor): CpuTensor {
     const [m, n] = matrixDims(x, "the input of sumRows");
+    const d = cpuData(x);
     const out = this.#new([n]);
-    sumRowsInto(cpuData(x), out.data, m, n);
+    sumRowsInto(d, out.data, m, n);
     return out;
   }
 
@@ -350,12 +591,13 @@ export class CpuBackend implements Backend {
     const { steps, batch, inputs, hidden } = lstmDims(x, h0, c0, weights, options.mask);
     const g4 = 4 * hidden;
     const mask = options.mask ? cpuData(options.mask) : undefined;
-    const u = cpuData(weights.u), bias = cpuData(weights.b);
+    const xd = cpuData(x), w = cpuData(weights.w), u = cpuData(weights.u);
+    const bias = cpuData(weights.b), h0d = cpuData(h0), c0d = cpuData(c0);
 
     // The input projection of every step at once: one big matmul, plus the bias.
     const gates = this.#new([steps, batch, g4]);
     const z = gates.data;
-    matmulInto(cpuData(x), cpuData(weights.w), z, steps * batch, g4, inputs);
+    matmulInto(xd, w, z, steps * batch, g4, inputs);
     for (let r = 0; r < steps * batch; r++) {
       const row = r * g4;
       for (let j = 0; j < g4; j++) z[row + j] += bias[j];
@@ -366,12 +608,12 @@ export class CpuBackend implements Backend {
     const cPrev = this.#new([steps, batch, hidden]);
     const cTanh = this.#new([steps, batch, hidden]);
     const cell = this.#alloc(batch * hidden);
-    cell.set(cpuData(c0));
+    cell.set(c0d);
     const bh = batch * hidden;
     for (let t = 0; t < steps; t++) {
       const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
       const cp = cPrev.data.subarray(t * bh, (t + 1) * bh);
-      hp.set(t === 0 ? cpuData(h0) : h.data.subarray((t - 1) * bh, t * bh));
+      hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
       cp.set(cell);
       if (mask) {
         for (let b = 0; b < batch; b++) {
@@ -397,15 +639,13 @@ export class CpuBackend implements Backend {
     }
     const hLast = this.#new([batch, hidden]);
     if (steps > 0) hLast.data.set(h.data.subarray((steps - 1) * bh));
-    else hLast.data.set(cpuData(h0));
-    const cLast = new CpuTensor(cell, [batch, hidden]);
-    const keep = options.keepCache ?? true;
-    return {
-      h,
-      hLast,
-      cLast,
-      cache: keep ? { x, hPrev, cPrev, gates, cTanh, mask: options.mask } : undefined,
-    };
+    else hLast.data.set(h0d);
+    const cLast = this.#wrap(cell, [batch, hidden]);
+    if (!(options.keepCache ?? true)) {
+      for (const t of [hPrev, cPrev, gates, cTanh]) this.dispose(t);
+      return { h, hLast, cLast };
+    }
+    return { h, hLast, cLast, cache: { x, hPrev, cPrev, gates, cTanh, mask: options.mask } };
   }
 
   /** Back-propagates through time (see {@linkcode Backend.lstmBackward}). */
@@ -421,24 +661,21 @@ export class CpuBackend implements Backend {
     const g4 = 4 * hidden;
     const bh = batch * hidden;
     expectShape(dh, [steps, batch, hidden], "the LSTM output gradient");
+    if (dhLast) expectShape(dhLast, [batch, hidden], "the final hidden-state gradient");
+    if (dcLast) expectShape(dcLast, [batch, hidden], "the final cell-state gradient");
     const gates = cpuData(cache.gates), cPrev = cpuData(cache.cPrev);
     const cTanh = cpuData(cache.cTanh), dH = cpuData(dh);
     const mask = cache.mask ? cpuData(cache.mask) : undefined;
-    const u = cpuData(weights.u);
+    const xd = cpuData(cache.x), hPrev = cpuData(cache.hPrev);
+    const w = cpuData(weights.w), u = cpuData(weights.u);
 
-    const dGates = this.#new([steps, batch, g4]);
+    const dGates = this.#alloc(steps * batch * g4);
     const dhNext = this.#alloc(bh);
     const dcNext = this.#alloc(bh);
-    if (dhLast) {
-      expectShape(dhLast, [batch, hidden], "the final hidden-state gradient");
-      dhNext.set(cpuData(dhLast));
-    }
-    if (dcLast) {
-      expectShape(dcLast, [batch, hidden], "the final cell-state gradient");
-      dcNext.set(cpuData(dcLast));
-    }
+    if (dhLast) dhNext.set(cpuData(dhLast));
+    if (dcLast) dcNext.set(cpuData(dcLast));
     for (let t = steps - 1; t >= 0; t--) {
-      const dg = dGates.data.subarray(t * batch * g4, (t + 1) * batch * g4);
+      const dg = dGates.subarray(t * batch * g4, (t + 1) * batch * g4);
       lstmGatesBackward(
         gates.subarray(t * batch * g4, (t + 1) * batch * g4),
         cPrev.subarray(t * bh, (t + 1) * bh),
@@ -469,22 +706,18 @@ export class CpuBackend implements Backend {
     const du = this.#new([hidden, g4]);
     const db = this.#new([g4]);
     const dx = this.#new([steps, batch, inputs]);
-    matmulInto(cpuData(cache.x), dGates.data, dw.data, inputs, g4, rows, true, false);
-    matmulInto(cpuData(cache.hPrev), dGates.data, du.data, hidden, g4, rows, true, false);
-    sumRowsInto(dGates.data, db.data, rows, g4);
-    matmulInto(dGates.data, cpuData(weights.w), dx.data, rows, inputs, g4, false, true);
-    return {
-      dx,
-      dw,
-      du,
-      db,
-      dh0: new CpuTensor(dhNext, [batch, hidden]),
-      dc0: new CpuTensor(dcNext, [batch, hidden]),
-    };
+    matmulInto(xd, dGates, dw.data, inputs, g4, rows, true, false);
+    matmulInto(hPrev, dGates, du.data, hidden, g4, rows, true, false);
+    sumRowsInto(dGates, db.data, rows, g4);
+    matmulInto(dGates, w, dx.data, rows, inputs, g4, false, true);
+    const dh0 = this.#wrap(dhNext, [batch, hidden]), dc0 = this.#wrap(dcNext, [batch, hidden]);
+    return { dx, dw, du, db, dh0, dc0 };
   }
 
-  /** Nothing to release on the CPU. */
-  disposeLstmCache(_cache: LstmCache): void {}
+  /** Disposes the tensors the cache owns (not `x` or `mask`, which it borrows). */
+  disposeLstmCache(cache: LstmCache): void {
+    for (const t of [cache.hPrev, cache.cPrev, cache.gates, cache.cTanh]) this.dispose(t);
+  }
 
   /** Row argmax, lowest index on ties. */
   argmaxRows(q: Tensor): CpuTensor {
@@ -558,8 +791,27 @@ export class CpuBackend implements Backend {
   /** Row softmax. */
   softmaxRows(logits: Tensor): CpuTensor {
     const [rows, cols] = matrixDims(logits, "the logits");
+    const x = cpuData(logits);
     const out = this.#new([rows, cols]);
-    softmaxInto(cpuData(logits), out.data, rows, cols);
+    softmaxInto(x, out.data, rows, cols);
+    return out;
+  }
+
+  /** Row log-softmax, the row maximum subtracted first. */
+  logSoftmaxRows(logits: Tensor): CpuTensor {
+    const [rows, cols] = matrixDims(logits, "the logits");
+    const x = cpuData(logits);
+    const out = this.#new([rows, cols]);
+    const o = out.data;
+    for (let r = 0; r < rows; r++) {
+      const row = r * cols;
+      let max = -Infinity;
+      for (let j = 0; j < cols; j++) max = Math.max(max, x[row + j]);
+      let total = 0;
+      for (let j = 0; j < cols; j++) total += Math.exp(x[row + j] - max);
+      const logTotal = Math.log(total);
+      for (let j = 0; j < cols; j++) o[row + j] = x[row + j] - max - logTotal;
+    }
     return out;
   }
 
@@ -568,10 +820,10 @@ export class CpuBackend implements Backend {
     const [rows, cols] = matrixDims(logits, "the logits");
     expectShape(actions, [rows], "the actions");
     expectShape(weights, [rows], "the policy-gradient weights");
-    const a = cpuData(actions), w = cpuData(weights);
+    const x = cpuData(logits), a = cpuData(actions), w = cpuData(weights);
     const grad = this.#new([rows, cols]);
     const p = grad.data;
-    softmaxInto(cpuData(logits), p, rows, cols);
+    softmaxInto(x, p, rows, cols);
     let loss = 0;
     for (let r = 0; r < rows; r++) {
       const row = r * cols;

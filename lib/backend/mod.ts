@@ -13,6 +13,7 @@ export {
   CpuTensor,
   createCpuBackend,
   type FloatArray,
+  type LiveTensorInfo,
 } from "./cpu.ts";
 export {
   createWebGpuBackend,

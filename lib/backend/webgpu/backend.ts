@@ -27,7 +27,9 @@ import {
 } from "../backend.ts";
 import {
   expectActivation,
+  expectBounds,
   expectLists,
+  expectSameShape,
   expectSameSize,
   expectShape,
   lstmDims,
@@ -38,7 +40,7 @@ import { BufferPool, pooledSize } from "./buffer_pool.ts";
 import { envFlag, requestGpuDevice } from "./device.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
 import { CommandRecorder } from "./recorder.ts";
-import { encodeElementwise } from "./kernels/elementwise.ts";
+import { type ElementwiseOp, encodeElementwise } from "./kernels/elementwise.ts";
 import { encodeElementLoss, encodePolicyLoss, encodeSoftmax } from "./kernels/losses.ts";
 import {
   encodeLstmBackward,
@@ -393,30 +395,102 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
-  #binary(op: "add" | "mul", a: Tensor, b: Tensor, what: string): WebGpuTensor {
-    expectSameSize(a, b, what);
+  /** `add` and `mul` check sizes only (as on the CPU); the newer binary ops check shapes. */
+  #binary(op: ElementwiseOp, a: Tensor, b: Tensor, what: string, sameShape = true): WebGpuTensor {
+    if (sameShape) expectSameShape(a, b, what);
+    else expectSameSize(a, b, what);
     const x = this.#buf(a), y = this.#buf(b);
     const out = this.#new(a.shape, op);
-    encodeElementwise(this.#recorder, op, a.size, out.buffer, x, y);
+    encodeElementwise(this.#recorder, op, a.size, out.buffer, [x, y]);
+    return out;
+  }
+
+  #unary(op: ElementwiseOp, a: Tensor, s = 0, t = 0): WebGpuTensor {
+    const x = this.#buf(a);
+    const out = this.#new(a.shape, op);
+    encodeElementwise(this.#recorder, op, a.size, out.buffer, [x], s, t);
     return out;
   }
 
   /** `a + b`. */
   add(a: Tensor, b: Tensor): WebGpuTensor {
-    return this.#binary("add", a, b, "add tensors");
+    return this.#binary("add", a, b, "add tensors", false);
   }
 
   /** `a * b`. */
   mul(a: Tensor, b: Tensor): WebGpuTensor {
-    return this.#binary("mul", a, b, "multiply tensors");
+    return this.#binary("mul", a, b, "multiply tensors", false);
   }
 
   /** `s * a`. */
   scale(a: Tensor, s: number): WebGpuTensor {
-    const x = this.#buf(a);
-    const out = this.#new(a.shape, "scale");
-    encodeElementwise(this.#recorder, "scale", a.size, out.buffer, x, undefined, s);
+    return this.#unary("scale", a, s);
+  }
+
+  /** `a − b`. */
+  sub(a: Tensor, b: Tensor): WebGpuTensor {
+    return this.#binary("sub", a, b, "subtract tensors");
+  }
+
+  /** `a / b`, with the IEEE answer at zero divisors (which WGSL leaves undefined). */
+  div(a: Tensor, b: Tensor): WebGpuTensor {
+    return this.#binary("div", a, b, "divide tensors");
+  }
+
+  /** The elementwise minimum (NaN where either is NaN). */
+  minimum(a: Tensor, b: Tensor): WebGpuTensor {
+    return this.#binary("minimum", a, b, "take the minimum of tensors");
+  }
+
+  /** The elementwise maximum (NaN where either is NaN). */
+  maximum(a: Tensor, b: Tensor): WebGpuTensor {
+    return this.#binary("maximum", a, b, "take the maximum of tensors");
+  }
+
+  /** 1 where `a > b`, else 0. */
+  greater(a: Tensor, b: Tensor): WebGpuTensor {
+    return this.#binary("greater", a, b, "compare tensors");
+  }
+
+  /** 1 where `a >= b`, else 0. */
+  greaterEqual(a: Tensor, b: Tensor): WebGpuTensor {
+    return this.#binary("greater_equal", a, b, "compare tensors");
+  }
+
+  /** `a` where `condition` is non-zero (NaN included), else `b`. */
+  where(condition: Tensor, a: Tensor, b: Tensor): WebGpuTensor {
+    expectSameShape(condition, a, "select between tensors");
+    expectSameShape(a, b, "select between tensors");
+    const buffers = [this.#buf(condition), this.#buf(a), this.#buf(b)];
+    const out = this.#new(a.shape, "where");
+    encodeElementwise(this.#recorder, "where", a.size, out.buffer, buffers);
     return out;
+  }
+
+  /** `eˣ`. */
+  exp(x: Tensor): WebGpuTensor {
+    return this.#unary("exp", x);
+  }
+
+  /** The natural logarithm: −Infinity at 0, NaN below (pinned, as WGSL leaves them undefined). */
+  log(x: Tensor): WebGpuTensor {
+    return this.#unary("log", x);
+  }
+
+  /** `|x|`. */
+  abs(x: Tensor): WebGpuTensor {
+    return this.#unary("abs", x);
+  }
+
+  /** `min(max(x, low), high)`; NaN stays NaN. */
+  clamp(x: Tensor, low: number, high: number): WebGpuTensor {
+    expectBounds(low, high, "clamp a tensor");
+    return this.#unary("clamp", x, low, high);
+  }
+
+  /** `x + s`. */
+  addScalar(x: Tensor, s: number): WebGpuTensor {
+    return this.#unary("add_scalar", x, s);
   }
 
   /** `y += alpha * x`, in place. */
@@ -431,7 +505,7 @@ export class WebGpuBackend implements Backend {
       xb = alias.buffer;
     }
     this.#check();
-    encodeElementwise(this.#recorder, "axpy", y.size, yb, xb, undefined, alpha);
+    encodeElementwise(this.#recorder, "axpy", y.size, yb, [xb], alpha);
     if (alias) this.dispose(alias);
   }
 
@@ -440,7 +514,7 @@ export class WebGpuBackend implements Backend {
     expectActivation(activation);
     const xb = this.#buf(x);
     const out = this.#new(x.shape, activation);
-    encodeElementwise(this.#recorder, `act_${activation}`, x.size, out.buffer, xb);
+    encodeElementwise(this.#recorder, `act_${activation}`, x.size, out.buffer, [xb]);
     return out;
   }
 
@@ -452,7 +526,7 @@ export class WebGpuBackend implements Backend {
     }
     const yb = this.#buf(y), gb = this.#buf(dy);
     const out = this.#new(y.shape, `${activation} grad`);
-    encodeElementwise(this.#recorder, `grad_${activation}`, y.size, out.buffer, yb, gb);
+    encodeElementwise(this.#recorder, `grad_${activation}`, y.size, out.buffer, [yb, gb]);
     return out;
   }
 
@@ -676,10 +750,19 @@ export class WebGpuBackend implements Backend {
 
   /** Row softmax. */
   softmaxRows(logits: Tensor): WebGpuTensor {
+    return this.#softmax(logits, false);
+  }
+
+  /** Row log-softmax, the row maximum subtracted first. */
+  logSoftmaxRows(logits: Tensor): WebGpuTensor {
+    return this.#softmax(logits, true);
+  }
+
+  #softmax(logits: Tensor, log: boolean): WebGpuTensor {
     const [rows, cols] = matrixDims(logits, "the logits");
     const lb = this.#buf(logits);
-    const out = this.#new([rows, cols], "softmax");
-    encodeSoftmax(this.#recorder, lb, out.buffer, rows, cols);
+    const out = this.#new([rows, cols], log ? "log-softmax" : "softmax");
+    encodeSoftmax(this.#recorder, lb, out.buffer, rows, cols, log);
     return out;
   }
 

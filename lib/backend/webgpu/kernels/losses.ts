@@ -1,7 +1,7 @@
 /**
  * Losses and softmax: mean squared error, Huber, the policy-gradient loss with an entropy bonus
  * (each writing the gradient and the mean loss as a `[1]` buffer that stays on the GPU), and the
- * row softmax. The losses run in one workgroup that strides over the elements (or rows) and sums
+ * row softmax and log-softmax. The losses run in one workgroup that strides over the elements (or rows) and sums
  * its partial losses as a tree, so the reduction order is fixed.
  *
  * @module
@@ -83,10 +83,16 @@ fn row_stats(row: u32, cols: u32) -> vec2<f32> {
   return vec2<f32>(mx, total);
 }`;
 
-/** Kernel `softmax_rows`: one invocation per row. */
-export function softmaxKernel(): Kernel {
+/**
+ * Kernel `softmax_rows`, or `log_softmax_rows` with `log`: one invocation per row. The log form
+ * is `(x − max) − log Σ exp(x − max)`, which keeps −Infinity logits at −Infinity.
+ */
+export function softmaxKernel(log: boolean): Kernel {
+  const value = log
+    ? "(x[row + j] - stats.x) - log(stats.y)"
+    : "exp(x[row + j] - stats.x) / stats.y";
   return makeKernel({
-    key: "softmax_rows",
+    key: log ? "log_softmax_rows" : "softmax_rows",
     workgroupSize: [LINEAR_WORKGROUP, 1, 1],
     uniforms: [["rows", "u32"], ["cols", "u32"]],
     buffers: [["x", "read"], ["out", "write"]],
@@ -99,21 +105,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (r >= p.rows || p.cols == 0u) { return; }
   let row = r * p.cols;
   let stats = row_stats(row, p.cols);
-  for (var j = 0u; j < p.cols; j++) { out[row + j] = exp(x[row + j] - stats.x) / stats.y; }
+  for (var j = 0u; j < p.cols; j++) { out[row + j] = ${value}; }
 }`,
   });
 }
 
-/** Encodes the softmax of each row of `[rows, cols]`. */
+/** Encodes the softmax (or with `log`, the log-softmax) of each row of `[rows, cols]`. */
 export function encodeSoftmax(
   ctx: KernelContext,
   x: GPUBuffer,
   out: GPUBuffer,
   rows: number,
   cols: number,
+  log: boolean = false,
 ): void {
   if (rows * cols === 0) return;
-  ctx.dispatch("softmax_rows", softmaxKernel, [rows, cols], [x, out], linearWorkgroups(ctx, rows));
+  ctx.dispatch(
+    log ? "log_softmax_rows" : "softmax_rows",
+    () => softmaxKernel(log),
+    [rows, cols],
+    [x, out],
+    linearWorkgroups(ctx, rows),
+  );
 }
 
 /**
