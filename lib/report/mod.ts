@@ -33,6 +33,34 @@ export type { EpisodeChartOptions, RenderSvgOptions, RunGroup, VegaLiteSpec } fr
 export { cartPoleReplaySvg, minesweeperReplaySvg } from "./replay.ts";
 export type { ReplayDrawing } from "./replay.ts";
 export {
+  aggregateScores,
+  bootstrapInterval,
+  curveBand,
+  interquartileMean,
+  mean,
+  median,
+  normalizeScores,
+  optimalityGap,
+  performanceProfile,
+  probabilityOfImprovement,
+  stepsToThreshold,
+  stratifiedBootstrapInterval,
+} from "./stats.ts";
+export type {
+  AggregateOptions,
+  AggregateScores,
+  BandPoint,
+  BootstrapOptions,
+  CurveBandOptions,
+  CurvePoint,
+  Interval,
+  ProfilePoint,
+  ScoreMatrix,
+  ScoreRange,
+  Scores,
+  StepsToThresholdOptions,
+} from "./stats.ts";
+export {
   parseEvalResult,
   parseMetrics,
   parseReplay,
