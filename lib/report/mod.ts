@@ -34,6 +34,34 @@ export { cartPoleReplaySvg, minesweeperReplaySvg } from "./replay.ts";
 export { recordReplay, type ReplayRecorder } from "./recorder.ts";
 export type { ReplayDrawing } from "./replay.ts";
 export {
+  aggregateScores,
+  bootstrapInterval,
+  curveBand,
+  interquartileMean,
+  mean,
+  median,
+  normalizeScores,
+  optimalityGap,
+  performanceProfile,
+  probabilityOfImprovement,
+  stepsToThreshold,
+  stratifiedBootstrapInterval,
+} from "./stats.ts";
+export type {
+  AggregateOptions,
+  AggregateScores,
+  BandPoint,
+  BootstrapOptions,
+  CurveBandOptions,
+  CurvePoint,
+  Interval,
+  ProfilePoint,
+  ScoreMatrix,
+  ScoreRange,
+  Scores,
+  StepsToThresholdOptions,
+} from "./stats.ts";
+export {
   parseEvalResult,
   parseMetrics,
   parseReplay,
