@@ -5,18 +5,16 @@
  * An episode of the {@linkcode Bandit} environment is one bandit problem (each reset draws new
  * arm values), so {@linkcode BanditAgent} meets each problem with a fresh learner, as in
  * Sutton and Barto's testbed, and an episode's return is the reward the algorithm collected while
- * learning it. The greedy action is the arm the current learner values most. What the greedy
- * policy knows is about the current problem only; on a new one (an evaluation episode) it is no
- * better than a fixed arm, because the policy sees no rewards.
+ * learning it. Its policy is the learning rule itself: evaluated on a new problem, it learns that
+ * problem from the rewards the observations report.
  *
  * @example
  * ```ts
- * import { Bandit } from "../envs/bandit.ts";
- * import { BanditAgent } from "./bandit_agent.ts";
+ * import { Bandit, BanditAgent } from "@rnnrl/rnnrl";
  * const env = new Bandit();
- * const agent = new BanditAgent(env, "ucb", { c: 2, seed: 1 });
+ * const agent = new BanditAgent(env, { algorithm: "ucb", c: 2, seed: 1 });
  * const returns: number[] = [];
- * await agent.learn(env, { steps: 5000, onEpisode: (e) => returns.push(e.return) });
+ * await agent.learn(env, { steps: 5000, onEpisode: (e) => void returns.push(e.return) });
  * if (returns.length !== 5) throw new Error("five problems of 1000 pulls");
  * ```
  *

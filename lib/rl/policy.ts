@@ -10,13 +10,13 @@
  *
  * @example
  * ```ts
- * import { CartPole, DRQN } from "@rnnrl/rnnrl";
+ * import { actionMaskOf, CartPole, DRQN } from "@rnnrl/rnnrl";
  * const env = new CartPole({ maskVelocity: true });
  * const agent = new DRQN(env, { lstmUnits: 8 });
  * let { observation } = env.reset({ seed: 1 });
  * let state = agent.initialState();
  * for (let t = 0; t < 10; t++) {
- *   const step = await agent.act(observation, state, { mask: env.actionMask?.() });
+ *   const step = await agent.act(observation, state, { mask: actionMaskOf(env) });
  *   state = step.state; // the old state was consumed
  *   const result = env.step(step.action);
  *   observation = result.observation;

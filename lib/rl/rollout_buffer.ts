@@ -44,7 +44,7 @@ const FIELDS: readonly { name: Field; type: "f32" | "u8"; width: "one" | "observ
  * rollout.reserve(1);
  * rollout.rewards.set([1, 0.5], 0);
  * rollout.steps = 1;
- * if (rollout.toArrays("rollout.").length !== 8) throw new Error("one array per field");
+ * if (rollout.toArrays("rollout.").length !== 10) throw new Error("8 fields, 2 start states");
  * ```
  */
 export class RolloutBuffer {
