@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { Tensor } from "../lib/backend/backend.ts";
 import { type CpuBackend, cpuData, createCpuBackend } from "../lib/backend/cpu.ts";
 import { Rng } from "../lib/io/rng.ts";
-import { maskedHuberLoss, ppoClippedLoss, ppoProblem } from "./_composed_losses.ts";
+import { maskedHuberLoss, ppoClippedLoss, ppoProblem } from "./helpers/composed_losses.ts";
 
 const BACKENDS: CpuBackend[] = [
   createCpuBackend(),

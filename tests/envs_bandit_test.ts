@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Bandit, type BanditOptions } from "../lib/envs/bandit.ts";
 import type { JsonObject } from "../lib/io/json.ts";
-import { assertRejects, assertResumes, RNG_EDITS } from "./_env_snapshot.ts";
+import { assertRejects, assertResumes, RNG_EDITS } from "./helpers/env_snapshot.ts";
 
 function argmax(values: ArrayLike<number>): number {
   let best = 0;

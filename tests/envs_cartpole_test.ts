@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { BatchedCartPole, CartPole } from "../lib/envs/cartpole.ts";
 import { Rng } from "../lib/io/rng.ts";
-import { assertRejects, assertResumes, randomAction, RNG_EDITS } from "./_env_snapshot.ts";
+import { assertRejects, assertResumes, randomAction, RNG_EDITS } from "./helpers/env_snapshot.ts";
 
 type State = [number, number, number, number];
 

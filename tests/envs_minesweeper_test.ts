@@ -9,7 +9,7 @@ import {
   assertSameRun,
   randomAction,
   RNG_EDITS,
-} from "./_env_snapshot.ts";
+} from "./helpers/env_snapshot.ts";
 
 /**
  * A player who knows the mines (when they are placed) and picks a safe unrevealed cell 9 times

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { angleNormalize, type ContinuousEnv, Pendulum } from "../lib/envs/pendulum.ts";
 import { DiscreteActions } from "../lib/envs/wrappers.ts";
 import { Rng } from "../lib/io/rng.ts";
-import { assertRejects, assertResumes, RNG_EDITS } from "./_env_snapshot.ts";
+import { assertRejects, assertResumes, RNG_EDITS } from "./helpers/env_snapshot.ts";
 
 /** Gymnasium's PendulumEnv.step, written out again (angle_normalize by floor division). */
 function gymnasiumStep(th: number, thdot: number, u: number): [number, number, number] {

@@ -2,7 +2,7 @@
 // --seed it must see the same episodes and take the same actions as rnnrl's own forward pass.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runTask } from "./_helpers.ts";
+import { runTask } from "./helpers/mod.ts";
 
 async function evalBothWays(run: string): Promise<{ native: number[]; onnx: number[] }> {
   const exported = await runTask("export", ["--run", run]);

@@ -1,6 +1,7 @@
 // exportOnnx and OnnxPolicy: exported models run in onnxruntime-web (wasm) give rnnrl's native
 // forward pass, outputs and states, to 1e-5.
 import assert from "node:assert/strict";
+import { maxAbsDiff } from "./helpers/mod.ts";
 import type { Activation } from "../lib/backend/backend.ts";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { Rng } from "../lib/io/rng.ts";
@@ -13,7 +14,7 @@ import { exportOnnx, ONNX_METADATA_KEYS } from "../lib/onnx/export.ts";
 import { decodeOnnxModel } from "../lib/onnx/onnx_proto.ts";
 import { OnnxPolicy, type OnnxPolicyState, type OnnxStateLayer } from "../lib/onnx/policy.ts";
 import { WEB_PLAYER_RUNTIME_FILES, writeWebPlayer } from "../lib/onnx/web_player.ts";
-import { findChromium } from "./_chromium.ts";
+import { findChromium } from "./helpers/chromium.ts";
 
 const backend = createCpuBackend();
 const TOLERANCE = 1e-5;
@@ -27,13 +28,6 @@ async function randomize(model: Sequential, rng: Rng, std: number): Promise<void
   const params = await model.getParameters();
   for (const p of params) p.data.set(randomArray(rng, p.data.length, std));
   model.setParameters(params);
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length, "lengths differ");
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
 }
 
 function assertClose(what: string, actual: Float32Array, expected: Float32Array): number {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { maxAbsDiff } from "./helpers/mod.ts";
 import { Rng } from "../lib/io/rng.ts";
 import { OnnxGraphBuilder, type OnnxLstmWeights } from "../lib/onnx/graph.ts";
 import { runOrtLstm } from "../lib/onnx/ort_lstm.ts";
@@ -19,13 +20,6 @@ function randomLstm(rng: Rng, inputSize: number, hiddenSize: number): OnnxLstmWe
     u: randomArray(rng, hiddenSize * g4, 0.4),
     b: randomArray(rng, g4, 0.5),
   };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  for (let k = 0; k < a.length; k++) worst = Math.max(worst, Math.abs(a[k] - b[k]));
-  return worst;
 }
 
 function maxAbs(a: ArrayLike<number>): number {

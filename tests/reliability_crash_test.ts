@@ -15,7 +15,7 @@ import {
   decodeCheckpoint,
   PREVIOUS_CHECKPOINT_FILE,
 } from "../lib/io/checkpoint.ts";
-import { finish, runTask, spawnTask } from "./_helpers.ts";
+import { finish, runTask, spawnTask } from "./helpers/mod.ts";
 
 const STEPS = 6000;
 const EVERY = 1000;

@@ -17,7 +17,7 @@ import {
 import { Rng } from "../lib/io/rng.ts";
 import { presetFor } from "../lib/run/presets.ts";
 import { train } from "../lib/run/trainer.ts";
-import { copyTree, fingerprint, lines, runTask, type TaskName } from "./_helpers.ts";
+import { copyTree, fingerprint, lines, runTask, type TaskName } from "./helpers/mod.ts";
 
 /** One row of the table: a command, how its run directory is damaged first, the message. */
 interface BadInput {

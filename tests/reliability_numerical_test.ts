@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { loadCheckpoint } from "../lib/io/checkpoint.ts";
 import { presetFor } from "../lib/run/presets.ts";
 import { NumericalError, train, type TrainConfig } from "../lib/run/trainer.ts";
-import { lines, runTask } from "./_helpers.ts";
+import { lines, runTask } from "./helpers/mod.ts";
 
 const DIVERGING = [
   ...["--backend", "cpu", "--steps", "3000", "--checkpoint-every", "1000"],

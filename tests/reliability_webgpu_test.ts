@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createBackend } from "../lib/backend/create.ts";
 import { createWebGpuBackend } from "../lib/backend/webgpu/backend.ts";
 import { isWebGpuAvailable } from "../lib/backend/webgpu/device.ts";
-import { fingerprint, lines, runTask } from "./_helpers.ts";
+import { fingerprint, lines, runTask } from "./helpers/mod.ts";
 
 const NO_ADAPTER =
   "Cannot use the WebGPU backend: no adapter found (navigator.gpu.requestAdapter() returned null)";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { renderReport } from "../lib/report/html.ts";
 import { readRun } from "../lib/report/run_data.ts";
-import { ChromiumPage, findChromium } from "./_chromium.ts";
-import { makeRunDir } from "./_report_fixture.ts";
+import { ChromiumPage, findChromium } from "./helpers/chromium.ts";
+import { makeRunDir } from "./helpers/report_fixture.ts";
 
 const chromium = findChromium();
 if (chromium === null) {

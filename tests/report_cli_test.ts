@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { main } from "../tasks/report.ts";
-import { makeRunDir } from "./_report_fixture.ts";
+import { makeRunDir } from "./helpers/report_fixture.ts";
 
 /** Runs the CLI in-process and collects what it prints. */
 async function run(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {

@@ -10,7 +10,7 @@ import {
   readTestbed,
 } from "../lib/report/run_data.ts";
 import type { RunData, Testbed } from "../lib/report/run_data.ts";
-import { makeRunDir } from "./_report_fixture.ts";
+import { makeRunDir } from "./helpers/report_fixture.ts";
 
 /** The `<figure class="chart" data-chart="NAME">…</figure>` blocks of a page, by name. */
 function figures(html: string): Map<string, string> {
@@ -60,7 +60,7 @@ Deno.test("parseMetrics reads episode, train and eval records sorted by step", (
     "",
     '{"kind":"episode","step":18,"episode":1,"return":18,"length":18}',
     '{"kind":"eval","step":30,"meanReturn":20.5,"winRate":0.25}',
-    '{"kind":"custom","step":"anything"}',
+    '{"kind":"custom","step":31,"note":"other kinds are ignored"}',
     '{"kind":"episode","step":40,"epis', // a last line cut short
   ].join("\n");
   const m = parseMetrics(text);
@@ -81,7 +81,14 @@ Deno.test("parseMetrics names the line of a damaged record", () => {
     () => parseMetrics('{"kind":"episode","step":5,"episode":1,"length":5}\n'),
     /line 1 is an episode without a numeric return/,
   );
-  assert.throws(() => parseMetrics("[1,2]\n"), /line 1 is not a JSON object/);
+  assert.throws(() => parseMetrics("[1,2]\n"), /line 1 is not a record with kind and step/);
+  // The same rule as the run directory's reader: a record needs a string kind and a numeric step.
+  assert.throws(() => parseMetrics('{"kind":"custom","step":"x"}\n'), /line 1 is not a record/);
+  // A last line without its newline is cut short, even when it happens to parse.
+  assert.equal(
+    parseMetrics('{"kind":"episode","step":5,"episode":1,"return":5,"length":5}').episodes.length,
+    0,
+  );
 });
 
 Deno.test("parseReplay accepts both games and rejects malformed frames", () => {

@@ -20,7 +20,7 @@ import {
 import { type AgentState, findArray } from "../lib/rl/state.ts";
 import { presetFor } from "../lib/run/presets.ts";
 import { createAgent } from "../lib/run/registry.ts";
-import { CueEnv } from "./_helpers.ts";
+import { CueEnv } from "./helpers/mod.ts";
 
 const close = (actual: ArrayLike<number>, expected: number[], atol = 1e-5) => {
   assert.equal(actual.length, expected.length);

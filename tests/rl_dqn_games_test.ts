@@ -7,7 +7,7 @@ import { DQN, type DqnOptions } from "../lib/rl/dqn.ts";
 import { evaluate } from "../lib/rl/evaluation.ts";
 import type { ReplayBatch } from "../lib/rl/replay.ts";
 import type { AgentState } from "../lib/rl/state.ts";
-import { RANDOM_MASK_ACTIONS, RandomMaskEnv } from "./_helpers.ts";
+import { RANDOM_MASK_ACTIONS, RandomMaskEnv } from "./helpers/mod.ts";
 
 const ACTIONS = RANDOM_MASK_ACTIONS;
 

@@ -6,7 +6,7 @@ import { copyEnv } from "../lib/rl/env_input.ts";
 import { evaluate } from "../lib/rl/evaluation.ts";
 import { recordReplay } from "../lib/report/recorder.ts";
 import { createEnv, ENV_NAMES, runBaseline } from "../lib/run/registry.ts";
-import { functionPolicy } from "./_helpers.ts";
+import { functionPolicy } from "./helpers/mod.ts";
 
 Deno.test("createEnv builds every named environment", () => {
   const sizes: Record<string, [number, number]> = {

@@ -10,7 +10,7 @@ import {
   type WebGpuTensor,
 } from "../lib/backend/webgpu/mod.ts";
 import { Rng } from "../lib/io/rng.ts";
-import { maskedHuberLoss, ppoClippedLoss, ppoProblem } from "./_composed_losses.ts";
+import { maskedHuberLoss, ppoClippedLoss, ppoProblem } from "./helpers/composed_losses.ts";
 
 const adapter = await navigator.gpu?.requestAdapter();
 const ignore = !adapter;

@@ -17,6 +17,7 @@ import { writeFileAtomic } from "./atomic_write.ts";
 import { CHECKPOINT_FILE } from "./checkpoint.ts";
 import { RunDirError } from "./errors.ts";
 import { assertJsonValue, canonicalJson, type JsonObject, type JsonValue } from "./json.ts";
+import type { EvaluationResult } from "../rl/evaluation.ts";
 
 export { RunDirError };
 
@@ -284,23 +285,16 @@ export async function configHash(config: JsonValue): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The greedy evaluation of a policy, as `eval.json` and `deno task eval` hold it. */
-export interface EvalResult {
-  /** The number of episodes. */
-  episodes: number;
-  /** The mean undiscounted return. */
-  meanReturn: number;
-  /** The standard deviation of the returns. */
-  stdReturn: number;
-  /** The seed the evaluation environments were reset with. */
-  seed: number;
-  /** Every episode's return, in order. */
-  returns: number[];
-  /** The fraction of episodes won, where the game has wins. */
-  winRate?: number;
-  /** Further facts (episode lengths, the agent, the backend…). */
-  [key: string]: JsonValue | undefined;
-}
+/**
+ * What `eval.json` holds: the final evaluation ({@linkcode EvaluationResult}, the object
+ * `deno task eval` prints), with the step it was taken at and the run's wall time.
+ */
+export type SavedEvaluation = EvaluationResult & {
+  /** The agent's environment steps when it was evaluated. */
+  step?: number;
+  /** Seconds of training, summed over resumed sessions. */
+  wallTimeSeconds?: number;
+};
 
 /**
  * Writes `eval.json` atomically.
@@ -309,33 +303,64 @@ export interface EvalResult {
  * @param result The evaluation.
  * @throws {TypeError} When the result is not plain JSON (a NaN mean, for instance).
  */
-export async function writeEval(dir: string, result: EvalResult): Promise<void> {
+export async function writeEval(dir: string, result: SavedEvaluation): Promise<void> {
   await writeJsonFile(runFile(dir, "eval"), result, "eval result");
 }
 
 /**
- * Reads `eval.json` and checks its required fields.
+ * Checks a parsed `eval.json`: the numbers and arrays of an evaluation, of the right types.
+ *
+ * @param value The parsed JSON.
+ * @param where The file, for messages.
+ * @returns The same object, typed.
+ * @throws {TypeError} When a required field is missing or of the wrong type.
+ *
+ * @example
+ * ```ts
+ * import { parseEvaluation } from "./run_dir.ts";
+ * const e = parseEvaluation({ episodes: 1, meanReturn: 2, stdReturn: 0, seed: 0, returns: [2], lengths: [2] });
+ * if (e.meanReturn !== 2) throw new Error("parsed");
+ * ```
+ */
+export function parseEvaluation(value: unknown, where = "eval.json"): SavedEvaluation {
+  const v = value as Record<string, unknown> | null;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new TypeError(`Cannot read ${where}: it is not a JSON object`);
+  }
+  const isNumber = (x: unknown) => typeof x === "number" && Number.isFinite(x);
+  for (const key of ["episodes", "meanReturn", "stdReturn", "seed"]) {
+    if (!isNumber(v[key])) throw new TypeError(`Cannot read ${where}: "${key}" is not a number`);
+  }
+  for (const key of ["returns", "lengths"]) {
+    const array = v[key];
+    if (key === "lengths" && array === undefined) continue; // written before lengths were kept
+    if (!Array.isArray(array) || !array.every(isNumber)) {
+      throw new TypeError(`Cannot read ${where}: "${key}" is not an array of numbers`);
+    }
+  }
+  for (const key of ["winRate", "step", "wallTimeSeconds"]) {
+    if (v[key] !== undefined && !isNumber(v[key])) {
+      throw new TypeError(`Cannot read ${where}: "${key}" is not a number`);
+    }
+  }
+  return v as unknown as SavedEvaluation;
+}
+
+/**
+ * Reads `eval.json` and checks its fields.
  *
  * @param dir The run directory.
  * @returns The evaluation.
  * @throws {RunDirError} When the file is missing or malformed.
  */
-export async function readEval(dir: string): Promise<EvalResult> {
+export async function readEval(dir: string): Promise<SavedEvaluation> {
   const path = runFile(dir, "eval");
   const value = await readJsonObject(path);
-  for (const key of ["episodes", "meanReturn", "stdReturn", "seed"]) {
-    if (typeof value[key] !== "number") {
-      throw new RunDirError(`Cannot read ${path}: "${key}" is not a number`);
-    }
+  try {
+    return parseEvaluation(value, path);
+  } catch (error) {
+    throw new RunDirError((error as Error).message);
   }
-  const returns = value.returns;
-  if (!Array.isArray(returns) || !returns.every((r) => typeof r === "number")) {
-    throw new RunDirError(`Cannot read ${path}: "returns" is not an array of numbers`);
-  }
-  if (value.winRate !== undefined && typeof value.winRate !== "number") {
-    throw new RunDirError(`Cannot read ${path}: "winRate" is not a number`);
-  }
-  return value as EvalResult;
 }
 
 async function writeJsonFile(path: string, value: unknown, what: string): Promise<void> {
@@ -548,9 +573,52 @@ export interface ReadMetricsOptions {
 }
 
 /**
- * Reads a run's `metrics.jsonl`. A last line without its newline (a run killed while writing it)
- * is ignored; any other line that is not a JSON object with a string kind and a numeric step is an
- * error.
+ * Parses the text of a `metrics.jsonl` file: one JSON object a line, each with a string `kind`
+ * and a numeric `step`. Blank lines are skipped. A last line without its newline is a record cut
+ * short (the writer ends every record with one, so only a run killed while writing leaves such a
+ * line) and is dropped, whatever it holds. Any other line that is not such a record is an error.
+ *
+ * @param text The file's contents.
+ * @param where The file, for messages.
+ * @returns The records in file order, each with its line number (from 1).
+ * @throws {TypeError} For a damaged line, naming its number.
+ *
+ * @example
+ * ```ts
+ * import { parseMetricsLines } from "./run_dir.ts";
+ * const lines = parseMetricsLines('{"kind":"episode","step":20}\n{"kind":"ep');
+ * if (lines.length !== 1 || lines[0].line !== 1) throw new Error("the torn last line is dropped");
+ * ```
+ */
+export function parseMetricsLines(
+  text: string,
+  where = "metrics.jsonl",
+): { line: number; record: MetricRecord }[] {
+  const lines = text.split("\n");
+  lines.pop(); // the empty string after the last newline, or a torn last line
+  const records: { line: number; record: MetricRecord }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(lines[i]);
+    } catch {
+      throw new TypeError(`Cannot read ${where}: line ${i + 1} is not valid JSON`);
+    }
+    const record = value as MetricRecord;
+    if (
+      record === null || typeof record !== "object" || Array.isArray(record) ||
+      typeof record.kind !== "string" || typeof record.step !== "number"
+    ) {
+      throw new TypeError(`Cannot read ${where}: line ${i + 1} is not a record with kind and step`);
+    }
+    records.push({ line: i + 1, record });
+  }
+  return records;
+}
+
+/**
+ * Reads a run's `metrics.jsonl` (see {@linkcode parseMetricsLines} for the rules).
  *
  * @param dir The run directory.
  * @param options Which kind of record to keep.
@@ -571,27 +639,13 @@ export async function readMetrics(
     }
     throw fileSystemError(`Cannot read ${path}`, error);
   }
-  const lines = text.split("\n");
-  lines.pop(); // the empty string after the last newline, or a torn last line
-  const records: MetricRecord[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i].trim() === "") continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(lines[i]);
-    } catch {
-      throw new RunDirError(`Cannot read ${path}: line ${i + 1} is not valid JSON`);
-    }
-    const record = value as MetricRecord;
-    if (
-      record === null || typeof record !== "object" || Array.isArray(record) ||
-      typeof record.kind !== "string" || typeof record.step !== "number"
-    ) {
-      throw new RunDirError(
-        `Cannot read ${path}: line ${i + 1} is not a record with kind and step`,
-      );
-    }
-    if (options.kind === undefined || record.kind === options.kind) records.push(record);
+  let lines: { record: MetricRecord }[];
+  try {
+    lines = parseMetricsLines(text, path);
+  } catch (error) {
+    throw new RunDirError((error as Error).message);
   }
-  return records;
+  return lines.map((l) => l.record).filter((r) =>
+    options.kind === undefined || r.kind === options.kind
+  );
 }

@@ -13,7 +13,8 @@ import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
 import * as vega from "vega";
 import { alignRuns, bucketStats, minMaxIndices, rollingMean, strideIndices } from "./_series.ts";
-import type { EpisodeEntry, EvalRecord, EvalResult, Testbed, TrainRecord } from "./run_data.ts";
+import type { SavedEvaluation } from "../io/run_dir.ts";
+import type { EpisodeEntry, EvalRecord, Testbed, TrainRecord } from "./run_data.ts";
 
 /**
  * A Vega-Lite specification as plain JSON (the `vega-lite` package's `TopLevelSpec`, which the
@@ -259,7 +260,7 @@ export function evalCurveSpec(evals: readonly EvalRecord[]): VegaLiteSpec {
  * @param result The parsed eval.json.
  * @returns A Vega-Lite spec.
  */
-export function evalReturnsSpec(result: EvalResult): VegaLiteSpec {
+export function evalReturnsSpec(result: SavedEvaluation): VegaLiteSpec {
   const values = result.returns.map((r) => ({ return: r }));
   return lite({
     ...BASE,

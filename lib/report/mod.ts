@@ -61,14 +61,7 @@ export type {
   Scores,
   StepsToThresholdOptions,
 } from "./stats.ts";
-export {
-  parseEvalResult,
-  parseMetrics,
-  parseReplay,
-  parseTestbed,
-  readRun,
-  readTestbed,
-} from "./run_data.ts";
+export { parseMetrics, parseReplay, parseTestbed, readRun, readTestbed } from "./run_data.ts";
 export type {
   CartPoleReplay,
   EpisodeEntry,

@@ -29,9 +29,7 @@
  * @module
  */
 
-import type { EvalResult } from "../io/run_dir.ts";
-
-export type { EvalResult };
+import { parseEvaluation, parseMetricsLines, type SavedEvaluation } from "../io/run_dir.ts";
 
 /** One finished training episode (`"kind":"episode"` in metrics.jsonl). */
 export interface EpisodeEntry {
@@ -129,7 +127,7 @@ export interface RunData {
   /** Evaluations during training, ordered by step. */
   evals: EvalRecord[];
   /** The final evaluation (`eval.json`), when present. */
-  evalResult?: EvalResult;
+  evalResult?: SavedEvaluation;
   /** A recorded evaluation episode (`replay.json`), when present. */
   replay?: Replay;
   /**
@@ -175,9 +173,10 @@ function byStep<T extends { step: number }>(a: T, b: T): number {
 }
 
 /**
- * Parses the text of a metrics.jsonl file. Blank lines are skipped; a last line cut short (no
- * final newline and not valid JSON, as when a run is killed mid-write) is dropped. Anything else
- * that is not a JSON object, or a known record without its numeric fields, is an error.
+ * Parses the text of a metrics.jsonl file with the run directory's one parser
+ * ({@linkcode parseMetricsLines}: a last line without its newline is dropped, any other damaged
+ * line is an error), then checks and sorts the records the report reads. Other kinds are
+ * ignored; a known record without its numeric fields is an error.
  *
  * @param text The file's contents.
  * @returns The episode, train and eval records, each sorted by step (stable).
@@ -194,26 +193,10 @@ export function parseMetrics(text: string): ParsedMetrics {
   const train: TrainRecord[] = [];
   const evals: EvalRecord[] = [];
   let lastTime: number | undefined;
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === "") continue;
-    let record: unknown;
-    try {
-      record = JSON.parse(line);
-    } catch {
-      if (i === lines.length - 1) break; // a last line cut short by a killed run
-      throw new TypeError(`Cannot read metrics.jsonl: line ${i + 1} is not valid JSON`);
-    }
-    if (!isObject(record)) {
-      throw new TypeError(`Cannot read metrics.jsonl: line ${i + 1} is not a JSON object`);
-    }
-    const bad = (what: string) => new TypeError(`Cannot read metrics.jsonl: line ${i + 1} ${what}`);
+  for (const { line, record } of parseMetricsLines(text)) {
+    const bad = (what: string) => new TypeError(`Cannot read metrics.jsonl: line ${line} ${what}`);
     if (isFiniteNumber(record.time)) lastTime = record.time;
-    const kind = record.kind;
-    if (kind !== "episode" && kind !== "train" && kind !== "eval") continue;
-    if (!isFiniteNumber(record.step)) throw bad(`is a ${kind} record without a numeric step`);
-    const step = record.step;
+    const kind = record.kind, step = record.step;
     if (kind === "episode") {
       for (const key of ["episode", "return", "length"]) {
         if (!isFiniteNumber(record[key])) throw bad(`is an episode without a numeric ${key}`);
@@ -232,7 +215,7 @@ export function parseMetrics(text: string): ParsedMetrics {
         if (key !== "step" && key !== "time" && isFiniteNumber(value)) values[key] = value;
       }
       train.push({ step, values });
-    } else {
+    } else if (kind === "eval") {
       if (!isFiniteNumber(record.meanReturn)) throw bad("is an eval without a numeric meanReturn");
       const evalRecord: EvalRecord = { step, meanReturn: record.meanReturn };
       if (isFiniteNumber(record.winRate)) evalRecord.winRate = record.winRate;
@@ -243,30 +226,6 @@ export function parseMetrics(text: string): ParsedMetrics {
   train.sort(byStep);
   evals.sort(byStep);
   return lastTime === undefined ? { episodes, train, evals } : { episodes, train, evals, lastTime };
-}
-
-/**
- * Checks a parsed `eval.json`.
- *
- * @param value The parsed JSON.
- * @returns The same object, typed.
- * @throws {TypeError} When a required field is missing or of the wrong type.
- */
-export function parseEvalResult(value: unknown): EvalResult {
-  if (!isObject(value)) throw new TypeError("Cannot read eval.json: it is not a JSON object");
-  for (const key of ["episodes", "meanReturn", "stdReturn", "seed"]) {
-    if (!isFiniteNumber(value[key])) {
-      throw new TypeError(`Cannot read eval.json: "${key}" is not a number`);
-    }
-  }
-  const returns = value.returns;
-  if (!Array.isArray(returns) || !returns.every(isFiniteNumber)) {
-    throw new TypeError(`Cannot read eval.json: "returns" is not an array of numbers`);
-  }
-  if (value.winRate !== undefined && !isFiniteNumber(value.winRate)) {
-    throw new TypeError(`Cannot read eval.json: "winRate" is not a number`);
-  }
-  return value as unknown as EvalResult;
 }
 
 function optionalMeta(value: Record<string, unknown>, where: string): void {
@@ -491,7 +450,7 @@ export async function readRun(dir: string, options: ReadRunOptions = {}): Promis
   let evalJson: Record<string, unknown> | undefined;
   const evalPath = joinPath(dir, "eval.json");
   if (await statOrNull(evalPath)) {
-    run.evalResult = parseEvalResult(await readJson(evalPath, "eval.json"));
+    run.evalResult = parseEvaluation(await readJson(evalPath, "eval.json"));
     evalJson = run.evalResult as unknown as Record<string, unknown>;
   }
   const replayPath = joinPath(dir, "replay.json");

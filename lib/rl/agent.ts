@@ -176,6 +176,8 @@ export abstract class BaseAgent<Options extends object> implements Agent {
   readonly #name: string;
 
   /**
+   * Holds what every agent has; the subclass builds its networks after this.
+   *
    * @param kind The agent's name in saved states.
    * @param name The agent as messages name it ("DQN").
    * @param spec The environment's sizes (and anything else the agent is built for).

@@ -6,9 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import type { Env } from "../lib/envs/env.ts";
-import type { JsonValue } from "../lib/io/json.ts";
-import { Rng } from "../lib/io/rng.ts";
+import type { Env } from "../../lib/envs/env.ts";
+import type { JsonValue } from "../../lib/io/json.ts";
+import { Rng } from "../../lib/io/rng.ts";
 
 /** An environment with snapshots. */
 export type SnapshotEnv = Env & {

@@ -2,8 +2,8 @@
 // tests of those ops on every backend: a masked Huber loss (checked against the fused
 // `huberLoss`) and PPO's clipped surrogate with its gradient (checked against finite
 // differences). Each composition disposes every intermediate; the caller owns loss and grad.
-import type { Backend, LossResult, Tensor } from "../lib/backend/backend.ts";
-import { Rng } from "../lib/io/rng.ts";
+import type { Backend, LossResult, Tensor } from "../../lib/backend/backend.ts";
+import { Rng } from "../../lib/io/rng.ts";
 
 /** Runs `body` with a `keep` that records intermediates, and disposes them all afterwards. */
 function withTemps<T>(backend: Backend, body: (keep: (t: Tensor) => Tensor) => T): T {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Rng } from "../lib/io/rng.ts";
+import { Rng } from "../../lib/io/rng.ts";
 
 /** Options of {@linkcode makeRunDir}. */
 export interface FakeRunOptions {

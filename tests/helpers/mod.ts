@@ -9,13 +9,13 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Env, ResetOptions, ResetResult, StepResult } from "../lib/envs/env.ts";
-import type { JsonValue } from "../lib/io/json.ts";
-import { Rng, type RngState } from "../lib/io/rng.ts";
-import type { Policy } from "../lib/rl/policy.ts";
+import type { Env, ResetOptions, ResetResult, StepResult } from "../../lib/envs/env.ts";
+import type { JsonValue } from "../../lib/io/json.ts";
+import { Rng, type RngState } from "../../lib/io/rng.ts";
+import type { Policy } from "../../lib/rl/policy.ts";
 
 /** The repository root. */
-export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 
 const DENO_JSON = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
 
