@@ -335,13 +335,7 @@ export abstract class BaseAgent<Options extends object> implements Agent {
     state: AgentState,
     backend?: Backend,
   ): A {
-    const agent = new this(
-      state.json.spec as unknown as EnvSpec,
-      state.json.options as never,
-      backend,
-    );
-    agent.setState(state);
-    return agent;
+    return restoreAgent(this, state, backend);
   }
 
   /** Reads a file written by {@linkcode BaseAgent.save} into a new agent of this class. */
@@ -350,14 +344,7 @@ export abstract class BaseAgent<Options extends object> implements Agent {
     path: string,
     backend?: Backend,
   ): Promise<A> {
-    const state = await readAgentState(path);
-    const agent = new this(
-      state.json.spec as unknown as EnvSpec,
-      state.json.options as never,
-      backend,
-    );
-    agent.setState(state);
-    return agent;
+    return restoreAgent(this, await readAgentState(path), backend);
   }
 
   /** The agent's own part of the saved state (the header is the base's). */
@@ -385,6 +372,21 @@ export abstract class BaseAgent<Options extends object> implements Agent {
       );
     }
   }
+}
+
+/** An agent of class `type` built from a saved state's options and sizes, then restored. */
+function restoreAgent<A extends BaseAgent<object>>(
+  type: AgentClass<A>,
+  state: AgentState,
+  backend?: Backend,
+): A {
+  const agent = new type(
+    state.json.spec as unknown as EnvSpec,
+    state.json.options as never,
+    backend,
+  );
+  agent.setState(state);
+  return agent;
 }
 
 /**
