@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { angleNormalize, type ContinuousEnv, Pendulum } from "../lib/envs/pendulum.ts";
+import type { ContinuousEnv } from "../lib/envs/env.ts";
+import { angleNormalize, Pendulum } from "../lib/envs/pendulum.ts";
 import { DiscreteActions } from "../lib/envs/wrappers.ts";
 import { Rng } from "../lib/io/rng.ts";
 import { assertRejects, assertResumes, RNG_EDITS } from "./helpers/env_snapshot.ts";

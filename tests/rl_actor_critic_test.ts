@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createCpuBackend } from "../lib/backend/cpu.ts";
+import { cpuData, createCpuBackend } from "../lib/backend/cpu.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
 import { VectorEnv } from "../lib/envs/vector.ts";
 import type { Env } from "../lib/envs/env.ts";
@@ -8,7 +8,8 @@ import { Dense } from "../lib/nn/dense.ts";
 import { LSTM } from "../lib/nn/lstm.ts";
 import { Sequential } from "../lib/nn/sequential.ts";
 import { A2C, resolveA2cOptions } from "../lib/rl/a2c.ts";
-import { actorCriticLoss } from "../lib/rl/actor_critic.ts";
+import type { Tensor } from "../lib/backend/backend.ts";
+import { ActorCritic } from "../lib/rl/actor_critic.ts";
 import type { EpisodeReport, TrainReport } from "../lib/rl/agent.ts";
 import { copyEnv } from "../lib/rl/env_input.ts";
 import { REINFORCE, resolveReinforceOptions } from "../lib/rl/reinforce.ts";
@@ -147,68 +148,111 @@ Deno.test("computeAdvantages equals the sum of discounted TD errors up to each e
   close([normalized.reduce((a, b) => a + b * b, 0) / 4], [1], 1e-4);
 });
 
-Deno.test("actorCriticLoss gradients match finite differences of the total loss through masked BPTT", async () => {
-  const backend = createCpuBackend();
-  const net = (outputs: number, seed: number) =>
-    new Sequential(backend, {
-      inputSize: 2,
-      layers: [
-        new LSTM({ units: 3 }),
-        new Dense({ units: 4, activation: "tanh" }),
-        new Dense({ units: outputs }),
-      ],
-      seed,
-    });
-  const actor = net(3, 1), critic = net(1, 2);
-  const rng = new Rng(9);
-  const T = 4, N = 2;
-  const rand = (n: number, s = 1) => Float32Array.from({ length: n }, () => s * rng.normal());
-  const batch = {
-    steps: T,
-    envs: N,
-    observations: rand(T * N * 2),
-    masks: Float32Array.of(1, 1, 1, 0, 1, 1, 0, 1), // env 1 starts an episode at t = 1, env 0 at t = 3
-    actions: Float32Array.of(0, 2, 1, 1, 2, 0, 1, 2),
-    advantages: rand(T * N),
-    returns: rand(T * N),
-    actorState: rand(N * 6, 0.5),
-    criticState: rand(N * 6, 0.5),
-  };
-  const coefficients = { entropyCoef: 0.05, valueCoef: 0.7 };
-  const total = async () => {
-    const loss = actorCriticLoss(actor, critic, batch, coefficients);
-    const value = (await backend.read(loss.policyLoss))[0] +
-      coefficients.valueCoef * (await backend.read(loss.valueLoss))[0];
-    for (const t of [loss.policyLoss, loss.valueLoss, loss.logits]) backend.dispose(t);
-    return value;
-  };
-  await total();
-  const models = [actor, critic];
-  const params = models.map((m) => m.parameters);
-  const grads = await Promise.all(params.flat().map((p) => backend.read(p.grad!)));
-  const values = await Promise.all(models.map((m) => m.getParameters()));
-  for (let trial = 0; trial < 3; trial++) {
-    const directions = values.map((arrays) => arrays.map((a) => rand(a.data.length)));
-    let analytic = 0, k = 0;
-    directions.flat().forEach((d) => {
-      const g = grads[k++];
-      for (let j = 0; j < d.length; j++) analytic += g[j] * d[j];
-    });
-    const shifted = async (epsilon: number) => {
-      models.forEach((m, i) =>
-        m.setParameters(values[i].map((a, j) => ({
-          ...a,
-          data: a.data.map((v, e) => v + epsilon * directions[i][j][e]),
-        })))
-      );
-      return await total();
+/**
+ * The actor-critic loss through `ActorCritic.replay` (masked BPTT from carried start states) and a
+ * policy head, as the on-policy agents compose it: `policyLoss(weights) + c_v·mean((V − R)²)`.
+ */
+function replayTotal(
+  ac: ActorCritic,
+  backend: ReturnType<typeof createCpuBackend>,
+  batch: {
+    observations: Float32Array;
+    masks: Float32Array;
+    actions: Float32Array;
+    weights: Float32Array;
+    returns: Float32Array;
+    starts: Float32Array[];
+  },
+  shape: [number, number],
+  coefficients: { entropyCoef: number; valueCoef: number },
+): Promise<number> {
+  const [T, N] = shape, I = ac.actor.inputSize;
+  const x = backend.tensor(batch.observations, [T, N, I]);
+  const mask = backend.tensor(batch.masks, [T, N]);
+  const actions = backend.tensor(batch.actions, [T * N]);
+  const weights = backend.tensor(batch.weights, [T * N]);
+  const returns = backend.tensor(batch.returns, [T * N]);
+  const losses: Tensor[] = [];
+  ac.replay(x, mask, batch.starts, {
+    policy: (outputs) => {
+      const { loss, grad } = ac.head.loss(outputs, actions, weights, coefficients.entropyCoef);
+      losses.push(loss);
+      return grad;
+    },
+    value: (values) => {
+      const { loss, grad } = backend.mseLoss(values, returns);
+      losses.push(backend.scale(loss, coefficients.valueCoef));
+      backend.dispose(loss);
+      const d = backend.scale(grad, coefficients.valueCoef);
+      backend.dispose(grad);
+      return d;
+    },
+  });
+  for (const t of [x, mask, actions, weights, returns]) backend.dispose(t);
+  const value = losses.reduce((a, l) => a + cpuData(l)[0], 0);
+  losses.forEach((l) => backend.dispose(l));
+  return Promise.resolve(value);
+}
+
+Deno.test("the actor-critic loss's gradients match float64 finite differences through masked BPTT, for every network shape and head", async () => {
+  const backend = createCpuBackend({ precision: "float64" });
+  const cases = [
+    { shared: false, continuous: false },
+    { shared: true, continuous: false },
+    { shared: false, continuous: true },
+    { shared: true, continuous: true },
+  ];
+  for (const { shared, continuous } of cases) {
+    const what = `${shared ? "shared" : "separate"} ${continuous ? "Gaussian" : "categorical"}`;
+    const spec = continuous
+      ? { observationSize: 2, actionCount: 1, actionBounds: [-2, 2] as [number, number] }
+      : { observationSize: 2, actionCount: 3 };
+    const ac = new ActorCritic(backend, spec, {
+      cell: "lstm",
+      cellUnits: 3,
+      hiddenSizes: [4],
+      normalizeObservations: false,
+      sharedNetwork: shared,
+      logStdInit: -0.3,
+    }, { actor: 1, critic: 2 });
+    const rng = new Rng(9);
+    const T = 4, N = 2;
+    const rand = (n: number, s = 1) => Float32Array.from({ length: n }, () => s * rng.normal());
+    const batch = {
+      observations: rand(T * N * 2),
+      masks: Float32Array.of(1, 1, 1, 0, 1, 1, 0, 1), // env 1 starts an episode at t = 1, env 0 at t = 3
+      actions: continuous ? rand(T * N) : Float32Array.of(0, 2, 1, 1, 2, 0, 1, 2),
+      weights: rand(T * N),
+      returns: rand(T * N),
+      starts: ac.models.map((m) => rand(N * m.stateSize, 0.5)),
     };
-    const epsilon = 1e-2;
-    const numeric = ((await shifted(epsilon)) - (await shifted(-epsilon))) / (2 * epsilon);
-    assert.ok(
-      Math.abs(numeric - analytic) <= 2e-2 * Math.max(1, Math.abs(analytic)),
-      `directional derivative: finite differences ${numeric}, backprop ${analytic}`,
-    );
+    const coefficients = { entropyCoef: 0.05, valueCoef: 0.7 };
+    const total = () => replayTotal(ac, backend, batch, [T, N], coefficients);
+    await total();
+    const params = ac.trainables.flatMap((t) => t.parameters);
+    // float64 all the way: the tensors' own arrays, not float32 reads.
+    const grads = params.map((p) => cpuData(p.grad!).slice());
+    const values = params.map((p) => cpuData(p.value).slice());
+    for (let trial = 0; trial < 3; trial++) {
+      const directions = values.map((v) => rand(v.length));
+      let analytic = 0;
+      directions.forEach((d, k) => d.forEach((x, j) => analytic += grads[k][j] * x));
+      const shifted = async (epsilon: number) => {
+        params.forEach((p, k) =>
+          cpuData(p.value).set(values[k].map((v, e) => v + epsilon * directions[k][e]))
+        );
+        await ac.head.refresh();
+        return await total();
+      };
+      const epsilon = 1e-5;
+      const numeric = ((await shifted(epsilon)) - (await shifted(-epsilon))) / (2 * epsilon);
+      assert.ok(
+        Math.abs(numeric - analytic) <= 1e-6 * Math.max(1, Math.abs(analytic)),
+        `${what}: finite differences ${numeric}, backprop ${analytic}`,
+      );
+    }
+    params.forEach((p, k) => cpuData(p.value).set(values[k]));
+    await ac.head.refresh();
   }
 });
 
@@ -218,7 +262,7 @@ Deno.test("A2C replays a rollout with masks that reset the LSTM state where an e
   const agent = new A2C(env, {
     envs: 2,
     rolloutSteps: 20,
-    lstmUnits: 8,
+    cellUnits: 8,
     hiddenSizes: [],
     normalizeObservations: false,
     seed: 4,
@@ -230,16 +274,17 @@ Deno.test("A2C replays a rollout with masks that reset the LSTM state where an e
   assert.ok(masks.some((m) => m === 0), "the rollout contains an episode start");
   const observations = findArray(state, "rollout.observations", Float32Array, T * N * 2);
   const recorded = findArray(state, "rollout.values", Float32Array, T * N);
-  const start = findArray(state, "rollout.criticState", Float32Array);
+  const start = findArray(state, "rollout.startState.1", Float32Array);
   assert.ok(start.some((v) => v !== 0), "the rollout starts from a carried, nonzero state");
   const replay = async (mask: Float32Array | null) => {
-    const s = agent.critic.stateFromRows(start, N);
+    const critic = agent.critic!;
+    const s = critic.stateFromRows(start, N);
     const x = backend.tensor(observations, [T, N, 2]);
     const m = mask ? backend.tensor(mask, [T, N]) : undefined;
-    const { output, state: end } = agent.critic.forward(x, { state: s, mask: m });
+    const { output, state: end } = critic.forward(x, { state: s, mask: m });
     const values = await backend.read(output);
-    agent.critic.disposeState(end);
-    agent.critic.disposeState(s);
+    critic.disposeState(end);
+    critic.disposeState(s);
     return values;
   };
   // Replaying the rollout as one masked sequence gives the values computed step by step.
@@ -249,7 +294,7 @@ Deno.test("A2C replays a rollout with masks that reset the LSTM state where an e
   const firstReset = masks.indexOf(0);
   assert.ok(Math.abs(leaked[firstReset] - recorded[firstReset]) > 1e-6);
   // The value at an episode's first step is that of a fresh state.
-  const fresh = agent.critic.forward(
+  const fresh = agent.critic!.forward(
     backend.tensor(observations.slice(firstReset * 2, firstReset * 2 + 2), [1, 1, 2]),
   );
   close(await backend.read(fresh.output), [recorded[firstReset]], 1e-5);
@@ -258,7 +303,7 @@ Deno.test("A2C replays a rollout with masks that reset the LSTM state where an e
 Deno.test("A2C is deterministic given the seed", async () => {
   const run = async (seed: number) => {
     const env = new CartPole({ maskVelocity: true });
-    const agent = new A2C(env, { envs: 4, rolloutSteps: 8, lstmUnits: 8, hiddenSizes: [8], seed });
+    const agent = new A2C(env, { envs: 4, rolloutSteps: 8, cellUnits: 8, hiddenSizes: [8], seed });
     const returns: number[] = [];
     await agent.learn(env, { steps: 400, onEpisode: (r) => returns.push(r.return) });
     return { state: await agent.getState(), returns };
@@ -273,7 +318,7 @@ Deno.test("A2C is deterministic given the seed", async () => {
 });
 
 Deno.test("A2C learns the same on the copies it makes, on an array of envs and on a VectorEnv", async () => {
-  const options = { envs: 3, rolloutSteps: 4, lstmUnits: 8, hiddenSizes: [8], seed: 11 };
+  const options = { envs: 3, rolloutSteps: 4, cellUnits: 8, hiddenSizes: [8], seed: 11 };
   const run = async (env: CartPole | CartPole[] | VectorEnv) => {
     const agent = new A2C({ observationSize: 2, actionCount: 2 }, options);
     await agent.learn(env, { steps: 100 });
@@ -289,7 +334,7 @@ Deno.test("A2C resumes bit-exactly from a state taken mid-rollout and mid-episod
   const options = {
     envs: 3,
     rolloutSteps: 5,
-    lstmUnits: 8,
+    cellUnits: 8,
     hiddenSizes: [8],
     logInterval: 1,
     seed: 7,
@@ -338,7 +383,7 @@ Deno.test("A2C resumes bit-exactly from a state taken mid-rollout and mid-episod
 });
 
 Deno.test("REINFORCE resumes bit-exactly from a state taken mid-episode", async () => {
-  const options = { episodesPerUpdate: 2, lstmUnits: 8, hiddenSizes: [8], seed: 3 };
+  const options = { episodesPerUpdate: 2, cellUnits: 8, hiddenSizes: [8], seed: 3 };
   const total = 300, split = 137;
   const straight = new REINFORCE(new CartPole(), options);
   await straight.learn(new CartPole(), { steps: total });
@@ -356,7 +401,7 @@ Deno.test("REINFORCE with an LSTM learns to recall a cue over a delay", async ()
   const env = new CueEnv(3);
   const agent = new REINFORCE(env, {
     episodesPerUpdate: 8,
-    lstmUnits: 16,
+    cellUnits: 16,
     hiddenSizes: [],
     learningRate: 1e-2,
     seed: 1,
@@ -383,7 +428,7 @@ Deno.test("A2C learns full-observation CartPole within a few thousand steps", as
 });
 
 Deno.test("A2C acts greedily with its policy network and carries the LSTM state", async () => {
-  const agent = new A2C({ observationSize: 2, actionCount: 2 }, { lstmUnits: 8, seed: 2 });
+  const agent = new A2C({ observationSize: 2, actionCount: 2 }, { cellUnits: 8, seed: 2 });
   const network = agent.policyNetwork();
   assert.equal(network, agent.actor);
   const backend = agent.backend;
@@ -429,7 +474,7 @@ Deno.test("A2C and REINFORCE check their options and environments", async () => 
   };
   assert.throws(() => copyEnv(plain as unknown as Env), /Cannot copy environment "plain"/);
   // Whole vector steps: 3 copies take 9 steps when asked for 7.
-  const three = new A2C(new CartPole(), { envs: 3, lstmUnits: 4 });
+  const three = new A2C(new CartPole(), { envs: 3, cellUnits: 4 });
   assert.deepEqual(await three.learn(new CartPole(), { steps: 7 }), { steps: 9, stopped: false });
 });
 

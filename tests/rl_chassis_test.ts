@@ -31,7 +31,7 @@ function deepAgents(
       backend,
     ),
     new DRQN(env, {
-      lstmUnits: 4,
+      cellUnits: 4,
       hiddenSizes: [],
       learningStarts: 20,
       batchSize: 4,
@@ -39,8 +39,8 @@ function deepAgents(
       burnIn: 2,
       trainFrequency: 4,
     }, backend),
-    new A2C(env, { envs: 2, rolloutSteps: 4, lstmUnits: 4, hiddenSizes: [] }, backend),
-    new REINFORCE(env, { lstmUnits: 4, hiddenSizes: [] }, backend),
+    new A2C(env, { envs: 2, rolloutSteps: 4, cellUnits: 4, hiddenSizes: [] }, backend),
+    new REINFORCE(env, { cellUnits: 4, hiddenSizes: [] }, backend),
   ];
 }
 
@@ -53,7 +53,7 @@ Deno.test("every agent rejects an unknown option, naming the one it meant", () =
     ],
     [
       () => new DRQN(spec, { lstmUnit: 8 } as never),
-      /option lstmUnit with DRQN: did you mean lstmUnits\?/,
+      /option lstmUnit with DRQN: did you mean cellUnits\?/,
     ],
     [
       () => new A2C(spec, { gaeLamda: 0.9 } as never),
@@ -79,14 +79,14 @@ Deno.test("every agent rejects an unknown option, naming the one it meant", () =
 
 Deno.test("a saved state restores only into an agent of its kind, options and sizes, naming what differs", async () => {
   const env = new CartPole({ maskVelocity: true });
-  const state = await new DRQN(env, { lstmUnits: 8 }).getState();
+  const state = await new DRQN(env, { cellUnits: 8 }).getState();
   assert.throws(
-    () => new DRQN(env, { lstmUnits: 8, gamma: 0.9 }).setState(state),
+    () => new DRQN(env, { cellUnits: 8, gamma: 0.9 }).setState(state),
     /^TypeError: Cannot restore DRQN: the state was saved with gamma 0.99, not 0.9$/,
   );
   assert.throws(
     () =>
-      new DRQN(env, { lstmUnits: 8, epsilon: { start: 1, end: 0.1, steps: 10_000 } }).setState(
+      new DRQN(env, { cellUnits: 8, epsilon: { start: 1, end: 0.1, steps: 10_000 } }).setState(
         state,
       ),
     /saved with epsilon.end 0.05, not 0.1$/,
@@ -96,12 +96,12 @@ Deno.test("a saved state restores only into an agent of its kind, options and si
     /Cannot restore DQN from a state of kind "drqn"/,
   );
   assert.throws(
-    () => new DRQN(new CartPole(), { lstmUnits: 8 }).setState(state),
+    () => new DRQN(new CartPole(), { cellUnits: 8 }).setState(state),
     /the state is for 2 observations and 2 actions, not 4 and 2/,
   );
   // The static constructors take the options and sizes from the state.
   const copy = DRQN.fromState(state);
-  assert.equal(copy.options.lstmUnits, 8);
+  assert.equal(copy.options.cellUnits, 8);
   assert.deepEqual(await copy.getState(), state);
 });
 
@@ -218,7 +218,7 @@ Deno.test("periodic evaluations come at every multiple of their interval, the sa
     const agent = new A2C(env, {
       envs: 2,
       rolloutSteps: 3,
-      lstmUnits: 8,
+      cellUnits: 8,
       hiddenSizes: [],
       seed: 4,
     });
@@ -238,12 +238,12 @@ Deno.test("periodic evaluations come at every multiple of their interval, the sa
   assert.deepEqual(await run([240, 120, 240]), whole);
   // Evaluating does not change what is learned.
   const env = new CueEnv(2);
-  const plain = new A2C(env, { envs: 2, rolloutSteps: 3, lstmUnits: 8, hiddenSizes: [], seed: 4 });
+  const plain = new A2C(env, { envs: 2, rolloutSteps: 3, cellUnits: 8, hiddenSizes: [], seed: 4 });
   await plain.learn(env, { steps: 600 });
   const evaluated = new A2C(env, {
     envs: 2,
     rolloutSteps: 3,
-    lstmUnits: 8,
+    cellUnits: 8,
     hiddenSizes: [],
     seed: 4,
   });
@@ -306,7 +306,7 @@ Deno.test("an environment typed as a plain interface fits every agent", async ()
 });
 
 Deno.test("the recurrent state is a required argument of act", () => {
-  const agent = new DRQN({ observationSize: 2, actionCount: 2 }, { lstmUnits: 4 });
+  const agent = new DRQN({ observationSize: 2, actionCount: 2 }, { cellUnits: 4 });
   // Dropping the state, as a loop that forgets it would, does not type-check.
   const forgetful = () =>
     // @ts-expect-error: act needs the state the episode is in

@@ -254,7 +254,7 @@ Deno.test("sequenceTargets forms n-step double-Q targets, cut at terminal and tr
 });
 
 const SMALL: Partial<DrqnOptions> = {
-  lstmUnits: 8,
+  cellUnits: 8,
   batchSize: 4,
   sequenceLength: 6,
   burnIn: 3,
@@ -323,11 +323,11 @@ Deno.test("DRQN with storedState false keeps no states and still trains", async 
   await agent.learn(env, { steps: 300 });
   assert.ok(agent.updates > 0);
   const stored = new DRQN(env, SMALL);
-  assert.equal(stored.replay.stateSize, 2 * (SMALL.lstmUnits ?? 0));
+  assert.equal(stored.replay.stateSize, 2 * (SMALL.cellUnits ?? 0));
 });
 
 Deno.test("DRQN act threads the recurrent state", async () => {
-  const agent = new DRQN({ observationSize: 2, actionCount: 2 }, { lstmUnits: 4, seed: 1 });
+  const agent = new DRQN({ observationSize: 2, actionCount: 2 }, { cellUnits: 4, seed: 1 });
   const backend = agent.backend;
   const first = await agent.act(Float32Array.of(0.1, 0.2), agent.initialState());
   const h1 = await backend.read(first.state[0]![0]);
@@ -343,7 +343,7 @@ Deno.test("DRQN learns masked CartPole beyond what a memoryless policy can: gree
   // policy needs memory to do better.
   const env = new CartPole({ maskVelocity: true });
   const agent = new DRQN(env, {
-    lstmUnits: 32,
+    cellUnits: 32,
     hiddenSizes: [64],
     batchSize: 16,
     burnIn: 4,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CartPole } from "../lib/envs/cartpole.ts";
+import { specOf } from "../lib/envs/env.ts";
 import { Minesweeper } from "../lib/envs/minesweeper.ts";
 import { randomPolicy } from "../lib/rl/baselines.ts";
 import { copyEnv } from "../lib/rl/env_input.ts";
@@ -16,15 +17,23 @@ Deno.test("createEnv builds every named environment", () => {
     "minesweeper": [810, 81],
     "minesweeper-memory": [9, 16],
     "pendulum": [3, 5],
+    "pendulum-masked": [2, 5],
   };
   for (const name of ENV_NAMES) {
     const env = createEnv(name, { seed: 1 });
-    assert.deepEqual([env.observationSize, env.actionCount], sizes[name], name);
+    assert.deepEqual([env.observationSize, specOf(env).actionCount], sizes[name], name);
     env.reset();
     env.step(0);
   }
-  assert.equal(createEnv("minesweeper", { width: 16, height: 16, mines: 40 }).actionCount, 256);
-  assert.equal(createEnv("minesweeper-memory", { difficulty: "hard" }).actionCount, 64);
+  const actions = (env: Parameters<typeof specOf>[0]) => specOf(env).actionCount;
+  assert.equal(actions(createEnv("minesweeper", { width: 16, height: 16, mines: 40 })), 256);
+  assert.equal(actions(createEnv("minesweeper-memory", { difficulty: "hard" })), 64);
+  assert.deepEqual(specOf(createEnv("pendulum-masked", { continuous: true })), {
+    id: "pendulum-masked",
+    observationSize: 2,
+    actionCount: 1,
+    actionBounds: [-2, 2],
+  });
   assert.throws(() => createEnv("atari" as "cartpole"), RangeError);
 });
 
@@ -166,12 +175,12 @@ Deno.test("copyEnv copies every createEnv environment with its sizes, so A2C can
     assert.notEqual(copy, env, name);
     assert.equal(copy.id, env.id, name);
     assert.equal(copy.observationSize, env.observationSize, name);
-    assert.equal(copy.actionCount, env.actionCount, name);
+    assert.deepEqual(specOf(copy), specOf(env), name);
     // Same seed, same episode: the copy is the same environment, not just the same sizes.
     const a = env.reset({ seed: 5 }), b = copy.reset({ seed: 5 });
     assert.deepEqual(b.observation, a.observation, name);
     for (let t = 0; t < 3; t++) {
-      const action = (t * 7) % env.actionCount;
+      const action = (t * 7) % specOf(env).actionCount;
       let x;
       try {
         x = env.step(action);

@@ -64,6 +64,43 @@ export type EnvFrame =
   | { kind: "minesweeper"; width: number; height: number; board: number[] };
 
 /**
+ * What every environment has, whatever its actions are: a flat float32 observation, `reset` and
+ * `step` with a number, and the optional capabilities. The loops and the evaluator need no more.
+ */
+export interface EnvCore<Info = unknown> {
+  /** A short identifier such as "cartpole". */
+  readonly id: string;
+  /** The length of every observation. */
+  readonly observationSize: number;
+  /** Starts a new episode. */
+  reset(options?: ResetOptions): ResetResult<Info>;
+  /** Applies an action; throws a RangeError for an invalid one. */
+  step(action: number): StepResult<Info>;
+  /** Copies: a new environment with the same settings and an RNG of its own (reseed it). */
+  clone?(): EnvCore<Info>;
+  /** Snapshots: everything that determines the rest of the run, RNG included, as JSON. */
+  getState?(): JsonValue;
+  /** Snapshots: restores a state from `getState`; throws a TypeError for anything else. */
+  setState?(state: JsonValue): void;
+  /** Replay frames: a picture of the present moment. */
+  frame?(): EnvFrame;
+}
+
+/**
+ * An environment with one continuous action in `[actionLow, actionHigh]` (Pendulum's torque),
+ * for agents with a continuous policy; {@linkcode DiscreteActions} turns one into an
+ * {@linkcode Env} for the others.
+ */
+export interface ContinuousEnv<Info = unknown> extends EnvCore<Info> {
+  /** The smallest action. */
+  readonly actionLow: number;
+  /** The largest action. */
+  readonly actionHigh: number;
+  /** Copies: a new environment with the same settings and an RNG of its own (reseed it). */
+  clone?(): ContinuousEnv<Info>;
+}
+
+/**
  * An environment with a discrete action space and a flat float32 observation, and optionally the
  * capabilities the module documentation lists.
  *
@@ -92,45 +129,65 @@ export type EnvFrame =
  * if (env.step(0).reward !== 1) throw new Error("heads pays");
  * ```
  */
-export interface Env<Info = unknown> {
-  /** A short identifier such as "cartpole". */
-  readonly id: string;
-  /** The length of every observation. */
-  readonly observationSize: number;
+export interface Env<Info = unknown> extends EnvCore<Info> {
   /** The number of discrete actions, numbered 0..actionCount − 1. */
   readonly actionCount: number;
-  /** Starts a new episode. */
-  reset(options?: ResetOptions): ResetResult<Info>;
-  /** Applies an action; throws a RangeError for an invalid one. */
-  step(action: number): StepResult<Info>;
   /** Action masks: which actions are valid now (1 valid, 0 invalid). */
   actionMask?(): Uint8Array;
   /** Copies: a new environment with the same settings and an RNG of its own (reseed it). */
   clone?(): Env<Info>;
-  /** Snapshots: everything that determines the rest of the run, RNG included, as JSON. */
-  getState?(): JsonValue;
-  /** Snapshots: restores a state from `getState`; throws a TypeError for anything else. */
-  setState?(state: JsonValue): void;
-  /** Replay frames: a picture of the present moment. */
-  frame?(): EnvFrame;
 }
 
-/** The sizes an agent's networks are built for; every {@linkcode Env} is one. */
+/**
+ * The sizes an agent's networks are built for; every {@linkcode Env} is one, and
+ * {@linkcode specOf} gives that of any environment.
+ */
 export interface EnvSpec {
   /** The environment's identifier, where an agent depends on which one it is (tabular, bandit). */
   readonly id?: string;
   /** The length of every observation. */
   readonly observationSize: number;
-  /** The number of discrete actions. */
+  /** The number of discrete actions, or 1 (the dimension) for a continuous action. */
   readonly actionCount: number;
+  /** `[low, high]` of a continuous action; absent for a discrete one. */
+  readonly actionBounds?: readonly [number, number];
+}
+
+/** True when an environment's action is continuous. */
+export function isContinuous(env: EnvCore<unknown>): env is ContinuousEnv<unknown> {
+  const e = env as Partial<ContinuousEnv<unknown>> & Partial<Env<unknown>>;
+  return typeof e.actionLow === "number" && typeof e.actionHigh === "number" &&
+    e.actionCount === undefined;
+}
+
+/**
+ * The spec of any environment: its observation size and either its action count or, for a
+ * continuous action, its bounds.
+ *
+ * @example
+ * ```ts
+ * import { Pendulum, specOf } from "@rnnrl/rnnrl";
+ * const spec = specOf(new Pendulum());
+ * if (spec.actionBounds?.[1] !== 2 || spec.actionCount !== 1) throw new Error("one torque in [−2, 2]");
+ * ```
+ */
+export function specOf(env: EnvCore<unknown>): EnvSpec {
+  if (isContinuous(env)) {
+    return {
+      id: env.id,
+      observationSize: env.observationSize,
+      actionCount: 1,
+      actionBounds: [env.actionLow, env.actionHigh],
+    };
+  }
+  const { id, observationSize, actionCount } = env as Env<unknown>;
+  return { id, observationSize, actionCount };
 }
 
 /** True when an environment can save and restore its whole state. */
-export function canSnapshot(env: Env<unknown>): env is
-  & Env<unknown>
-  & Required<
-    Pick<Env<unknown>, "getState" | "setState">
-  > {
+export function canSnapshot(
+  env: EnvCore<unknown>,
+): env is EnvCore<unknown> & Required<Pick<EnvCore<unknown>, "getState" | "setState">> {
   return typeof env.getState === "function" && typeof env.setState === "function";
 }
 
@@ -154,12 +211,13 @@ export function wonOf(info: unknown): boolean | undefined {
  *
  * @throws {TypeError} When the mask has the wrong length.
  */
-export function actionMaskOf(env: Env<unknown>): Uint8Array | undefined {
-  if (typeof env.actionMask !== "function") return undefined;
-  const mask = env.actionMask();
-  if (mask.length !== env.actionCount) {
+export function actionMaskOf(env: EnvCore<unknown>): Uint8Array | undefined {
+  const discrete = env as Partial<Env<unknown>>;
+  if (typeof discrete.actionMask !== "function") return undefined;
+  const mask = discrete.actionMask();
+  if (mask.length !== discrete.actionCount) {
     throw new TypeError(
-      `Cannot use the action mask of ${env.id}: it has ${mask.length} values for ${env.actionCount} actions`,
+      `Cannot use the action mask of ${env.id}: it has ${mask.length} values for ${discrete.actionCount} actions`,
     );
   }
   return mask;

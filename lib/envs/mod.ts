@@ -8,11 +8,15 @@
 export {
   actionMaskOf,
   canSnapshot,
+  type ContinuousEnv,
   type Env,
+  type EnvCore,
   type EnvFrame,
   type EnvSpec,
+  isContinuous,
   type ResetOptions,
   type ResetResult,
+  specOf,
   type StepResult,
   type WinInfo,
   wonOf,
@@ -43,7 +47,6 @@ export {
 export { MinesweeperSolver, type MinesweeperSolverOptions } from "./minesweeper_solver.ts";
 export {
   angleNormalize,
-  type ContinuousEnv,
   Pendulum,
   PENDULUM_CONSTANTS,
   type PendulumInfo,

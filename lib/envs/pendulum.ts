@@ -7,32 +7,7 @@
 import type { JsonObject, JsonValue } from "../io/json.ts";
 import { Rng } from "../io/rng.ts";
 import { rngJson, SavedState } from "./_snapshot.ts";
-import type { ResetOptions, ResetResult, StepResult } from "./env.ts";
-
-/**
- * An environment with one continuous action in `[actionLow, actionHigh]`; wrap it in
- * {@linkcode DiscreteActions} to get an {@linkcode Env}.
- */
-export interface ContinuousEnv<Info = Record<string, unknown>> {
-  /** A short identifier such as "pendulum". */
-  readonly id: string;
-  /** The length of every observation. */
-  readonly observationSize: number;
-  /** The smallest action. */
-  readonly actionLow: number;
-  /** The largest action. */
-  readonly actionHigh: number;
-  /** Starts a new episode. */
-  reset(options?: ResetOptions): ResetResult<Info>;
-  /** Applies an action; throws a RangeError for a non-finite one. */
-  step(action: number): StepResult<Info>;
-  /** Copies: a new environment with the same settings and an RNG of its own (reseed it). */
-  clone?(): ContinuousEnv<Info>;
-  /** Snapshots: everything that determines the rest of the run, RNG included, as JSON. */
-  getState?(): JsonValue;
-  /** Snapshots: restores a state from `getState`; throws a TypeError for anything else. */
-  setState?(state: JsonValue): void;
-}
+import type { ContinuousEnv, ResetOptions, ResetResult, StepResult } from "./env.ts";
 
 /** Gymnasium Pendulum-v1's constants. */
 export const PENDULUM_CONSTANTS: {
@@ -52,6 +27,11 @@ export interface PendulumOptions {
   maxEpisodeSteps?: number;
   /** The seed of the environment's RNG (default 0); `reset({ seed })` reseeds it. */
   seed?: number;
+  /**
+   * Hide the angular velocity: observe `[cos θ, sin θ]` only (the RL Zoo's PendulumNoVel), a
+   * task where a policy needs memory to swing up (default false).
+   */
+  maskVelocity?: boolean;
 }
 
 /** Pendulum's info: it has nothing to add. */
@@ -84,10 +64,12 @@ export function angleNormalize(x: number): number {
  * ```
  */
 export class Pendulum implements ContinuousEnv<PendulumInfo> {
-  /** "pendulum". */
-  readonly id: string = "pendulum";
-  /** 3: `[cos θ, sin θ, θ̇]`. */
-  readonly observationSize: number = 3;
+  /** "pendulum", or "pendulum-masked" with `maskVelocity`. */
+  readonly id: string;
+  /** 3: `[cos θ, sin θ, θ̇]`, or 2 with `maskVelocity`. */
+  readonly observationSize: number;
+  /** Whether the angular velocity is hidden from the observation. */
+  readonly maskVelocity: boolean;
   /** −2 (the torque is clipped to it). */
   readonly actionLow: number = -MAX_TORQUE;
   /** 2 (the torque is clipped to it). */
@@ -111,12 +93,15 @@ export class Pendulum implements ContinuousEnv<PendulumInfo> {
       );
     }
     this.maxEpisodeSteps = maxEpisodeSteps;
+    this.maskVelocity = Boolean(options.maskVelocity);
+    this.id = this.maskVelocity ? "pendulum-masked" : "pendulum";
+    this.observationSize = this.maskVelocity ? 2 : 3;
     this.#rng = new Rng(options.seed ?? 0);
   }
 
-  /** A new environment with the same episode length (for vector training). */
+  /** A new environment with the same settings (for vector training). */
   clone(): Pendulum {
-    return new Pendulum({ maxEpisodeSteps: this.maxEpisodeSteps });
+    return new Pendulum({ maxEpisodeSteps: this.maxEpisodeSteps, maskVelocity: this.maskVelocity });
   }
 
   /** Starts an episode from θ ~ U[−π, π), θ̇ ~ U[−1, 1). */
@@ -177,9 +162,11 @@ export class Pendulum implements ContinuousEnv<PendulumInfo> {
     this.#ended = ended;
   }
 
-  /** The observation `[cos θ, sin θ, θ̇]` of the current state (float32). */
+  /** The observation `[cos θ, sin θ, θ̇]` (or `[cos θ, sin θ]`) of the current state (float32). */
   observe(): Float32Array {
     const [th, thDot] = this.state;
-    return new Float32Array([Math.cos(th), Math.sin(th), thDot]);
+    return this.maskVelocity
+      ? new Float32Array([Math.cos(th), Math.sin(th)])
+      : new Float32Array([Math.cos(th), Math.sin(th), thDot]);
   }
 }

@@ -6,7 +6,7 @@
 
 import type { JsonValue } from "../io/json.ts";
 import type { Env, ResetOptions, ResetResult, StepResult } from "./env.ts";
-import type { ContinuousEnv } from "./pendulum.ts";
+import type { ContinuousEnv } from "./env.ts";
 
 /** Options of {@linkcode DiscreteActions}. */
 export interface DiscreteActionsOptions {

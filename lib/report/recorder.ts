@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Env, type StepResult, wonOf } from "../envs/env.ts";
+import { type EnvCore, type StepResult, wonOf } from "../envs/env.ts";
 import type { EvaluationObserver } from "../rl/evaluation.ts";
 import type { CartPoleReplay, MinesweeperFrame, Replay } from "./run_data.ts";
 
@@ -38,7 +38,7 @@ export function recordReplay(seed: number, episode = 0): ReplayRecorder {
   let board: MinesweeperFrame[] | null = null;
   let size = { width: 0, height: 0 };
   let total = 0, won = false, ended = false;
-  const capture = (env: Env<unknown>, action: number | null) => {
+  const capture = (env: EnvCore<unknown>, action: number | null) => {
     const frame = env.frame?.();
     if (!frame) return;
     if (frame.kind === "cartpole") (cartpole ??= []).push([...frame.state]);

@@ -11,7 +11,7 @@
  * ```ts
  * import { A2C, CartPole } from "@rnnrl/rnnrl";
  * const env = new CartPole({ maskVelocity: true });
- * const agent = new A2C(env, { envs: 4, rolloutSteps: 8, lstmUnits: 16, hiddenSizes: [], seed: 1 });
+ * const agent = new A2C(env, { envs: 4, rolloutSteps: 8, cellUnits: 16, hiddenSizes: [], seed: 1 });
  * await agent.learn(env, { steps: 256 });
  * const { meanReturn } = await agent.evaluate(env, { episodes: 2, seed: 7 });
  * if (!(meanReturn >= 8)) throw new Error("CartPole episodes last at least 8 steps");
@@ -73,7 +73,7 @@ export function resolveA2cOptions(options: Partial<A2cOptions> = {}): A2cOptions
  * @example
  * ```ts
  * import { A2C } from "@rnnrl/rnnrl";
- * const agent = new A2C({ observationSize: 2, actionCount: 2 }, { lstmUnits: 8, seed: 3 });
+ * const agent = new A2C({ observationSize: 2, actionCount: 2 }, { cellUnits: 8, seed: 3 });
  * let state = agent.initialState();
  * const step = await agent.act(Float32Array.of(0, 0.01), state);
  * state = step.state;

@@ -1,14 +1,17 @@
 /**
- * The actor-critic networks of the on-policy agents, and their loss. The actor (an optional
- * frozen normalisation layer → LSTM (or none) → Dense ReLU layers → logits) and the critic (its
- * own copy of that trunk → one value) are separate networks, so the actor alone is the exported
- * policy; each has its own optimizer and gradient clipping.
+ * The actor-critic networks of the on-policy agents. Two shapes:
  *
- * With `normalizeObservations`, both networks start with a linear layer that the optimizer never
+ * - separate (the default): the actor (an optional frozen normalisation layer → the recurrent
+ *   cell, or none → Dense ReLU layers → the policy head's outputs) and the critic (its own copy of
+ *   that trunk → one value), each with its own optimizer and gradient clipping;
+ * - shared (`sharedNetwork`): one trunk whose last layer gives the policy outputs and the value
+ *   side by side, trained with one optimizer on the sum of the losses.
+ *
+ * With `normalizeObservations`, the networks start with a linear layer that the optimizer never
  * moves and every update sets to `(x − mean) / std` of the observations seen so far (the running
- * statistics, {@linkcode RunningMoments}, are part of the checkpoint), so the exported actor
- * takes raw observations. In a masked game the logits of invalid actions are pushed to
- * {@linkcode MASKED_LOGIT}, so the policy is a softmax over the valid actions only.
+ * statistics, {@linkcode RunningMoments}, are part of the checkpoint), so the exported policy takes
+ * raw observations. What the policy outputs mean — logits, or a Gaussian's mean — is the
+ * {@linkcode PolicyHead}'s business.
  *
  * @module
  */
@@ -19,7 +22,9 @@ import type { JsonObject, JsonValue } from "../io/json.ts";
 import { Dense } from "../nn/dense.ts";
 import type { Layer } from "../nn/layer.ts";
 import { LSTM } from "../nn/lstm.ts";
-import { Sequential } from "../nn/sequential.ts";
+import type { Trainable } from "../nn/parameter.ts";
+import { type RecurrentState, Sequential } from "../nn/sequential.ts";
+import { CategoricalHead, GaussianHead, type PolicyHead } from "./policy_heads.ts";
 
 /** The recurrent cell of a policy's trunk: an LSTM, or none (a feed-forward policy). */
 export type PolicyCell = "lstm" | "none";
@@ -31,38 +36,48 @@ export const POLICY_CELLS: readonly PolicyCell[] = ["lstm", "none"];
 export interface ActorCriticShape {
   /** The recurrent cell of each network ("none" for a feed-forward policy). */
   cell: PolicyCell;
-  /** The hidden size of each network's recurrent cell. */
-  lstmUnits: number;
+  /** The hidden size of the recurrent cell. */
+  cellUnits: number;
   /** Sizes of the Dense ReLU layers between the cell and the output layer. */
   hiddenSizes: number[];
   /** Standardise observations with their running mean and standard deviation (a frozen layer). */
   normalizeObservations: boolean;
+  /** One trunk for the policy and the value (true), or an actor and a critic apart (false). */
+  sharedNetwork: boolean;
+  /** The Gaussian policy's initial log standard deviation (continuous actions). */
+  logStdInit: number;
 }
+
+/** The state each network carries: the actor's and the critic's, or the shared network's. */
+export type ActorCriticState = RecurrentState[];
 
 /**
- * What the logits of an action a mask rules out become: far below any real logit, so its
- * probability is exactly 0 in float32, and finite, so no arithmetic on it overflows.
+ * The loss of a replay, in its two parts: each gets its outputs and returns their gradient (the
+ * caller owns it) or null for no gradient.
  */
-export const MASKED_LOGIT: number = -1e9;
-
-/** `[rows, A]`: 0 for a valid action, {@linkcode MASKED_LOGIT} for an invalid one. */
-export function logitPenalty(masks: Uint8Array, rows: number, actions: number): Float32Array {
-  const out = new Float32Array(rows * actions);
-  for (let i = 0; i < rows * actions; i++) if (!masks[i]) out[i] = MASKED_LOGIT;
-  return out;
+export interface ReplayLoss {
+  /** `[R, P]` policy outputs → d(loss)/d(outputs). */
+  policy(outputs: Tensor): Tensor | null;
+  /** `[R]` values → d(loss)/d(values). */
+  value(values: Tensor): Tensor | null;
 }
 
-/** The actor and the critic, built for an environment's sizes. */
+/** The actor and the critic (or the one shared network), built for an environment's sizes. */
 export class ActorCritic {
-  /** The policy: observation sequence `[T, B, I]` → logits `[T, B, A]`. */
+  /** The action distribution. */
+  readonly head: PolicyHead;
+  /** The policy network (with a shared trunk: the network giving policy outputs and value). */
   readonly actor: Sequential;
-  /** The baseline: observation sequence `[T, B, I]` → values `[T, B, 1]`. */
-  readonly critic: Sequential;
+  /** The value network, or null with a shared trunk. */
+  readonly critic: Sequential | null;
   /** The running observation statistics, when observations are normalised. */
   readonly observationStats: RunningMoments | null;
   readonly #backend: Backend;
+  // With a shared trunk: the columns of the joint output that are the policy's and the value's.
+  readonly #policyColumns: Tensor | null = null;
+  readonly #valueColumn: Tensor | null = null;
 
-  /** Builds both networks, the actor from `seeds.actor` and the critic from `seeds.critic`. */
+  /** Builds the networks, the actor from `seeds.actor` and the critic from `seeds.critic`. */
   constructor(
     backend: Backend,
     spec: EnvSpec,
@@ -70,22 +85,185 @@ export class ActorCritic {
     seeds: { actor: number; critic: number },
   ) {
     this.#backend = backend;
-    const I = spec.observationSize;
+    this.head = spec.actionBounds
+      ? new GaussianHead(backend, spec.actionBounds, shape.logStdInit)
+      : new CategoricalHead(backend, spec.actionCount);
+    const I = spec.observationSize, P = this.head.outputSize;
     const build = (outputs: number, seed: number) =>
       new Sequential(backend, {
         inputSize: I,
         layers: [
           ...(shape.normalizeObservations ? [new Dense({ units: I })] : []),
-          ...(shape.cell === "lstm" ? [new LSTM({ units: shape.lstmUnits }) as Layer] : []),
+          ...(shape.cell === "lstm" ? [new LSTM({ units: shape.cellUnits }) as Layer] : []),
           ...shape.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
           new Dense({ units: outputs }),
         ],
         seed,
       });
-    this.actor = build(spec.actionCount, seeds.actor);
-    this.critic = build(1, seeds.critic);
+    if (shape.sharedNetwork) {
+      this.actor = build(P + 1, seeds.actor);
+      this.critic = null;
+      // Splitting the joint output is a matmul with 0/1 columns, so it runs on any backend.
+      const policy = new Float32Array((P + 1) * P), value = new Float32Array(P + 1);
+      for (let p = 0; p < P; p++) policy[p * P + p] = 1;
+      value[P] = 1;
+      this.#policyColumns = backend.tensor(policy, [P + 1, P]);
+      this.#valueColumn = backend.tensor(value, [P + 1, 1]);
+    } else {
+      this.actor = build(P, seeds.actor);
+      this.critic = build(1, seeds.critic);
+    }
     this.observationStats = shape.normalizeObservations ? new RunningMoments(I) : null;
     this.writeNormalization();
+  }
+
+  /** The networks, each with its own optimizer: the actor with the head's own parameters. */
+  get trainables(): Trainable[] {
+    const actor: Trainable = {
+      backend: this.#backend,
+      parameters: [...this.actor.parameters, ...this.head.parameters],
+    };
+    return this.critic ? [actor, this.critic] : [actor];
+  }
+
+  /** The networks' models, in the order of {@linkcode ActorCritic.trainables}. */
+  get models(): Sequential[] {
+    return this.critic ? [this.actor, this.critic] : [this.actor];
+  }
+
+  /** Zero states for `batch` rows, one per network. */
+  initialState(batch: number): ActorCriticState {
+    return this.models.map((m) => m.initialState(batch));
+  }
+
+  /** Reads each network's state as flat rows. */
+  readState(state: ActorCriticState): Promise<Float32Array[]> {
+    return Promise.all(this.models.map((m, i) => m.readState(state[i])));
+  }
+
+  /** Builds each network's state from flat rows. */
+  stateFromRows(rows: Float32Array[], batch: number): ActorCriticState {
+    return this.models.map((m, i) => m.stateFromRows(rows[i], batch));
+  }
+
+  /** Releases a state. */
+  disposeState(state: ActorCriticState): void {
+    this.models.forEach((m, i) => m.disposeState(state[i]));
+  }
+
+  /**
+   * One step of every network over `x` (`[1, N, I]`) from `state` (consumed), reset where `mask`
+   * is 0: the policy outputs `[N, P]` and the values `[N]` read back, and the next state.
+   */
+  async step(
+    x: Tensor,
+    state: ActorCriticState,
+    mask?: Tensor,
+  ): Promise<{ outputs: Float32Array; values: Float32Array; state: ActorCriticState }> {
+    const backend = this.#backend;
+    const actor = this.actor.forward(x, { state: state[0], mask });
+    this.actor.disposeState(state[0]);
+    if (!this.critic) {
+      const joint = await backend.read(actor.output);
+      backend.dispose(actor.output);
+      const { policy, value } = this.#split(joint);
+      return { outputs: policy, values: value, state: [actor.state] };
+    }
+    const critic = this.critic.forward(x, { state: state[1], mask });
+    this.critic.disposeState(state[1]);
+    const outputs = await backend.read(actor.output);
+    const values = await backend.read(critic.output);
+    backend.dispose(actor.output);
+    backend.dispose(critic.output);
+    return { outputs, values, state: [actor.state, critic.state] };
+  }
+
+  /** The values `[N]` of `x` (`[1, N, I]`) one step on from `state` (borrowed, not advanced). */
+  async values(x: Tensor, state: ActorCriticState, mask?: Tensor): Promise<Float32Array> {
+    const model = this.critic ?? this.actor, backend = this.#backend;
+    const { output, state: next } = model.forward(x, { state: state[this.critic ? 1 : 0], mask });
+    const read = await backend.read(output);
+    backend.dispose(output);
+    model.disposeState(next);
+    return this.critic ? read : this.#split(read).value;
+  }
+
+  /** The policy outputs `[N, P]` of one step of the actor (for acting), and its next state. */
+  async act(
+    x: Tensor,
+    state: RecurrentState | undefined,
+  ): Promise<{ outputs: Float32Array; state: RecurrentState }> {
+    const { output, state: next } = this.actor.forward(x, { state });
+    const read = await this.#backend.read(output);
+    this.#backend.dispose(output);
+    return { outputs: this.critic ? read : this.#split(read).policy, state: next };
+  }
+
+  /**
+   * Replays a `[T, n, I]` sequence through the networks with gradients, from the states in
+   * `start` (flat rows, one array per network), reset where `mask` is 0: the loss gets the policy
+   * outputs `[T·n, P]` and the values `[T·n]` and returns their gradients, which are
+   * back-propagated through every step; each parameter's gradient is left on it.
+   */
+  replay(x: Tensor, mask: Tensor, start: Float32Array[], loss: ReplayLoss): void {
+    const backend = this.#backend, n = x.shape[1], rows = x.shape[0] * n;
+    const P = this.head.outputSize;
+    const run = (model: Sequential, flat: Float32Array, gradient: (out: Tensor) => Tensor) => {
+      const state = model.stateFromRows(flat, n);
+      const result = model.forward(x, { state, mask, training: true });
+      const dOutput = gradient(result.output);
+      const { dInput, dState } = model.backward(dOutput);
+      model.clearCache();
+      backend.dispose(dInput);
+      for (const s of [dState, state, result.state]) model.disposeState(s);
+      backend.dispose(dOutput);
+      backend.dispose(result.output);
+    };
+    /** A gradient of `rows × width` (zeros for none) in the shape of `output`. */
+    const shapedLike = (d: Tensor | null, output: Tensor, width: number) => {
+      const flat = d ?? backend.zeros([rows, width]);
+      const shaped = backend.reshape(flat, output.shape);
+      backend.dispose(flat);
+      return shaped;
+    };
+    if (this.critic) {
+      // The actor, then the critic, each from its own start state.
+      run(this.actor, start[0], (output) => {
+        const outputs = backend.reshape(output, [rows, P]);
+        const d = loss.policy(outputs);
+        backend.dispose(outputs);
+        return shapedLike(d, output, P);
+      });
+      run(this.critic, start[1], (output) => {
+        const values = backend.reshape(output, [rows]);
+        const d = loss.value(values);
+        backend.dispose(values);
+        return shapedLike(d, output, 1);
+      });
+      return;
+    }
+    run(this.actor, start[0], (output) => {
+      const joint = backend.reshape(output, [rows, P + 1]);
+      const policy = backend.matmul(joint, this.#policyColumns!);
+      const valueColumn = backend.matmul(joint, this.#valueColumn!);
+      const values = backend.reshape(valueColumn, [rows]);
+      const dPolicy = loss.policy(policy), dValue = loss.value(values);
+      // d(joint) = dPolicy·Sᵀ + dValue·vᵀ.
+      const dJoint = dPolicy
+        ? backend.matmul(dPolicy, this.#policyColumns!, { transposeB: true })
+        : backend.zeros([rows, P + 1]);
+      if (dValue) {
+        const column = backend.reshape(dValue, [rows, 1]);
+        const fromValue = backend.matmul(column, this.#valueColumn!, { transposeB: true });
+        backend.axpyInPlace(dJoint, fromValue, 1);
+        backend.dispose(fromValue);
+        backend.dispose(column);
+      }
+      for (const t of [joint, policy, valueColumn, values, dPolicy, dValue]) {
+        if (t) backend.dispose(t);
+      }
+      return shapedLike(dJoint, output, P + 1);
+    });
   }
 
   /** Sets the normalization layers to `(x − mean) / std` of the observations seen so far. */
@@ -99,7 +277,7 @@ export class ActorCritic {
       w[i * I + i] = scale[i];
       b[i] = shift[i];
     }
-    for (const model of [this.actor, this.critic]) {
+    for (const model of this.models) {
       const [weight, bias] = model.layers[0].parameters;
       this.#backend.write(weight.value, w);
       this.#backend.write(bias.value, b);
@@ -109,9 +287,11 @@ export class ActorCritic {
   /** Drops the gradients of the normalization layers, so the optimizers leave them alone. */
   freezeNormalization(): void {
     if (!this.observationStats) return;
-    for (const p of [...this.actor.layers[0].parameters, ...this.critic.layers[0].parameters]) {
-      if (p.grad) this.#backend.dispose(p.grad);
-      p.grad = null;
+    for (const model of this.models) {
+      for (const p of model.layers[0].parameters) {
+        if (p.grad) this.#backend.dispose(p.grad);
+        p.grad = null;
+      }
     }
   }
 
@@ -121,134 +301,17 @@ export class ActorCritic {
     this.observationStats.add(observations);
     this.writeNormalization();
   }
-}
 
-/** A rollout as an update replays it: every array time-major, `[T, N, …]`. */
-export interface ActorCriticBatch {
-  /** The number of steps T. */
-  steps: number;
-  /** The number of environments N. */
-  envs: number;
-  /** `[T, N, I]` the observations acted on. */
-  observations: Float32Array;
-  /** `[T, N]` 0 where an episode starts at step t (the LSTM state is reset before it). */
-  masks: Float32Array;
-  /** `[T, N]` the actions taken. */
-  actions: Float32Array;
-  /** `[T, N]` the policy-gradient weights (the advantages, normalised or not). */
-  advantages: Float32Array;
-  /** `[T, N]` the critic's targets. */
-  returns: Float32Array;
-  /** `[N, S]` the actor's recurrent state at the rollout's start (flat rows). */
-  actorState: Float32Array;
-  /** `[N, S]` the critic's recurrent state at the rollout's start. */
-  criticState: Float32Array;
-  /** `[T, N, A]` the action masks of a masked game (1 valid), or null: π is over valid actions. */
-  actionMasks?: Uint8Array | null;
-}
-
-/** The losses of {@linkcode actorCriticLoss}, owned by the caller. */
-export interface ActorCriticLoss {
-  /** `[1]`: `mean(−Â·log π(a|s) − β·H(π))`. */
-  policyLoss: Tensor;
-  /** `[1]`: `mean((V(s) − R)²)` (before the value coefficient). */
-  valueLoss: Tensor;
-  /** `[T·N, A]`: the logits (masked), for statistics such as the entropy. */
-  logits: Tensor;
-}
-
-/**
- * The actor-critic loss of a rollout and its gradients: each network replays the rollout as one
- * `[T, N]` sequence from its state at the start, reset where `masks` is 0, and back-propagates
- * through all of it. The total is `policyLoss + valueCoef·valueLoss`; the gradients of every
- * parameter are left on the parameters (nothing is clipped or stepped).
- *
- * @example
- * ```ts
- * import { actorCriticLoss, createCpuBackend, Dense, LSTM, Sequential } from "@rnnrl/rnnrl";
- * const backend = createCpuBackend();
- * const net = (units: number) =>
- *   new Sequential(backend, { inputSize: 1, layers: [new LSTM({ units: 4 }), new Dense({ units })] });
- * const actor = net(2), critic = net(1);
- * const loss = actorCriticLoss(actor, critic, {
- *   steps: 2, envs: 1, observations: Float32Array.of(0.5, -0.5), masks: Float32Array.of(0, 1),
- *   actions: Float32Array.of(1, 0), advantages: Float32Array.of(1, -1),
- *   returns: Float32Array.of(1, 0), actorState: new Float32Array(8), criticState: new Float32Array(8),
- * }, { entropyCoef: 0, valueCoef: 0.5 });
- * if (!actor.parameters.every((p) => p.grad)) throw new Error("every parameter has a gradient");
- * ```
- */
-export function actorCriticLoss(
-  actor: Sequential,
-  critic: Sequential,
-  batch: ActorCriticBatch,
-  coefficients: { entropyCoef: number; valueCoef: number },
-): ActorCriticLoss {
-  const backend = actor.backend;
-  const { steps: T, envs: N } = batch, rows = T * N;
-  const I = actor.inputSize, A = actor.outputSize;
-  const x = backend.tensor(batch.observations, [T, N, I]);
-  const mask = backend.tensor(batch.masks, [T, N]);
-  const actions = backend.tensor(batch.actions, [rows]);
-  const weights = backend.tensor(batch.advantages, [rows]);
-  const targets = backend.tensor(batch.returns, [T, N, 1]);
-  const replay = (model: Sequential, flat: Float32Array, loss: (out: Tensor) => Tensor) => {
-    const start = model.stateFromRows(flat, N);
-    const { output, state } = model.forward(x, { state: start, mask, training: true });
-    const dOutput = loss(output);
-    const { dInput, dState } = model.backward(dOutput);
-    model.clearCache();
-    backend.dispose(dInput);
-    model.disposeState(dState);
-    model.disposeState(start);
-    model.disposeState(state);
-    backend.dispose(dOutput);
-    backend.dispose(output);
-  };
-
-  let policyLoss: Tensor | null = null, logits: Tensor | null = null;
-  replay(actor, batch.actorState, (output) => {
-    logits = backend.reshape(output, [rows, A]);
-    if (batch.actionMasks) {
-      const penalty = backend.tensor(logitPenalty(batch.actionMasks, rows, A), [rows, A]);
-      const masked = backend.add(logits, penalty);
-      backend.dispose(penalty);
-      backend.dispose(logits);
-      logits = masked;
+  /** The policy columns and the value column of host joint outputs `[N, P + 1]`. */
+  #split(joint: Float32Array): { policy: Float32Array; value: Float32Array } {
+    const P = this.head.outputSize, N = joint.length / (P + 1);
+    const policy = new Float32Array(N * P), value = new Float32Array(N);
+    for (let i = 0; i < N; i++) {
+      policy.set(joint.subarray(i * (P + 1), i * (P + 1) + P), i * P);
+      value[i] = joint[i * (P + 1) + P];
     }
-    const policy = backend.policyLoss(logits, actions, weights, coefficients.entropyCoef);
-    policyLoss = policy.loss;
-    const dLogits = backend.reshape(policy.grad, [T, N, A]);
-    backend.dispose(policy.grad);
-    return dLogits;
-  });
-  let valueLoss: Tensor | null = null;
-  replay(critic, batch.criticState, (output) => {
-    const value = backend.mseLoss(output, targets);
-    valueLoss = value.loss;
-    const dValues = backend.scale(value.grad, coefficients.valueCoef);
-    backend.dispose(value.grad);
-    return dValues;
-  });
-  for (const t of [x, mask, actions, weights, targets]) backend.dispose(t);
-  return { policyLoss: policyLoss!, valueLoss: valueLoss!, logits: logits! };
-}
-
-/** The mean entropy of the softmax of each row of `[rows, A]` logits, in float64. */
-export function meanEntropy(logits: Float32Array, A: number): number {
-  const rows = logits.length / A;
-  let total = 0;
-  for (let r = 0; r < rows; r++) {
-    let max = -Infinity, sum = 0, weighted = 0;
-    for (let a = 0; a < A; a++) max = Math.max(max, logits[r * A + a]);
-    for (let a = 0; a < A; a++) {
-      const z = logits[r * A + a] - max, e = Math.exp(z);
-      sum += e;
-      weighted += e * z;
-    }
-    total += Math.log(sum) - weighted / sum;
+    return { policy, value };
   }
-  return rows ? total / rows : 0;
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 
 import type { Backend } from "../backend/backend.ts";
-import type { Env, EnvSpec } from "../envs/env.ts";
+import { type EnvCore, type EnvSpec, specOf } from "../envs/env.ts";
 import type { TrainingEnv } from "./env_input.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../io/checkpoint.ts";
@@ -70,7 +70,7 @@ export type CallbackResult = unknown;
 /** Evaluate every so many steps during training. */
 export interface PeriodicEvaluation {
   /** The environment to evaluate on (not the one trained on). */
-  env: Env<unknown>;
+  env: EnvCore<unknown>;
   /** Evaluate each time the step count passes a multiple of this. */
   every: number;
   /** Episodes per evaluation (default 10). */
@@ -128,7 +128,7 @@ export interface Agent extends Policy<AgentPolicyState> {
    */
   learn(env: TrainingEnv, options: LearnOptions): Promise<LearnResult>;
   /** Evaluates the policy over whole episodes (greedy by default). */
-  evaluate(env: Env<unknown>, options?: EvaluationOptions): Promise<EvaluationResult>;
+  evaluate(env: EnvCore<unknown>, options?: EvaluationOptions): Promise<EvaluationResult>;
   /** The network whose output's argmax is the greedy action (for ONNX export), if there is one. */
   policyNetwork(): Sequential | undefined;
   /** Captures everything needed to continue the run exactly. */
@@ -255,7 +255,7 @@ export abstract class BaseAgent<Options extends object> implements Agent {
   protected abstract collect(env: TrainingEnv, until: number, session: LearnSession): Promise<void>;
 
   /** Evaluates the policy over whole episodes: greedy by default, with the action masks. */
-  evaluate(env: Env<unknown>, options: EvaluationOptions = {}): Promise<EvaluationResult> {
+  evaluate(env: EnvCore<unknown>, options: EvaluationOptions = {}): Promise<EvaluationResult> {
     this.checkEnv(env);
     return evaluate(env, this, options);
   }
@@ -353,13 +353,21 @@ export abstract class BaseAgent<Options extends object> implements Agent {
   /** Restores what {@linkcode BaseAgent.saveState} saved (the header is already checked). */
   protected abstract restoreState(state: AgentState): void;
 
-  /** Checks that an environment has the sizes the agent was built for. */
-  protected checkEnv(env: EnvSpec): void {
+  /** Checks that an environment has the sizes (and kind of action) the agent was built for. */
+  protected checkEnv(env: EnvCore<unknown> | EnvSpec): void {
+    const spec = "reset" in env ? specOf(env) : env;
+    const describe = (s: EnvSpec) =>
+      `${s.observationSize} observations and ` +
+      (s.actionBounds ? `a continuous action` : `${s.actionCount} actions`);
     if (
-      env.observationSize !== this.spec.observationSize || env.actionCount !== this.spec.actionCount
+      spec.observationSize !== this.spec.observationSize ||
+      spec.actionCount !== this.spec.actionCount ||
+      Boolean(spec.actionBounds) !== Boolean(this.spec.actionBounds)
     ) {
       throw new TypeError(
-        `Cannot use an environment with ${env.observationSize} observations and ${env.actionCount} actions: the ${this.#name} was built for ${this.spec.observationSize} and ${this.spec.actionCount}`,
+        `Cannot use an environment with ${describe(spec)}: the ${this.#name} was built for ${
+          describe(this.spec)
+        }`,
       );
     }
   }

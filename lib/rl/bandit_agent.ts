@@ -21,7 +21,7 @@
  * @module
  */
 
-import type { EnvSpec } from "../envs/env.ts";
+import { type EnvSpec, specOf } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
 import { integerSeed, unknownOption } from "./_options.ts";
@@ -262,9 +262,10 @@ export class BanditAgent extends BaseAgent<JsonObject> {
   /** Pulls arms, continuing the current problem; a new problem gets a new learner. */
   protected async collect(input: TrainingEnv, until: number, session: LearnSession): Promise<void> {
     const env = singleEnv(input, this.kind);
-    if (env.actionCount !== this.spec.actionCount) {
+    const arms = specOf(env).actionCount;
+    if (arms !== this.spec.actionCount) {
       throw new TypeError(
-        `Cannot use an environment with ${env.actionCount} arms: the ${this.kind} agent was built for ${this.spec.actionCount}`,
+        `Cannot use an environment with ${arms} arms: the ${this.kind} agent was built for ${this.spec.actionCount}`,
       );
     }
     this.#cursor.begin(env);

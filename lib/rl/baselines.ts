@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Env } from "../envs/env.ts";
+import { type EnvCore, isContinuous, specOf } from "../envs/env.ts";
 import type { Minesweeper } from "../envs/minesweeper.ts";
 import { MinesweeperSolver } from "../envs/minesweeper_solver.ts";
 import { Rng } from "../io/rng.ts";
@@ -19,8 +19,8 @@ export interface BaselinePolicyOptions {
 }
 
 /**
- * A policy that acts uniformly at random among the valid actions (all of them, or those the
- * action mask allows).
+ * A policy that acts uniformly at random: among the valid actions (all of them, or those the
+ * action mask allows), or uniformly in the bounds of a continuous action.
  *
  * @example
  * ```ts
@@ -31,16 +31,21 @@ export interface BaselinePolicyOptions {
  * ```
  */
 export function randomPolicy(
-  env: Env<unknown>,
+  env: EnvCore<unknown>,
   options: BaselinePolicyOptions = {},
 ): Policy<undefined> {
   const rng = new Rng(options.seed ?? 0);
+  const { actionCount } = specOf(env);
+  const bounds = isContinuous(env) ? [env.actionLow, env.actionHigh] : null;
   return {
     initialState: () => undefined,
     disposeState: () => {},
     act(_observation, _state, act = {}): Promise<PolicyStep<undefined>> {
+      if (bounds) {
+        return Promise.resolve({ action: rng.uniformIn(bounds[0], bounds[1]), state: undefined });
+      }
       const mask = act.mask;
-      if (!mask) return Promise.resolve({ action: rng.int(env.actionCount), state: undefined });
+      if (!mask) return Promise.resolve({ action: rng.int(actionCount), state: undefined });
       let valid = 0;
       for (let i = 0; i < mask.length; i++) valid += mask[i];
       if (valid === 0) throw new RangeError("Cannot act: the action mask allows no action");

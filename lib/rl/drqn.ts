@@ -20,7 +20,7 @@
  * ```ts
  * import { CartPole, DRQN } from "@rnnrl/rnnrl";
  * const env = new CartPole({ maskVelocity: true });
- * const agent = new DRQN(env, { lstmUnits: 8, learningStarts: 100, sequenceLength: 4, burnIn: 2 });
+ * const agent = new DRQN(env, { cellUnits: 8, learningStarts: 100, sequenceLength: 4, burnIn: 2 });
  * await agent.learn(env, { steps: 150 });
  * const { meanReturn } = await agent.evaluate(env, { episodes: 2, seed: 7 });
  * if (!(meanReturn >= 8)) throw new Error("CartPole episodes last at least 8 steps");
@@ -132,7 +132,7 @@ export function sequenceTargets(inputs: SequenceTargetInputs): Float32Array {
 /** Options of {@linkcode DRQN}: every hyperparameter, with its default. */
 export interface DrqnOptions extends QLearningOptions {
   /** The LSTM's hidden size. */
-  lstmUnits: number;
+  cellUnits: number;
   /** Multiplies rewards in the targets, keeping Q-values in the range an LSTM head fits well. */
   rewardScale: number;
   /** Trained steps per sequence. */
@@ -153,7 +153,7 @@ export interface DrqnOptions extends QLearningOptions {
  * `bufferSize` count sequences; `nStep` applies within them (R2D2 uses 5).
  */
 export const DRQN_DEFAULTS: Readonly<DrqnOptions> = Object.freeze({
-  lstmUnits: 64,
+  cellUnits: 64,
   hiddenSizes: [64],
   dueling: false,
   learningRate: 1e-3,
@@ -188,7 +188,7 @@ export const DRQN_DEFAULTS: Readonly<DrqnOptions> = Object.freeze({
 export function resolveDrqnOptions(options: Partial<DrqnOptions> = {}): DrqnOptions {
   const o = resolveOptions("DRQN", DRQN_DEFAULTS, options);
   checkQLearningOptions(o);
-  positiveInteger(o.lstmUnits, "lstmUnits");
+  positiveInteger(o.cellUnits, "cellUnits");
   o.storedState = Boolean(o.storedState);
   inRange(o.rewardScale, Number.MIN_VALUE, Infinity, "rewardScale");
   positiveInteger(o.sequenceLength, "sequenceLength");
@@ -208,7 +208,7 @@ export function resolveDrqnOptions(options: Partial<DrqnOptions> = {}): DrqnOpti
  * @example
  * ```ts
  * import { DRQN } from "@rnnrl/rnnrl";
- * const agent = new DRQN({ observationSize: 2, actionCount: 2 }, { lstmUnits: 8 });
+ * const agent = new DRQN({ observationSize: 2, actionCount: 2 }, { cellUnits: 8 });
  * let state = agent.initialState();
  * for (const x of [0.01, 0.02, 0.04]) {
  *   const step = await agent.act(Float32Array.of(0, x), state);
@@ -237,7 +237,7 @@ export class DRQN extends OffPolicyAgent<DrqnOptions> {
         new Sequential(this.backend, {
           inputSize: this.spec.observationSize,
           layers: [
-            new LSTM({ units: o.lstmUnits }),
+            new LSTM({ units: o.cellUnits }),
             ...o.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
             new Dense({ units: this.spec.actionCount + (o.dueling ? 1 : 0) }),
           ],

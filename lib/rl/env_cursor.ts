@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { Env, StepResult } from "../envs/env.ts";
+import type { EnvCore, StepResult } from "../envs/env.ts";
 import { canSnapshot } from "../envs/env.ts";
 import type { JsonObject, JsonValue } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
@@ -71,7 +71,7 @@ export class EnvCursor {
   #seeds: Rng;
   #episodeSeed: number | null = null; // the current episode's reset seed, where known
   #actions: number[] = [];
-  #env: Env<unknown> | null = null;
+  #env: EnvCore<unknown> | null = null;
   #pending: JsonValue = null; // the environment's saved snapshot, until `begin` applies it
 
   /** A cursor that has not reset anything yet. */
@@ -87,7 +87,7 @@ export class EnvCursor {
   }
 
   /** The environment being stepped (after {@linkcode EnvCursor.begin}). */
-  get env(): Env<unknown> | null {
+  get env(): EnvCore<unknown> | null {
     return this.#env;
   }
 
@@ -98,7 +98,7 @@ export class EnvCursor {
    *
    * @throws {TypeError} When replaying the episode does not arrive where it was saved.
    */
-  begin(env: Env<unknown>): { observation: Float32Array; fresh: boolean } {
+  begin(env: EnvCore<unknown>): { observation: Float32Array; fresh: boolean } {
     let fresh = false;
     if (this.observation === null) {
       this.#startEpisode(env);
@@ -200,7 +200,7 @@ export class EnvCursor {
     this.#env = null;
   }
 
-  #startEpisode(env: Env<unknown>): void {
+  #startEpisode(env: EnvCore<unknown>): void {
     const first = this.observation === null;
     let seed: number | null = null;
     if (this.#reseed === "every") seed = this.#seeds.nextUint32();
@@ -211,7 +211,7 @@ export class EnvCursor {
     this.#actions = [];
   }
 
-  #replay(env: Env<unknown>): void {
+  #replay(env: EnvCore<unknown>): void {
     let observation = env.reset({ seed: this.#episodeSeed! }).observation;
     let total = 0, ended = false;
     for (const action of this.#actions) {

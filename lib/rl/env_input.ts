@@ -5,16 +5,16 @@
  * @module
  */
 
-import type { Env } from "../envs/env.ts";
+import type { EnvCore, EnvSpec } from "../envs/env.ts";
 import { VectorEnv } from "../envs/vector.ts";
 
 /** One environment, an array of copies, or a vector environment. */
-export type TrainingEnv = Env<unknown> | readonly Env<unknown>[] | VectorEnv<unknown>;
+export type TrainingEnv = EnvCore<unknown> | readonly EnvCore<unknown>[] | VectorEnv<unknown>;
 
 /** The environments given, as an array (null for a single environment). */
-export function givenCopies(input: TrainingEnv): Env<unknown>[] | null {
+export function givenCopies(input: TrainingEnv): EnvCore<unknown>[] | null {
   if (input instanceof VectorEnv) return [...input.envs];
-  if (Array.isArray(input)) return [...(input as readonly Env<unknown>[])];
+  if (Array.isArray(input)) return [...(input as readonly EnvCore<unknown>[])];
   return null;
 }
 
@@ -24,9 +24,9 @@ export function givenCopies(input: TrainingEnv): Env<unknown>[] | null {
  *
  * @throws {TypeError} For several environments.
  */
-export function singleEnv(input: TrainingEnv, agent: string): Env<unknown> {
+export function singleEnv(input: TrainingEnv, agent: string): EnvCore<unknown> {
   const copies = givenCopies(input);
-  if (copies === null) return input as Env<unknown>;
+  if (copies === null) return input as EnvCore<unknown>;
   if (copies.length !== 1) {
     throw new TypeError(
       `Cannot learn on ${copies.length} environments: ${agent} steps one environment`,
@@ -41,9 +41,24 @@ export function singleEnv(input: TrainingEnv, agent: string): Env<unknown> {
  *
  * @throws {TypeError} When the environment cannot be copied; pass the copies to `learn` instead.
  */
-export function copyEnv(env: Env<unknown>): Env<unknown> {
+export function copyEnv(env: EnvCore<unknown>): EnvCore<unknown> {
   if (typeof env.clone === "function") return env.clone();
   throw new TypeError(
     `Cannot copy environment "${env.id}": it has no clone() method; pass an array of environments to learn()`,
   );
+}
+
+/**
+ * Checks that an environment's action is discrete, for agents that choose among actions.
+ *
+ * @param kind The agent's command-line name ("dqn").
+ * @throws {RangeError} For a continuous action.
+ */
+export function requireDiscrete(spec: EnvSpec, kind: string): void {
+  if (spec.actionBounds) {
+    throw new RangeError(
+      `Cannot train ${kind} on ${spec.id ?? "this environment"}: its action is continuous, and ` +
+        `${kind} chooses among discrete actions`,
+    );
+  }
 }

@@ -10,16 +10,21 @@
  * @module
  */
 
-import { actionMaskOf, type Env, type StepResult, wonOf } from "../envs/env.ts";
+import { actionMaskOf, type EnvCore, type StepResult, wonOf } from "../envs/env.ts";
 import { Rng } from "../io/rng.ts";
 import type { Policy } from "./policy.ts";
 
 /** Watches an evaluation, e.g. to record an episode for the report's replay. */
 export interface EvaluationObserver {
   /** Called after each reset, with the episode's index from 0. */
-  onReset?(episode: number, env: Env<unknown>): void;
+  onReset?(episode: number, env: EnvCore<unknown>): void;
   /** Called after each step. */
-  onStep?(episode: number, action: number, result: StepResult<unknown>, env: Env<unknown>): void;
+  onStep?(
+    episode: number,
+    action: number,
+    result: StepResult<unknown>,
+    env: EnvCore<unknown>,
+  ): void;
 }
 
 /** Options of {@linkcode evaluate}. */
@@ -75,7 +80,7 @@ function actionSeed(seed: number): number {
  * ```
  */
 export async function evaluate<State>(
-  env: Env<unknown>,
+  env: EnvCore<unknown>,
   policy: Policy<State>,
   options: EvaluationOptions = {},
 ): Promise<EvaluationResult> {

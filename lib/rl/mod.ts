@@ -3,7 +3,7 @@
  * {@linkcode BaseAgent} (options, counters, the saved state and its checks), the one
  * {@linkcode Policy} interface and the one evaluator ({@linkcode evaluate}), the off-policy loop
  * ({@linkcode OffPolicyAgent}: DQN, DRQN) with the replay buffers, and the on-policy loop
- * ({@linkcode OnPolicyAgent}: A2C, REINFORCE) with the rollout buffer. Beside them: tabular
+ * ({@linkcode OnPolicyAgent}: A2C, REINFORCE, PPO) with the rollout buffer. Beside them: tabular
  * Q-learning and SARSA, the bandit algorithms and their testbed, schedules, and the baseline
  * policies.
  *
@@ -25,9 +25,11 @@ export * from "./off_policy.ts";
 export * from "./dqn.ts";
 export * from "./drqn.ts";
 export * from "./actor_critic.ts";
+export * from "./policy_heads.ts";
 export * from "./on_policy.ts";
 export * from "./a2c.ts";
 export * from "./reinforce.ts";
+export * from "./ppo.ts";
 export * from "./discretize.ts";
 export * from "./q_learning.ts";
 export * from "./bandits.ts";

@@ -22,7 +22,7 @@ import {
   positiveInteger,
 } from "./_options.ts";
 import { BaseAgent, type LearnSession } from "./agent.ts";
-import { singleEnv, type TrainingEnv } from "./env_input.ts";
+import { requireDiscrete, singleEnv, type TrainingEnv } from "./env_input.ts";
 import { EnvCursor } from "./env_cursor.ts";
 import { type ActOptions, uniformValidAction } from "./policy.ts";
 import type { QNetwork } from "./q_network.ts";
@@ -157,6 +157,7 @@ export abstract class OffPolicyAgent<Options extends QLearningOptions> extends B
     options: Options,
     backend?: Backend,
   ) {
+    requireDiscrete(spec, kind);
     super(kind, name, checkSpec(spec), options);
     this.backend = backend ?? createCpuBackend();
     const root = new Rng(options.seed);

@@ -16,9 +16,9 @@
  * @module
  */
 
-import type { Backend } from "../backend/backend.ts";
+import type { Backend, Tensor } from "../backend/backend.ts";
 import { createCpuBackend } from "../backend/cpu.ts";
-import { actionMaskOf, type Env, type EnvSpec } from "../envs/env.ts";
+import { actionMaskOf, type EnvCore, type EnvSpec } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
 import { Adam, type Optimizer, RMSprop } from "../nn/optimizers.ts";
@@ -26,15 +26,15 @@ import type { RecurrentState, Sequential } from "../nn/sequential.ts";
 import { inRange, integerSeed, layerSizes, positiveInteger } from "./_options.ts";
 import {
   ActorCritic,
-  actorCriticLoss,
   type ActorCriticShape,
-  meanEntropy,
+  type ActorCriticState,
   POLICY_CELLS,
 } from "./actor_critic.ts";
+import { logitPenalty } from "./policy_heads.ts";
 import { type AgentPolicyState, BaseAgent, type LearnSession } from "./agent.ts";
 import { EnvCursor } from "./env_cursor.ts";
 import { copyEnv, givenCopies, type TrainingEnv } from "./env_input.ts";
-import { type ActOptions, maskedArgmax, type PolicyStep, sampleSoftmax } from "./policy.ts";
+import type { ActOptions, PolicyStep } from "./policy.ts";
 import { computeAdvantages, normalizeAdvantages, RolloutBuffer } from "./rollout_buffer.ts";
 import {
   checkLearningRate,
@@ -43,6 +43,7 @@ import {
   setLearningRate,
 } from "./schedules.ts";
 import {
+  type AgentArray,
   type AgentState,
   findArray,
   modelArrays,
@@ -82,9 +83,11 @@ export interface OnPolicyOptions extends ActorCriticShape {
  */
 export const ON_POLICY_DEFAULTS: Readonly<OnPolicyOptions> = Object.freeze({
   cell: "lstm",
-  lstmUnits: 64,
+  cellUnits: 64,
   hiddenSizes: [64],
   normalizeObservations: true,
+  sharedNetwork: false,
+  logStdInit: 0,
   optimizer: "adam",
   learningRate: 1e-3,
   gamma: 0.99,
@@ -106,8 +109,17 @@ export function checkOnPolicyOptions(o: OnPolicyOptions): void {
   if (!POLICY_CELLS.includes(o.cell)) {
     throw new RangeError(`Cannot use cell ${o.cell}: expected one of ${POLICY_CELLS.join(", ")}`);
   }
-  o.lstmUnits = positiveInteger(o.lstmUnits, "lstmUnits");
+  o.cellUnits = positiveInteger(o.cellUnits, "cellUnits");
   o.hiddenSizes = layerSizes(o.hiddenSizes, "hiddenSizes");
+  o.sharedNetwork = Boolean(o.sharedNetwork);
+  if (!Number.isFinite(o.logStdInit)) {
+    throw new RangeError(`Cannot use logStdInit ${o.logStdInit}: expected a finite number`);
+  }
+  if (o.sharedNetwork && o.cell === "none" && o.hiddenSizes.length === 0) {
+    throw new RangeError(
+      "Cannot use sharedNetwork without a trunk: give the shared network a cell or hidden layers",
+    );
+  }
   if (o.optimizer !== "adam" && o.optimizer !== "rmsprop") {
     throw new RangeError(`Cannot use optimizer ${o.optimizer}: expected "adam" or "rmsprop"`);
   }
@@ -132,41 +144,156 @@ export interface OnPolicyStats {
 }
 
 /**
- * The on-policy chassis: the actor and critic, their optimizers, the environment copies and the
- * rollout; and the loop, {@linkcode OnPolicyAgent.collect}. A subclass says when a rollout is
- * complete and how to learn from it.
+ * Rows of a rollout laid out as a `[T, n]` sequence batch for a replay: whole columns
+ * (environment copies, each from its start state: recurrent minibatches by environment, as
+ * sb3-contrib and CleanRL's `ppo_atari_lstm` make them), or single steps (`T = 1`, for
+ * feed-forward policies, which carry no state). Owns the tensors it makes.
+ */
+export class RolloutSlice {
+  /** `[T, n, I]`. */
+  readonly observations: Tensor;
+  /** `[T, n]`: 0 where the recurrent state resets. */
+  readonly episodeStarts: Tensor;
+  /** `[T·n]` the actions taken. */
+  readonly actions: Tensor;
+  /** `[T·n, A]` the logit penalty of a masked game, or null. */
+  readonly actionMasks: Float32Array | null;
+  /** Per network, `[n, S]` start states. */
+  readonly startStates: Float32Array[];
+  /** The rollout index (t·N + i) of each row, time-major. */
+  readonly index: Int32Array;
+  readonly #backend: Backend;
+  readonly #made: Tensor[] = [];
+
+  /**
+   * The slice of `rollout` at `index` (rollout positions, time-major `[T, n]`), with `starts` as
+   * its start states.
+   */
+  constructor(
+    backend: Backend,
+    rollout: RolloutBuffer,
+    shape: { steps: number; width: number },
+    index: Int32Array,
+    starts: Float32Array[],
+    resets: boolean,
+  ) {
+    this.#backend = backend;
+    this.index = index;
+    const I = rollout.observationSize, rows = index.length;
+    const observations = new Float32Array(rows * I), startsMask = new Float32Array(rows);
+    index.forEach((k, r) => {
+      observations.set(rollout.observations.subarray(k * I, (k + 1) * I), r * I);
+      startsMask[r] = resets ? rollout.episodeStarts[k] : 1;
+    });
+    this.observations = this.#make(observations, [shape.steps, shape.width, I]);
+    this.episodeStarts = this.#make(startsMask, [shape.steps, shape.width]);
+    this.actions = this.tensor(rollout.actions);
+    this.startStates = starts;
+    const masks = rollout.actionMasks;
+    if (masks) {
+      const A = masks.length / (rollout.capacity * rollout.envs);
+      const gathered = new Uint8Array(rows * A);
+      index.forEach((k, r) => gathered.set(masks.subarray(k * A, (k + 1) * A), r * A));
+      this.actionMasks = logitPenalty(gathered, rows, A);
+    } else this.actionMasks = null;
+  }
+
+  /** Whole columns (copies) `columns` over the first `steps` steps. */
+  static columns(
+    backend: Backend,
+    rollout: RolloutBuffer,
+    columns: number[],
+    steps: number,
+  ): RolloutSlice {
+    const N = rollout.envs, n = columns.length;
+    const index = new Int32Array(steps * n);
+    for (let t = 0; t < steps; t++) columns.forEach((i, j) => index[t * n + j] = t * N + i);
+    const starts = rollout.startStates.map((state) => {
+      const S = state.length / N, out = new Float32Array(n * S);
+      columns.forEach((i, j) => out.set(state.subarray(i * S, (i + 1) * S), j * S));
+      return out;
+    });
+    return new RolloutSlice(backend, rollout, { steps, width: n }, index, starts, true);
+  }
+
+  /** Single steps at rollout positions `rows` (for networks that carry no state). */
+  static steps(
+    backend: Backend,
+    rollout: RolloutBuffer,
+    rows: Int32Array,
+    networks: number,
+  ): RolloutSlice {
+    const starts = Array.from({ length: networks }, () => new Float32Array(0));
+    return new RolloutSlice(
+      backend,
+      rollout,
+      { steps: 1, width: rows.length },
+      rows,
+      starts,
+      false,
+    );
+  }
+
+  /** The rows of a rollout-shaped `[T, N]` array, as a `[rows]` tensor the slice owns. */
+  tensor(values: ArrayLike<number>): Tensor {
+    return this.#make(this.gather(values), [this.index.length]);
+  }
+
+  /** The rows of a rollout-shaped `[T, N]` array, on the host. */
+  gather(values: ArrayLike<number>): Float32Array {
+    const out = new Float32Array(this.index.length);
+    this.index.forEach((k, r) => out[r] = values[k]);
+    return out;
+  }
+
+  /** Releases the slice's tensors. */
+  dispose(): void {
+    for (const t of this.#made) this.#backend.dispose(t);
+    this.#made.length = 0;
+  }
+
+  #make(data: Float32Array, shape: number[]): Tensor {
+    const t = this.#backend.tensor(data, shape);
+    this.#made.push(t);
+    return t;
+  }
+}
+
+/**
+ * The on-policy chassis: the actor and critic (or one shared network) with their optimizers, the
+ * environment copies and the rollout; and the loop, {@linkcode OnPolicyAgent.collect}. A subclass
+ * says when a rollout is complete and how to learn from it.
  */
 export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends BaseAgent<Options> {
-  /** The policy carries the actor's recurrent state (none with `cell: "none"`). */
+  /** The policy carries the networks' recurrent state (none with `cell: "none"`). */
   readonly recurrent: boolean;
   /** The backend holding the networks. */
   readonly backend: Backend;
-  /** The policy: observation sequence `[T, B, I]` → logits `[T, B, A]`. */
+  /** The policy network (with a shared network: the one giving policy outputs and the value). */
   readonly actor: Sequential;
-  /** The baseline: observation sequence `[T, B, I]` → values `[T, B, 1]`. */
-  readonly critic: Sequential;
-  /** The networks with their observation normalisation. */
+  /** The value network, or null with a shared network. */
+  readonly critic: Sequential | null;
+  /** The networks with their observation normalisation and the action distribution. */
   protected readonly networks: ActorCritic;
   /** The number of environment copies N. */
   protected readonly envCount: number;
   /** The rollout in progress. */
   protected readonly rollout: RolloutBuffer;
-  /** The optimizer of the actor. */
-  protected readonly actorOptimizer: Optimizer;
-  /** The optimizer of the critic. */
-  protected readonly criticOptimizer: Optimizer;
+  /** One optimizer per network, in the order of the networks' trainables. */
+  protected readonly optimizers: Optimizer[];
   /** Episodes that ended in the rollout in progress. */
   protected rolloutEpisodes = 0;
   /** `[N]`: 0 where the observation each copy acts on next starts an episode. */
   protected readonly episodeStarts: Float32Array;
+  /** Draws of the updates (the order of minibatches). */
+  protected readonly updateRng: Rng;
   readonly #rng: Rng; // action sampling while learning
   readonly #actRng: Rng; // sampled acting outside training
   readonly #cursors: EnvCursor[];
-  #envs: Env<unknown>[] | null = null;
+  #envs: EnvCore<unknown>[] | null = null;
   readonly #observations: Float32Array; // [N, I]: the observation each copy acts on next
   readonly #finalObservations: Float32Array; // [N, I] of this vector step's truncated episodes
-  #actorState: RecurrentState; // after the last acting step
-  #criticState: RecurrentState;
+  #state: ActorCriticState; // after the last acting step
 
   /** Derives the seeds and builds the networks, optimizers and rollout for `envs` copies. */
   protected constructor(
@@ -180,7 +307,8 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     super(kind, name, {
       observationSize: positiveInteger(spec.observationSize, "observationSize"),
       actionCount: positiveInteger(spec.actionCount, "actionCount"),
-    }, options);
+      ...(spec.actionBounds ? { actionBounds: [spec.actionBounds[0], spec.actionBounds[1]] } : {}),
+    } as EnvSpec, options);
     this.backend = backend ?? createCpuBackend();
     this.recurrent = options.cell !== "none";
     const root = new Rng(options.seed);
@@ -188,28 +316,26 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     const envSeed = root.nextUint32();
     this.#rng = root.fork();
     this.#actRng = new Rng((envSeed ^ 0x3c6ef372) >>> 0);
+    this.updateRng = new Rng((envSeed ^ 0x5be0cd19) >>> 0);
     this.networks = new ActorCritic(this.backend, this.spec, options, {
       actor: actorSeed,
       critic: criticSeed,
     });
     this.actor = this.networks.actor;
     this.critic = this.networks.critic;
-    const makeOptimizer = (): Optimizer => {
+    this.optimizers = this.networks.models.map((): Optimizer => {
       const learningRate = learningRateAt(options.learningRate, 0);
       return options.optimizer === "adam"
         ? new Adam({ learningRate })
         : new RMSprop({ learningRate, rho: 0.99, epsilon: 1e-5 });
-    };
-    this.actorOptimizer = makeOptimizer();
-    this.criticOptimizer = makeOptimizer();
+    });
     const N = this.envCount = envs, I = this.spec.observationSize;
     this.rollout = new RolloutBuffer({ envs: N, observationSize: I });
     this.#cursors = Array.from({ length: N }, (_, i) => new EnvCursor({ seed: envSeed + i }));
     this.#observations = new Float32Array(N * I);
     this.#finalObservations = new Float32Array(N * I);
     this.episodeStarts = new Float32Array(N);
-    this.#actorState = this.actor.initialState(N);
-    this.#criticState = this.critic.initialState(N);
+    this.#state = this.networks.initialState(N);
   }
 
   /** A zero recurrent state for one episode of acting. */
@@ -222,15 +348,23 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     if (state) this.actor.disposeState(state);
   }
 
-  /** The actor: its output is exactly the logits, so its argmax is the greedy action. */
+  /**
+   * The network whose output is the policy's, for ONNX export: the actor (with a shared network,
+   * the policy's outputs come first and the value last).
+   */
   override policyNetwork(): Sequential {
     return this.actor;
   }
 
+  /** What the policy network's outputs are: a softmax's logits, or a Gaussian's mean. */
+  get policyKind(): "categorical" | "gaussian" {
+    return this.networks.head.kind;
+  }
+
   /**
-   * The greedy action (the largest logit among the valid actions, lowest index on ties), or with
-   * `deterministic: false` one sampled from the policy; the state is consumed and the next one
-   * returned.
+   * The greedy action (the largest logit among the valid actions, lowest index on ties; a
+   * Gaussian's mean, clipped to the bounds), or with `deterministic: false` one sampled from the
+   * policy; the state is consumed and the next one returned.
    */
   async act(
     observation: Float32Array,
@@ -239,14 +373,13 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
   ): Promise<PolicyStep<RecurrentState>> {
     this.checkObservation(observation);
     const x = this.backend.tensor(observation, [1, 1, this.spec.observationSize]);
-    const { output, state: next } = this.actor.forward(x, { state });
-    const logits = await this.backend.read(output);
+    const { outputs, state: next } = await this.networks.act(x, state);
     this.backend.dispose(x);
-    this.backend.dispose(output);
     this.disposeState(state);
+    const head = this.networks.head;
     const action = options.deterministic === false
-      ? sampleSoftmax(logits, (options.rng ?? this.#actRng).uniform(), options.mask)
-      : maskedArgmax(logits, options.mask);
+      ? head.sampleOne(outputs, options.rng ?? this.#actRng, options.mask)
+      : head.greedy(outputs, options.mask);
     return { action, state: next };
   }
 
@@ -265,6 +398,9 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
         const read = session.wantsStats(this.updateCount + 1, this.options.logInterval);
         const stats = await this.update(read);
         this.updateCount++;
+        this.networks.observe(
+          this.rollout.observations.subarray(0, this.rolloutRows * this.spec.observationSize),
+        );
         this.rollout.clear();
         if (read && stats) {
           await session.update({ step: this.stepCount, updates: this.updateCount, ...stats });
@@ -274,54 +410,105 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     }
   }
 
+  /** The steps of the rollout in progress, over all copies (T·N). */
+  protected get rolloutRows(): number {
+    return this.rollout.steps * this.envCount;
+  }
+
   /**
    * The advantage actor-critic update, shared by A2C and REINFORCE: GAE(λ) advantages and
-   * returns, then both networks replay the rollout as one `[T, N]` sequence from their states at
+   * returns, then the networks replay the rollout as one `[T, N]` sequence from their states at
    * its start, with its reset masks; the loss is `mean(−Â·log π(a|s) − β·H(π)) +
    * c_v·mean((V(s) − R)²)`; each network's gradients are clipped by their global norm and each
    * network takes an optimizer step.
    */
   protected async actorCriticUpdate(lambda: number, read: boolean): Promise<OnPolicyStats | null> {
-    const o = this.options, backend = this.backend, rollout = this.rollout;
-    const T = rollout.steps, N = this.envCount, I = this.spec.observationSize;
-    const A = this.spec.actionCount, rows = T * N;
+    const o = this.options;
     const { advantages, returns } = await this.advantages(lambda);
     const weights = o.normalizeAdvantages ? normalizeAdvantages(advantages) : advantages;
+    this.setLearningRate();
+    const columns = Array.from({ length: this.envCount }, (_, i) => i);
+    const slice = RolloutSlice.columns(this.backend, this.rollout, columns, this.rollout.steps);
+    const stats = await this.replayLoss(slice, slice.tensor(weights), slice.tensor(returns), read);
+    slice.dispose();
+    await this.stepOptimizers();
+    return stats;
+  }
 
-    const rate = learningRateAt(o.learningRate, this.stepCount);
-    setLearningRate(this.actorOptimizer, rate);
-    setLearningRate(this.criticOptimizer, rate);
-    const loss = actorCriticLoss(this.actor, this.critic, {
-      steps: T,
-      envs: N,
-      observations: rollout.observations.subarray(0, rows * I),
-      masks: rollout.episodeStarts.subarray(0, rows),
-      actions: rollout.actions.subarray(0, rows),
-      advantages: weights,
-      returns,
-      actorState: rollout.actorState,
-      criticState: rollout.criticState,
-      actionMasks: rollout.actionMasks?.subarray(0, rows * A) ?? null,
-    }, o);
+  /** Sets every optimizer's step size from the schedule at the current step. */
+  protected setLearningRate(): void {
+    const rate = learningRateAt(this.options.learningRate, this.stepCount);
+    for (const optimizer of this.optimizers) setLearningRate(optimizer, rate);
+  }
+
+  /**
+   * Clips each network's gradients by their global norm and takes each optimizer's step (the
+   * normalization layers are never moved), then refreshes what the policy head reads on the host.
+   */
+  protected async stepOptimizers(): Promise<void> {
+    const backend = this.backend, o = this.options;
     this.networks.freezeNormalization();
-    const gradsOf = (m: Sequential) => m.parameters.flatMap((p) => p.grad ? [p.grad] : []);
-    backend.dispose(backend.clipByGlobalNorm(gradsOf(this.actor), o.maxGradNorm));
-    backend.dispose(backend.clipByGlobalNorm(gradsOf(this.critic), o.maxGradNorm));
-    this.actorOptimizer.step(this.actor);
-    this.criticOptimizer.step(this.critic);
-    this.networks.observe(rollout.observations.subarray(0, rows * I));
+    const trainables = this.networks.trainables;
+    for (const t of trainables) {
+      const grads = t.parameters.flatMap((p) => p.grad ? [p.grad] : []);
+      backend.dispose(backend.clipByGlobalNorm(grads, o.maxGradNorm));
+    }
+    trainables.forEach((t, k) => this.optimizers[k].step(t));
+    await this.networks.head.refresh();
+  }
 
+  /**
+   * The policy-gradient replay of a slice of the rollout: the policy loss is the head's with
+   * `weights` (`[rows]`, or a function of the replayed logits giving them: PPO's), the value loss
+   * `valueCoef·mean((V − R)²)` with the `returns`; `value` may replace the value loss (PPO's
+   * clipping). Gradients are left on the parameters; the statistics when `read`. `weights` and
+   * `returns` stay the caller's.
+   */
+  protected async replayLoss(
+    slice: RolloutSlice,
+    weights: Tensor | ((logits: Tensor) => Tensor),
+    returns: Tensor,
+    read: boolean,
+    value?: (values: Tensor) => { loss: Tensor; grad: Tensor },
+  ): Promise<OnPolicyStats | null> {
+    const o = this.options, backend = this.backend, head = this.networks.head;
+    let policyLoss: Tensor | null = null, valueLoss: Tensor | null = null;
+    let entropy: (() => Promise<number>) | null = null;
+    let logits: Tensor | null = null;
+    this.networks.replay(slice.observations, slice.episodeStarts, slice.startStates, {
+      policy: (outputs) => {
+        logits = outputs;
+        if (slice.actionMasks) {
+          const penalty = backend.tensor(slice.actionMasks, outputs.shape);
+          logits = backend.add(outputs, penalty);
+          backend.dispose(penalty);
+        } else logits = backend.reshape(outputs, outputs.shape);
+        const w = typeof weights === "function" ? weights(logits) : weights;
+        const result = head.loss(logits, slice.actions, w, o.entropyCoef);
+        if (w !== weights) backend.dispose(w);
+        policyLoss = result.loss;
+        entropy = result.entropy;
+        return result.grad;
+      },
+      value: (values) => {
+        const result = value ? value(values) : backend.mseLoss(values, returns);
+        valueLoss = result.loss;
+        const d = backend.scale(result.grad, o.valueCoef);
+        backend.dispose(result.grad);
+        return d;
+      },
+    });
     let stats: OnPolicyStats | null = null;
     if (read) {
-      const policyLoss = (await backend.read(loss.policyLoss))[0];
-      const valueLoss = (await backend.read(loss.valueLoss))[0];
+      const policy = (await backend.read(policyLoss!))[0];
+      const valueMean = (await backend.read(valueLoss!))[0];
       stats = {
-        loss: policyLoss + o.valueCoef * valueLoss,
-        entropy: meanEntropy(await backend.read(loss.logits), A),
-        valueLoss,
+        loss: policy + o.valueCoef * valueMean,
+        entropy: await entropy!(),
+        valueLoss: valueMean,
       };
     }
-    for (const t of [loss.policyLoss, loss.valueLoss, loss.logits]) backend.dispose(t);
+    for (const t of [policyLoss, valueLoss, logits]) if (t) backend.dispose(t);
     return stats;
   }
 
@@ -333,7 +520,7 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
   protected async advantages(
     lambda: number,
   ): Promise<{ advantages: Float32Array; returns: Float32Array }> {
-    const rollout = this.rollout, rows = rollout.steps * this.envCount;
+    const rollout = this.rollout, rows = this.rolloutRows;
     const lastValues = await this.#values(this.#observations, this.episodeStarts);
     const scale = this.options.rewardScale;
     return computeAdvantages({
@@ -353,7 +540,7 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
    * + i); a restored agent puts each back where it was saved; a copy that cannot be put back
    * starts a fresh episode, and the unfinished rollout is dropped.
    */
-  #begin(input: TrainingEnv): Env<unknown>[] {
+  #begin(input: TrainingEnv): EnvCore<unknown>[] {
     const N = this.envCount, I = this.spec.observationSize;
     const given = givenCopies(input);
     if (given && given.length !== N) {
@@ -365,7 +552,7 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     if (previous && (given ? given.every((e, i) => e === previous[i]) : input === previous[0])) {
       return previous;
     }
-    const envs = given ?? [input as Env<unknown>];
+    const envs = given ?? [input as EnvCore<unknown>];
     while (envs.length < N) envs.push(copyEnv(envs[0]));
     envs.forEach((e) => this.checkEnv(e));
     let fresh = false;
@@ -386,17 +573,17 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
   }
 
   /**
-   * One step of every copy: one forward pass of each network over the N current observations
-   * (masked where an episode starts), actions sampled from the softmax over the valid actions,
+   * One step of every copy: one forward pass of the networks over the N current observations
+   * (masked where an episode starts), actions sampled from the policy (among the valid ones),
    * each copy stepped (and reset where its episode ended), then the critic's values of the final
    * observations of truncated episodes.
    */
-  async #vectorStep(envs: Env<unknown>[], session: LearnSession): Promise<void> {
+  async #vectorStep(envs: EnvCore<unknown>[], session: LearnSession): Promise<void> {
     const N = this.envCount, I = this.spec.observationSize, A = this.spec.actionCount;
     const rollout = this.rollout, t = rollout.steps, backend = this.backend;
+    const head = this.networks.head;
     if (t === 0) {
-      rollout.actorState = await this.actor.readState(this.#actorState);
-      rollout.criticState = await this.critic.readState(this.#criticState);
+      rollout.startStates = await this.networks.readState(this.#state);
       this.rolloutEpisodes = 0;
     }
     rollout.reserve(t + 1);
@@ -412,24 +599,19 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     }
     const x = backend.tensor(this.#observations, [1, N, I]);
     const reset = backend.tensor(this.episodeStarts, [1, N]);
-    const actor = this.actor.forward(x, { state: this.#actorState, mask: reset });
-    const critic = this.critic.forward(x, { state: this.#criticState, mask: reset });
-    this.actor.disposeState(this.#actorState);
-    this.critic.disposeState(this.#criticState);
-    this.#actorState = actor.state;
-    this.#criticState = critic.state;
-    const logits = await backend.read(actor.output);
-    rollout.values.set(await backend.read(critic.output), t * N);
-    for (const tensor of [x, reset, actor.output, critic.output]) backend.dispose(tensor);
-    for (let i = 0; i < N; i++) {
-      const row = logits.subarray(i * A, (i + 1) * A);
-      rollout.actions[t * N + i] = sampleSoftmax(row, this.#rng.uniform(), masks[i]);
-    }
+    const step = await this.networks.step(x, this.#state, reset);
+    this.#state = step.state;
+    backend.dispose(x);
+    backend.dispose(reset);
+    rollout.values.set(step.values, t * N);
+    const sampled = head.sample(step.outputs, this.#rng, masks);
+    rollout.actions.set(sampled.actions, t * N);
+    rollout.logProbs.set(sampled.logProbs, t * N);
 
     let bootstrap = false;
     for (let i = 0; i < N; i++) {
       const k = t * N + i, cursor = this.#cursors[i];
-      const { result, ended } = cursor.step(rollout.actions[k]);
+      const { result, ended } = cursor.step(head.envAction(rollout.actions[k]));
       rollout.rewards[k] = result.reward;
       rollout.terminated[k] = result.terminated ? 1 : 0;
       rollout.truncated[k] = result.truncated ? 1 : 0;
@@ -464,58 +646,57 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     const N = this.envCount, I = this.spec.observationSize, backend = this.backend;
     const x = backend.tensor(observations, [1, N, I]);
     const mask = masks ? backend.tensor(masks, [1, N]) : undefined;
-    const { output, state } = this.critic.forward(x, { state: this.#criticState, mask });
-    const values = await backend.read(output);
-    this.critic.disposeState(state);
-    for (const tensor of [x, mask, output]) if (tensor) backend.dispose(tensor);
+    const values = await this.networks.values(x, this.#state, mask);
+    backend.dispose(x);
+    if (mask) backend.dispose(mask);
     return values;
   }
 
-  /** The networks, optimizers, RNG, each copy's place, the current states and the rollout. */
+  /** The networks, optimizers, RNGs, each copy's place, the current states and the rollout. */
   protected async saveState(): Promise<NamedArrays<JsonObject>> {
-    const actorOptimizer = await optimizerArrays(
-      "actorOptimizer.",
-      this.actorOptimizer,
-      this.actor,
-    );
-    const criticOptimizer = await optimizerArrays(
-      "criticOptimizer.",
-      this.criticOptimizer,
-      this.critic,
-    );
     const N = this.envCount, I = this.spec.observationSize;
+    const trainables = this.networks.trainables;
+    const optimizers = await Promise.all(
+      trainables.map((t, k) =>
+        optimizerArrays(`${NETWORK_NAMES[k]}Optimizer.`, this.optimizers[k], t)
+      ),
+    );
     const cursors = this.#cursors.map((c, i) => c.getState(`env${i}.`));
-    return {
-      json: {
-        actorOptimizerStep: actorOptimizer.json,
-        criticOptimizerStep: criticOptimizer.json,
-        rng: this.#rng.getState() as unknown as JsonObject,
-        envs: cursors.map((c) => c.json),
-        rolloutSteps: this.rollout.steps,
-        rolloutEpisodes: this.rolloutEpisodes,
-        observationStats: this.networks.observationStats?.toJson() ?? null,
-      },
-      arrays: [
-        ...await modelArrays("actor.", this.actor),
-        ...await modelArrays("critic.", this.critic),
-        ...actorOptimizer.arrays,
-        ...criticOptimizer.arrays,
-        ...cursors.flatMap((c) => c.arrays),
-        { name: "observations", shape: [N, I], data: this.#observations.slice() },
-        { name: "episodeStarts", shape: [N], data: this.episodeStarts.slice() },
-        {
-          name: "actorState",
-          shape: [N, this.actor.stateSize],
-          data: await this.actor.readState(this.#actorState),
-        },
-        {
-          name: "criticState",
-          shape: [N, this.critic.stateSize],
-          data: await this.critic.readState(this.#criticState),
-        },
-        ...this.rollout.toArrays("rollout."),
-      ],
+    const states = await this.networks.readState(this.#state);
+    const models = this.networks.models;
+    const arrays: AgentArray[] = [];
+    for (const [k, model] of models.entries()) {
+      arrays.push(...await modelArrays(`${NETWORK_NAMES[k]}.`, model));
+    }
+    for (const p of this.networks.head.parameters) {
+      arrays.push({
+        name: `head.${p.name}`,
+        shape: [...p.value.shape],
+        data: await this.backend.read(p.value),
+      });
+    }
+    arrays.push(
+      ...optimizers.flatMap((o) => o.arrays),
+      ...cursors.flatMap((c) => c.arrays),
+      { name: "observations", shape: [N, I], data: this.#observations.slice() },
+      { name: "episodeStarts", shape: [N], data: this.episodeStarts.slice() },
+      ...states.map((data, k) => ({
+        name: `${NETWORK_NAMES[k]}State`,
+        shape: [N, models[k].stateSize],
+        data,
+      })),
+      ...this.rollout.toArrays("rollout."),
+    );
+    const json: JsonObject = {
+      rng: this.#rng.getState() as unknown as JsonObject,
+      updateRng: this.updateRng.getState() as unknown as JsonObject,
+      envs: cursors.map((c) => c.json),
+      rolloutSteps: this.rollout.steps,
+      rolloutEpisodes: this.rolloutEpisodes,
+      observationStats: this.networks.observationStats?.toJson() ?? null,
     };
+    optimizers.forEach((o, k) => json[`${NETWORK_NAMES[k]}OptimizerStep`] = o.json);
+    return { json, arrays };
   }
 
   /** Restores what {@linkcode OnPolicyAgent.saveState} saved. */
@@ -526,23 +707,24 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     if (!Array.isArray(envs) || envs.length !== N || !(Number.isInteger(rows) && rows >= 0)) {
       throw new TypeError(`Cannot restore the agent: its ${N} environment copies are malformed`);
     }
-    restoreModel(state, "actor.", this.actor);
-    restoreModel(state, "critic.", this.critic);
-    restoreOptimizer(
-      state,
-      "actorOptimizer.",
-      this.actorOptimizer,
-      this.actor,
-      j.actorOptimizerStep as number,
+    const models = this.networks.models;
+    models.forEach((model, k) => restoreModel(state, `${NETWORK_NAMES[k]}.`, model));
+    const head = this.networks.head;
+    head.restore(
+      head.parameters.map((p) => findArray(state, `head.${p.name}`, Float32Array, p.value.size)),
     );
-    restoreOptimizer(
-      state,
-      "criticOptimizer.",
-      this.criticOptimizer,
-      this.critic,
-      j.criticOptimizerStep as number,
-    );
+    this.networks.trainables.forEach((t, k) => {
+      const name = NETWORK_NAMES[k];
+      restoreOptimizer(
+        state,
+        `${name}Optimizer.`,
+        this.optimizers[k],
+        t,
+        j[`${name}OptimizerStep`] as number,
+      );
+    });
     this.#rng.setState(j.rng as unknown as RngState);
+    this.updateRng.setState(j.updateRng as unknown as RngState);
     this.#cursors.forEach((c, i) =>
       c.setState({ json: envs[i], arrays: state.arrays }, `env${i}.`)
     );
@@ -550,18 +732,18 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     this.networks.writeNormalization();
     this.#observations.set(findArray(state, "observations", Float32Array, N * I));
     this.episodeStarts.set(findArray(state, "episodeStarts", Float32Array, N));
-    this.actor.disposeState(this.#actorState);
-    this.critic.disposeState(this.#criticState);
-    this.#actorState = this.actor.stateFromRows(
-      findArray(state, "actorState", Float32Array, N * this.actor.stateSize),
+    this.networks.disposeState(this.#state);
+    this.#state = this.networks.stateFromRows(
+      models.map((m, k) =>
+        findArray(state, `${NETWORK_NAMES[k]}State`, Float32Array, N * m.stateSize)
+      ),
       N,
     );
-    this.#criticState = this.critic.stateFromRows(
-      findArray(state, "criticState", Float32Array, N * this.critic.stateSize),
-      N,
-    );
-    this.rollout.fromArrays(state, "rollout.", rows);
+    this.rollout.fromArrays(state, "rollout.", rows, models.length);
     this.rolloutEpisodes = j.rolloutEpisodes as number;
     this.#envs = null;
   }
 }
+
+/** The names of the networks in saved states: the actor (or shared network) and the critic. */
+const NETWORK_NAMES = ["actor", "critic"] as const;

@@ -12,7 +12,7 @@
  * ```ts
  * import { actionMaskOf, CartPole, DRQN } from "@rnnrl/rnnrl";
  * const env = new CartPole({ maskVelocity: true });
- * const agent = new DRQN(env, { lstmUnits: 8 });
+ * const agent = new DRQN(env, { cellUnits: 8 });
  * let { observation } = env.reset({ seed: 1 });
  * let state = agent.initialState();
  * for (let t = 0; t < 10; t++) {

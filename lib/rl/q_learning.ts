@@ -20,7 +20,7 @@ import { type AgentPolicyState, BaseAgent, type LearnSession } from "./agent.ts"
 import { argmaxRandom } from "./bandits.ts";
 import { cartPoleDiscretizer, Discretizer, IndexEncoder, type StateEncoder } from "./discretize.ts";
 import { EnvCursor } from "./env_cursor.ts";
-import { singleEnv, type TrainingEnv } from "./env_input.ts";
+import { requireDiscrete, singleEnv, type TrainingEnv } from "./env_input.ts";
 import { type ActOptions, maskedArgmax, type PolicyStep, uniformValidAction } from "./policy.ts";
 import { checkRamp, type LinearRamp, rampValue } from "./schedules.ts";
 import { type AgentState, findArray, type NamedArrays } from "./state.ts";
@@ -301,6 +301,7 @@ export class TabularAgent extends BaseAgent<TabularAgentOptions> {
    */
   constructor(env: EnvSpec, options: Partial<TabularAgentOptions> = {}) {
     const o = resolveTabularOptions(options);
+    requireDiscrete(env, o.algorithm);
     const encoder = tabularEncoder(env, o);
     if (encoder instanceof Discretizer) o.bins = [...encoder.options.bins];
     super(o.algorithm, o.algorithm, {

@@ -11,7 +11,7 @@
  * ```ts
  * import { CartPole, REINFORCE } from "@rnnrl/rnnrl";
  * const env = new CartPole();
- * const agent = new REINFORCE(env, { lstmUnits: 8, seed: 1 });
+ * const agent = new REINFORCE(env, { cellUnits: 8, seed: 1 });
  * await agent.learn(env, { steps: 100 });
  * if (agent.steps !== 100) throw new Error("one copy, one step at a time");
  * ```
@@ -64,7 +64,7 @@ export function resolveReinforceOptions(
  * @example
  * ```ts
  * import { REINFORCE } from "@rnnrl/rnnrl";
- * const agent = new REINFORCE({ observationSize: 4, actionCount: 2 }, { lstmUnits: 8, seed: 1 });
+ * const agent = new REINFORCE({ observationSize: 4, actionCount: 2 }, { cellUnits: 8, seed: 1 });
  * const { action, state } = await agent.act(Float32Array.of(0, 0, 0.01, 0), agent.initialState());
  * agent.disposeState(state);
  * if (action !== 0 && action !== 1) throw new Error("one of two actions");

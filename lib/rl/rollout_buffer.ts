@@ -1,11 +1,11 @@
 /**
- * The rollout buffer of the on-policy agents (A2C, REINFORCE): a time-major `[T, N]` record of
- * what N environment copies saw and did over T steps — observations, actions, rewards, the
- * terminated and truncated flags kept apart, the critic's values, the episode-start masks and, in
- * masked games, the action masks — with the recurrent states both networks had at its first
- * step, so that an update replays the whole rollout as one sequence from them (as sb3-contrib's
- * recurrent rollout buffer does). Also here: the returns and advantages of a finished rollout
- * ({@linkcode computeAdvantages}, generalized advantage estimation).
+ * The rollout buffer of the on-policy agents (A2C, REINFORCE, PPO): a time-major `[T, N]` record
+ * of what N environment copies saw and did over T steps — observations, actions and their
+ * log-probabilities, rewards, the terminated and truncated flags kept apart, the critic's values,
+ * the episode-start masks and, in masked games, the action masks — with the recurrent states the
+ * networks had at its first step, so that an update replays the rollout as sequences from them (as
+ * sb3-contrib's recurrent rollout buffer does). Also here: the returns and advantages of a
+ * finished rollout ({@linkcode computeAdvantages}, generalized advantage estimation).
  *
  * @module
  */
@@ -15,6 +15,7 @@ import { type AgentArray, findArray, type NamedArrays } from "./state.ts";
 type Field =
   | "observations"
   | "actions"
+  | "logProbs"
   | "rewards"
   | "terminated"
   | "truncated"
@@ -26,6 +27,7 @@ type Field =
 const FIELDS: readonly { name: Field; type: "f32" | "u8"; width: "one" | "observation" }[] = [
   { name: "observations", type: "f32", width: "observation" },
   { name: "actions", type: "f32", width: "one" },
+  { name: "logProbs", type: "f32", width: "one" },
   { name: "rewards", type: "f32", width: "one" },
   { name: "terminated", type: "u8", width: "one" },
   { name: "truncated", type: "u8", width: "one" },
@@ -44,7 +46,7 @@ const FIELDS: readonly { name: Field; type: "f32" | "u8"; width: "one" | "observ
  * rollout.reserve(1);
  * rollout.rewards.set([1, 0.5], 0);
  * rollout.steps = 1;
- * if (rollout.toArrays("rollout.").length !== 10) throw new Error("8 fields, 2 start states");
+ * if (rollout.toArrays("rollout.").length !== 9) throw new Error("9 fields, no start state yet");
  * ```
  */
 export class RolloutBuffer {
@@ -58,8 +60,10 @@ export class RolloutBuffer {
   capacity = 0;
   /** `[T, N, I]` the observations acted on. */
   observations: Float32Array = new Float32Array(0);
-  /** `[T, N]` the actions taken (as floats, as the backend's ops take them). */
+  /** `[T, N]` the actions taken (as floats, as the backend's ops take them; unclipped samples). */
   actions: Float32Array = new Float32Array(0);
+  /** `[T, N]` log π(a|s) of each action when it was taken. */
+  logProbs: Float32Array = new Float32Array(0);
   /** `[T, N]` the rewards (unscaled). */
   rewards: Float32Array = new Float32Array(0);
   /** `[T, N]` 1 where the episode terminated on step t. */
@@ -74,10 +78,8 @@ export class RolloutBuffer {
   episodeStarts: Float32Array = new Float32Array(0);
   /** `[T, N, A]` the action masks of a masked game (1 valid), or null. */
   actionMasks: Uint8Array | null = null;
-  /** `[N, S]` the actor's recurrent state at the first step. */
-  actorState: Float32Array = new Float32Array(0);
-  /** `[N, S]` the critic's recurrent state at the first step. */
-  criticState: Float32Array = new Float32Array(0);
+  /** `[N, S]` per network: its recurrent state at the first step (the actor's, the critic's). */
+  startStates: Float32Array[] = [];
   #actionCount = 0;
 
   /** An empty buffer for `envs` copies. */
@@ -133,23 +135,14 @@ export class RolloutBuffer {
         data: this.actionMasks.slice(0, rows * N * A),
       });
     }
-    arrays.push(
-      {
-        name: prefix + "actorState",
-        shape: [N, this.actorState.length / N],
-        data: this.actorState,
-      },
-      {
-        name: prefix + "criticState",
-        shape: [N, this.criticState.length / N],
-        data: this.criticState,
-      },
+    this.startStates.forEach((state, k) =>
+      arrays.push({ name: `${prefix}startState.${k}`, shape: [N, state.length / N], data: state })
     );
     return arrays;
   }
 
-  /** Restores `rows` steps saved by {@linkcode RolloutBuffer.toArrays}. */
-  fromArrays(state: NamedArrays<unknown>, prefix: string, rows: number): void {
+  /** Restores `rows` steps (and `networks` start states) saved by {@linkcode RolloutBuffer.toArrays}. */
+  fromArrays(state: NamedArrays<unknown>, prefix: string, rows: number, networks: number): void {
     this.reserve(rows);
     const fields = this.#fields();
     for (const f of FIELDS) {
@@ -168,8 +161,10 @@ export class RolloutBuffer {
         findArray(state, prefix + "actionMasks", Uint8Array, rows * this.envs * masks.shape[2]),
       );
     }
-    this.actorState = findArray(state, prefix + "actorState", Float32Array).slice();
-    this.criticState = findArray(state, prefix + "criticState", Float32Array).slice();
+    this.startStates = Array.from(
+      { length: networks },
+      (_, k) => findArray(state, `${prefix}startState.${k}`, Float32Array).slice(),
+    );
     this.steps = rows;
   }
 

@@ -7,6 +7,7 @@
 
 import type { JsonObject } from "../io/json.ts";
 import type { Optimizer } from "../nn/optimizers.ts";
+import type { Trainable } from "../nn/parameter.ts";
 import type { Sequential } from "../nn/sequential.ts";
 
 /** One named typed array of an {@linkcode AgentState} (a checkpoint array). */
@@ -90,7 +91,7 @@ export function restoreModel(state: NamedArrays<unknown>, prefix: string, model:
 export async function optimizerArrays(
   prefix: string,
   optimizer: Optimizer,
-  model: Sequential,
+  model: Trainable,
 ): Promise<NamedArrays<number>> {
   const s = await optimizer.getState(model);
   return { json: s.step, arrays: prefixArrays(prefix, s.slots) };
@@ -101,7 +102,7 @@ export function restoreOptimizer(
   state: NamedArrays<unknown>,
   prefix: string,
   optimizer: Optimizer,
-  model: Sequential,
+  model: Trainable,
   step: number,
 ): void {
   const slots = state.arrays

@@ -108,7 +108,7 @@ const DQN_MINESWEEPER_MEMORY: JsonObject = {
  * steps: the budget it is tuned for.
  */
 const DRQN_CARTPOLE_MASKED: JsonObject = {
-  lstmUnits: 32,
+  cellUnits: 32,
   hiddenSizes: [64],
   learningRate: { start: 1e-3, end: 0, steps: 100_000 },
   gamma: 0.99,
@@ -136,7 +136,7 @@ const DRQN_CARTPOLE_MASKED: JsonObject = {
 const A2C_CARTPOLE: JsonObject = {
   envs: 8,
   rolloutSteps: 16,
-  lstmUnits: 64,
+  cellUnits: 64,
   hiddenSizes: [64],
   learningRate: { start: 2e-3, end: 0, steps: 100_000 },
   gamma: 0.99,
@@ -166,7 +166,7 @@ const A2C_CARTPOLE_MASKED: JsonObject = {
 const A2C_MINESWEEPER_MEMORY: JsonObject = {
   envs: 16,
   rolloutSteps: 8,
-  lstmUnits: 128,
+  cellUnits: 128,
   hiddenSizes: [128],
   learningRate: { start: 3e-3, end: 0, steps: 3_000_000 },
   gamma: 0.99,
@@ -185,7 +185,7 @@ const A2C_MINESWEEPER_MEMORY: JsonObject = {
  */
 const REINFORCE_CARTPOLE: JsonObject = {
   episodesPerUpdate: 1,
-  lstmUnits: 64,
+  cellUnits: 64,
   hiddenSizes: [64],
   learningRate: 1e-3,
   gamma: 0.99,

@@ -8,7 +8,7 @@
 import type { Backend } from "../backend/backend.ts";
 import { Bandit } from "../envs/bandit.ts";
 import { CartPole } from "../envs/cartpole.ts";
-import type { Env, EnvSpec } from "../envs/env.ts";
+import { type EnvCore, type EnvSpec, specOf } from "../envs/env.ts";
 import {
   Minesweeper,
   MinesweeperMemory,
@@ -27,6 +27,7 @@ import { DRQN } from "../rl/drqn.ts";
 import { evaluate, type EvaluationResult } from "../rl/evaluation.ts";
 import type { Policy } from "../rl/policy.ts";
 import { TabularAgent } from "../rl/q_learning.ts";
+import { PPO } from "../rl/ppo.ts";
 import { REINFORCE } from "../rl/reinforce.ts";
 
 /** The environments {@linkcode createEnv} knows, as the command line names them. */
@@ -37,6 +38,7 @@ export const ENV_NAMES: readonly EnvName[] = [
   "minesweeper",
   "minesweeper-memory",
   "pendulum",
+  "pendulum-masked",
 ];
 
 /** The name of an environment {@linkcode createEnv} can build. */
@@ -46,7 +48,8 @@ export type EnvName =
   | "bandit"
   | "minesweeper"
   | "minesweeper-memory"
-  | "pendulum";
+  | "pendulum"
+  | "pendulum-masked";
 
 /** Options of {@linkcode createEnv}; each applies only where it makes sense. */
 export interface CreateEnvOptions {
@@ -66,12 +69,15 @@ export interface CreateEnvOptions {
   rewards?: Partial<MinesweeperRewards>;
   /** The number of discrete torques for pendulum (default 5: −2, −1, 0, 1, 2). */
   pendulumActions?: number;
+  /** pendulum: the continuous torque itself, for agents with a continuous policy (default false). */
+  continuous?: boolean;
 }
 
 /**
  * Builds an environment by name: "cartpole", "cartpole-masked" (velocities hidden), "bandit" (the
- * 10-armed testbed), "minesweeper", "minesweeper-memory" and "pendulum" (with
- * {@linkcode DiscreteActions}).
+ * 10-armed testbed), "minesweeper", "minesweeper-memory", "pendulum" and "pendulum-masked"
+ * (the angular velocity hidden), whose torque is discretised by {@linkcode DiscreteActions} unless
+ * `continuous` is set.
  *
  * @example
  * ```ts
@@ -80,7 +86,7 @@ export interface CreateEnvOptions {
  * if (env.observationSize !== 2) throw new Error("x and theta only");
  * ```
  */
-export function createEnv(name: EnvName, options: CreateEnvOptions = {}): Env {
+export function createEnv(name: EnvName, options: CreateEnvOptions = {}): EnvCore<unknown> {
   const { seed } = options;
   switch (name) {
     case "cartpole":
@@ -107,7 +113,11 @@ export function createEnv(name: EnvName, options: CreateEnvOptions = {}): Env {
         observeAction: options.observeAction,
       });
     case "pendulum":
-      return new DiscreteActions(new Pendulum({ seed }), { count: options.pendulumActions ?? 5 });
+    case "pendulum-masked": {
+      const pendulum = new Pendulum({ seed, maskVelocity: name === "pendulum-masked" });
+      if (options.continuous) return pendulum;
+      return new DiscreteActions(pendulum, { count: options.pendulumActions ?? 5 });
+    }
     default:
       throw new RangeError(
         `Cannot create environment "${name}": expected one of ${ENV_NAMES.join(", ")}`,
@@ -121,6 +131,7 @@ export type AlgoName =
   | "drqn"
   | "reinforce"
   | "a2c"
+  | "ppo"
   | "q-learning"
   | "sarsa"
   | BanditAlgo;
@@ -134,6 +145,7 @@ const ALGORITHMS: Record<
   drqn: (spec, options, backend) => new DRQN(spec, options, backend),
   reinforce: (spec, options, backend) => new REINFORCE(spec, options, backend),
   a2c: (spec, options, backend) => new A2C(spec, options, backend),
+  ppo: (spec, options, backend) => new PPO(spec, options, backend),
   "q-learning": (spec, options) => new TabularAgent(spec, { ...options, algorithm: "q-learning" }),
   sarsa: (spec, options) => new TabularAgent(spec, { ...options, algorithm: "sarsa" }),
   "epsilon-greedy": (spec, options) => bandit(spec, options, "epsilon-greedy"),
@@ -166,7 +178,7 @@ function bandit(spec: EnvSpec, options: JsonObject, algorithm: BanditAlgo): Agen
  */
 export function createAgent(
   algo: AlgoName,
-  spec: EnvSpec,
+  env: EnvCore<unknown> | EnvSpec,
   options: JsonObject,
   backend: Backend,
 ): Agent {
@@ -174,7 +186,7 @@ export function createAgent(
   if (!build) {
     throw new RangeError(`Cannot create agent "${algo}": expected one of ${ALGO_NAMES.join(", ")}`);
   }
-  return build(spec, options, backend);
+  return build("reset" in env ? specOf(env) : env, options, backend);
 }
 
 /** The built-in baseline agents of `deno task eval --agent`. */

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { Backend } from "../backend/backend.ts";
 import { type BackendChoice, createBackend } from "../backend/create.ts";
 import { isWebGpuAvailable } from "../backend/webgpu/device.ts";
-import type { Env } from "../envs/env.ts";
+import type { EnvCore } from "../envs/env.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import {
   type Checkpoint,
@@ -396,7 +396,7 @@ export async function exportPolicy(agent: Agent): Promise<Uint8Array> {
 }
 
 /** The environment of a run, seeded (for evaluation, say). */
-export function createRunEnv(config: TrainConfig, seed: number): Env<unknown> {
+export function createRunEnv(config: TrainConfig, seed: number): EnvCore<unknown> {
   return buildEnv(config, seed);
 }
 
@@ -418,13 +418,13 @@ async function openBackend(
   }
 }
 
-function buildEnv(config: TrainConfig, seed: number): Env<unknown> {
+function buildEnv(config: TrainConfig, seed: number): EnvCore<unknown> {
   return fromUser(() =>
     createEnv(config.env, { ...(config.envOptions as CreateEnvOptions), seed })
   );
 }
 
-function buildAgent(config: TrainConfig, env: Env<unknown>, backend: Backend): Agent {
+function buildAgent(config: TrainConfig, env: EnvCore<unknown>, backend: Backend): Agent {
   return fromUser(() =>
     createAgent(config.algo, env, { ...config.agent, seed: config.seed }, backend)
   );
