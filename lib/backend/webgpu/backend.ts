@@ -721,9 +721,10 @@ export class WebGpuBackend implements Backend {
     const h = this.#new(seq, "gru h");
     const hLast = this.#new([batch, hidden], "gru hLast");
     // Without the cache, the form without linear_before_reset still needs one step's worth.
-    const scratch = keep || linearBeforeReset ? undefined : [batch, hidden];
-    const hPrev = keep ? this.#new(seq, "gru hPrev") : scratch && this.#new(scratch, "gru hp");
-    const reset = keep ? this.#new(seq, "gru reset") : scratch && this.#new(scratch, "gru rh");
+    const stored = keep || !linearBeforeReset;
+    const perStep = keep ? seq : [batch, hidden];
+    const hPrev = stored ? this.#new(perStep, "gru hPrev") : undefined;
+    const reset = stored ? this.#new(perStep, "gru reset") : undefined;
     encodeGruForward(
       this.#recorder,
       {
