@@ -218,3 +218,24 @@ Deno.test("GRU refuses bad options, inputs and states with clear errors", () => 
     message: "Cannot use the GRU mask: expected shape [1, 1], got [1, 2]",
   });
 });
+
+Deno.test("GRU stays finite where its gates saturate, forward and backward", async () => {
+  for (const linearBeforeReset of [true, false]) {
+    const model = new Sequential(backend, {
+      inputSize: 2,
+      layers: [new GRU({ units: 3, linearBeforeReset })],
+      seed: 7,
+    });
+    const params = await model.getParameters();
+    for (const p of params) p.data.forEach((_, i) => (p.data[i] = i % 2 ? 60 : -60));
+    model.setParameters(params);
+    const x = backend.tensor([100, -100, -100, 100, 1e4, 1e4, -1e4, 0], [2, 2, 2]);
+    const { output } = model.forward(x, { training: true });
+    const h = await backend.read(output);
+    assert.ok(h.every((v) => Number.isFinite(v) && Math.abs(v) <= 1), `h: ${h}`);
+    const { dInput } = model.backward(backend.tensor(new Float32Array(12).fill(1), [2, 2, 3]));
+    for (const t of [dInput, ...model.parameters.map((p) => p.grad!)]) {
+      assert.ok((await backend.read(t)).every(Number.isFinite), "finite gradients");
+    }
+  }
+});
