@@ -1,12 +1,20 @@
 /**
  * The benchmark workloads, shared by every bench file so that rnnrl and its peers run exactly
- * the same shapes. An LSTM training step is: LSTM over [T, B, I] with returnSequences, a Dense
- * layer of 1 unit on every step, mean squared error against a fixed target, one Adam update.
+ * the same shapes. An LSTM (or GRU) training step is: the recurrent layer over [T, B, I] with
+ * returnSequences, a Dense layer of 1 unit on every step, mean squared error against a fixed
+ * target, one Adam update.
+ *
+ * The GRU workloads run rnnrl's GRU with `linearBeforeReset: false`, because that is the GRU
+ * TF.js computes (`tf.layers.gru` has reset_after = false and refuses true): the candidate is
+ * `tanh(x·W_h + (r ⊙ h)·U_h + b_h)`, two recurrent matmuls per step. rnnrl's default form (one
+ * recurrent matmul per step) does less work and is not what the peers run.
  */
 
 import type { Backend } from "../lib/backend/backend.ts";
 import { Rng } from "../lib/io/rng.ts";
 import { Dense } from "../lib/nn/dense.ts";
+import { GRU } from "../lib/nn/gru.ts";
+import type { Layer } from "../lib/nn/layer.ts";
 import { LSTM } from "../lib/nn/lstm.ts";
 import { Adam } from "../lib/nn/optimizers.ts";
 import { Sequential } from "../lib/nn/sequential.ts";
@@ -38,6 +46,19 @@ export function lstmForwardFlops(s: LstmShape): number {
   return 2 * s.B * s.T * 4 * s.H * (s.I + s.H);
 }
 
+/** FLOPs of a GRU forward: 2·B·T·3H·(I+H), three gates where an LSTM has four. */
+export function gruForwardFlops(s: LstmShape): number {
+  return 2 * s.B * s.T * 3 * s.H * (s.I + s.H);
+}
+
+/** The recurrent cells the workloads run. */
+export type RecurrentCell = "lstm" | "gru";
+
+/** The recurrent layer of a workload: an LSTM, or the GRU in the form TF.js computes. */
+function recurrentLayer(cell: RecurrentCell, units: number): Layer {
+  return cell === "lstm" ? new LSTM({ units }) : new GRU({ units, linearBeforeReset: false });
+}
+
 /** Seeded random float32 data. */
 export function randomData(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
@@ -45,10 +66,14 @@ export function randomData(n: number, seed: number): Float32Array {
 }
 
 /** Builds an rnnrl training step for a workload; each call runs forward, backward and Adam. */
-export function rnnrlTrainStep(backend: Backend, s: LstmShape): () => Promise<void> {
+export function rnnrlTrainStep(
+  backend: Backend,
+  s: LstmShape,
+  cell: RecurrentCell = "lstm",
+): () => Promise<void> {
   const model = new Sequential(backend, {
     inputSize: s.I,
-    layers: [new LSTM({ units: s.H }), new Dense({ units: 1 })],
+    layers: [recurrentLayer(cell, s.H), new Dense({ units: 1 })],
     seed: 1,
   });
   const optimizer = new Adam({ learningRate: 1e-3 });
@@ -66,11 +91,15 @@ export function rnnrlTrainStep(backend: Backend, s: LstmShape): () => Promise<vo
   };
 }
 
-/** Builds an rnnrl LSTM forward (no cache kept) for a workload. */
-export function rnnrlForward(backend: Backend, s: LstmShape): () => Promise<void> {
+/** Builds an rnnrl LSTM (or GRU) forward (no cache kept) for a workload. */
+export function rnnrlForward(
+  backend: Backend,
+  s: LstmShape,
+  cell: RecurrentCell = "lstm",
+): () => Promise<void> {
   const model = new Sequential(backend, {
     inputSize: s.I,
-    layers: [new LSTM({ units: s.H })],
+    layers: [recurrentLayer(cell, s.H)],
     seed: 1,
   });
   const x = backend.tensor(randomData(s.T * s.B * s.I, 2), [s.T, s.B, s.I]);

@@ -1,7 +1,7 @@
 /**
  * The peer workloads rnnrl's benchmarks compare against, run in the same Deno process:
- * TensorFlow.js 4.22 (cpu and webgpu backends) for LSTM training steps and matmuls, and
- * onnxruntime-web (wasm, one thread) for the LSTM forward pass.
+ * TensorFlow.js 4.22 (cpu and webgpu backends) for LSTM and GRU training steps and matmuls, and
+ * onnxruntime-web (wasm, one thread) for the LSTM and GRU forward passes.
  *
  * Each `create*` function does all setup (models, data, sessions, and one warm-up run, which on
  * WebGPU includes compiling the shaders) and returns a {@linkcode PeerWorkload} whose `run()` is
@@ -17,6 +17,10 @@
  *   the default orthogonal recurrent initializer of `tf.layers.lstm` calls; it fails with
  *   "rMat.flatten is not a function". The recurrent kernel is therefore initialised with
  *   `glorotUniform`. Initial values do not change the work done per step.
+ * - `tf.layers.gru` has only the reset_after = false form (it throws for true): the candidate is
+ *   `tanh(x·W_h + (r ⊙ h)·U_h + b_h)`, ONNX's `linear_before_reset = 0`; its single bias is the sum
+ *   of ONNX's two. Its default recurrent activation is the hard sigmoid; the GRU peer asks for the
+ *   sigmoid, so that it computes what rnnrl's `GRU({ linearBeforeReset: false })` computes.
  * - The webgpu backend runs on whatever adapter Deno finds (Mesa's llvmpipe here); its first
  *   step compiles shaders for tens of seconds, which the warm-up absorbs.
  *
@@ -120,22 +124,66 @@ function checkWorkload(what: string, workload: LstmWorkload): void {
  * @param workload The shape.
  * @returns The prepared workload, warmed up by one step.
  */
-export async function createTfjsLstmTrainStep(
+export function createTfjsLstmTrainStep(
   backend: TfjsBackendName,
   workload: LstmWorkload,
   options: PeerOptions = {},
 ): Promise<PeerWorkload> {
-  checkWorkload("TF.js LSTM training step", workload);
+  return tfjsRecurrentTrainStep("LSTM", backend, workload, options, (T, I, H) =>
+    tfl.layers.lstm({
+      units: H,
+      returnSequences: true,
+      inputShape: [T, I],
+      recurrentInitializer: "glorotUniform",
+    }));
+}
+
+/**
+ * A TF.js GRU training step, like {@linkcode createTfjsLstmTrainStep} with
+ * `tf.layers.gru({ units: H, returnSequences: true, recurrentActivation: "sigmoid" })`: the
+ * computation of rnnrl's `GRU({ linearBeforeReset: false })` (see the module notes).
+ *
+ * @param backend The TF.js backend.
+ * @param workload The shape.
+ * @returns The prepared workload, warmed up by one step.
+ */
+export function createTfjsGruTrainStep(
+  backend: TfjsBackendName,
+  workload: LstmWorkload,
+  options: PeerOptions = {},
+): Promise<PeerWorkload> {
+  return tfjsRecurrentTrainStep("GRU", backend, workload, options, tfjsGruLayer);
+}
+
+/**
+ * The GRU layer of {@linkcode createTfjsGruTrainStep}, for `[B, T, I]` inputs: its weights are
+ * `[kernel [I, 3H], recurrent_kernel [H, 3H], bias [3H]]`, gates (z, r, h), the bias standing for
+ * rnnrl's `bw + bu`.
+ */
+export function tfjsGruLayer(T: number, I: number, H: number): ReturnType<typeof tfl.layers.gru> {
+  return tfl.layers.gru({
+    units: H,
+    returnSequences: true,
+    inputShape: [T, I],
+    recurrentActivation: "sigmoid",
+    recurrentInitializer: "glorotUniform",
+  });
+}
+
+/** The training step of {@linkcode createTfjsLstmTrainStep}, for the recurrent layer given. */
+async function tfjsRecurrentTrainStep(
+  cell: "LSTM" | "GRU",
+  backend: TfjsBackendName,
+  workload: LstmWorkload,
+  options: PeerOptions,
+  recurrent: (T: number, I: number, H: number) => Parameters<tfl.Sequential["add"]>[0],
+): Promise<PeerWorkload> {
+  checkWorkload(`TF.js ${cell} training step`, workload);
   const { batch: B, steps: T, inputSize: I, hiddenSize: H } = workload;
   await useTfjsBackend(backend);
   const rng = new Rng(options.seed ?? 0);
   const model = tfl.sequential();
-  model.add(tfl.layers.lstm({
-    units: H,
-    returnSequences: true,
-    inputShape: [T, I],
-    recurrentInitializer: "glorotUniform",
-  }));
+  model.add(recurrent(T, I, H));
   model.add(tfl.layers.dense({ units: 1 }));
   model.compile({ optimizer: tf.train.adam(1e-3), loss: "meanSquaredError" });
   const x = tf.tensor3d(randomArray(rng, B * T * I, 1), [B, T, I]);
@@ -144,13 +192,13 @@ export async function createTfjsLstmTrainStep(
     await useTfjsBackend(backend);
     const loss = await model.trainOnBatch(x, y);
     if (typeof loss !== "number" || !Number.isFinite(loss)) {
-      throw new Error(`Cannot run TF.js LSTM training step: loss is ${loss}`);
+      throw new Error(`Cannot run TF.js ${cell} training step: loss is ${loss}`);
     }
   };
   await step();
   return {
     description:
-      `tfjs ${backend} LSTM(${H}) + Dense(1) trainOnBatch, Adam, MSE, x [${B},${T},${I}]`,
+      `tfjs ${backend} ${cell}(${H}) + Dense(1) trainOnBatch, Adam, MSE, x [${B},${T},${I}]`,
     run: step,
     dispose: async () => {
       await useTfjsBackend(backend);
@@ -252,6 +300,60 @@ export async function createOrtLstmForward(
   await forward();
   return {
     description: `ort wasm LSTM(${H}) forward, x [${T},${B},${I}]`,
+    run: forward,
+    dispose: () => session.release(),
+  };
+}
+
+/**
+ * An onnxruntime-web GRU forward pass (wasm, one thread), like {@linkcode createOrtLstmForward}:
+ * an ONNX `GRU` node with `linear_before_reset = 0` (the form the GRU benchmarks run) and fixed
+ * random weights, over a fixed `[T, B, I]` input from a zero initial state. One run is one
+ * `session.run`, returning `Y [T,1,B,H]` and `Y_h`.
+ *
+ * @param workload The shape.
+ * @returns The prepared workload, warmed up by one run.
+ */
+export async function createOrtGruForward(
+  workload: LstmWorkload,
+  options: PeerOptions = {},
+): Promise<PeerWorkload> {
+  checkWorkload("ORT GRU forward", workload);
+  const { batch: B, steps: T, inputSize: I, hiddenSize: H } = workload;
+  const rng = new Rng(options.seed ?? 0);
+  const scale = 1 / Math.sqrt(H);
+  const weights = {
+    w: randomArray(rng, I * 3 * H, scale),
+    u: randomArray(rng, H * 3 * H, scale),
+    bw: randomArray(rng, 3 * H, scale),
+    bu: randomArray(rng, 3 * H, scale),
+  };
+  const g = new OnnxGraphBuilder({ name: "gru_forward" });
+  g.addInput("x", [T, "batch", I]);
+  g.addInput("h0", [1, "batch", H]);
+  const out = g.gru("x", {
+    weights,
+    inputSize: I,
+    hiddenSize: H,
+    linearBeforeReset: false,
+    initialH: "h0",
+  });
+  g.addOutput(out.y, [T, 1, "batch", H]);
+  g.addOutput(out.yH, [1, "batch", H]);
+  const session = await createOrtSession(g.encodeModel());
+  const feeds = {
+    x: { data: randomArray(rng, T * B * I, 1), dims: [T, B, I] },
+    h0: { data: new Float32Array(B * H), dims: [1, B, H] },
+  };
+  const forward = async () => {
+    const result = await session.run(feeds);
+    if (result[out.y].data.length !== T * B * H) {
+      throw new Error(`Cannot run ORT GRU forward: Y has ${result[out.y].data.length} elements`);
+    }
+  };
+  await forward();
+  return {
+    description: `ort wasm GRU(${H}) forward (linear_before_reset 0), x [${T},${B},${I}]`,
     run: forward,
     dispose: () => session.release(),
   };

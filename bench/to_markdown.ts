@@ -1,7 +1,7 @@
 /**
  * Turns the JSON of `deno bench --json` into the Markdown tables of bench/RESULTS.md: one table
  * per group, the mean and minimum time per iteration, the speed-up over the slowest peer in the
- * group, and GFLOP/s where the group's name fixes the work (matmul and LSTM workloads).
+ * group, and GFLOP/s where the group's name fixes the work (matmul, LSTM and GRU workloads).
  *
  *     deno bench --json --allow-read --allow-env bench/lstm_bench.ts > lstm.json
  *     deno run --allow-read bench/to_markdown.ts lstm.json
@@ -9,7 +9,7 @@
  * @module
  */
 
-import { lstmForwardFlops } from "./_workloads.ts";
+import { gruForwardFlops, lstmForwardFlops } from "./_workloads.ts";
 
 interface BenchResult {
   group: string | null;
@@ -21,11 +21,11 @@ interface BenchResult {
 function flopsOf(group: string): number | undefined {
   const matmul = group.match(/^(?:matmul|cpu gemm) (\d+)x(\d+)x(\d+)$/);
   if (matmul) return 2 * Number(matmul[1]) * Number(matmul[2]) * Number(matmul[3]);
-  const lstm = group.match(/^lstm_(forward|train_step) B=(\d+) T=(\d+) I=(\d+) H=(\d+)$/);
-  if (lstm) {
-    const [B, T, I, H] = lstm.slice(2).map(Number);
-    const forward = lstmForwardFlops({ B, T, I, H });
-    return lstm[1] === "forward" ? forward : 3 * forward;
+  const rnn = group.match(/^(lstm|gru)_(forward|train_step) B=(\d+) T=(\d+) I=(\d+) H=(\d+)$/);
+  if (rnn) {
+    const [B, T, I, H] = rnn.slice(3).map(Number);
+    const forward = (rnn[1] === "lstm" ? lstmForwardFlops : gruForwardFlops)({ B, T, I, H });
+    return rnn[2] === "forward" ? forward : 3 * forward;
   }
   return undefined;
 }

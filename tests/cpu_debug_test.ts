@@ -1,10 +1,12 @@
 // The CPU backend's debug mode: it counts the tensors it created and that are not yet disposed,
-// across every op, reshape views, the LSTM with its cache, Sequential models and optimizers, and
+// across every op, reshape views, the LSTM and the GRU with their caches, Sequential models and
+// optimizers, and
 // throws on disposing a tensor twice or using a disposed one. Without it nothing is counted.
 import assert from "node:assert/strict";
 import type { Backend, Tensor } from "../lib/backend/backend.ts";
 import { type CpuBackend, createCpuBackend } from "../lib/backend/cpu.ts";
 import { Dense } from "../lib/nn/dense.ts";
+import { GRU } from "../lib/nn/gru.ts";
 import { LSTM } from "../lib/nn/lstm.ts";
 import { Adam, clipGradients, RMSprop, SGD } from "../lib/nn/optimizers.ts";
 import { Sequential } from "../lib/nn/sequential.ts";
@@ -188,6 +190,44 @@ Deno.test("CpuBackend debug mode counts the LSTM's outputs and cache, released b
   expectLive(cpu, base - 2, "input and mask disposed by their owner");
 });
 
+Deno.test("CpuBackend debug mode counts the GRU's outputs and cache, released by disposeGruCache", () => {
+  for (const linearBeforeReset of [true, false]) {
+    const cpu = createCpuBackend({ debug: true });
+    const [T, B, I, H] = [3, 2, 2, 3];
+    const fill = (shape: number[], k: number) =>
+      cpu.tensor(
+        Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * k) * 0.5),
+        shape,
+      );
+    const x = fill([T, B, I], 1), h0 = fill([B, H], 2), dh = fill([T, B, H], 7);
+    const weights = { w: fill([I, 3 * H], 4), u: fill([H, 3 * H], 5), bw: fill([3 * H], 6) };
+    const all = { ...weights, bu: fill([3 * H], 8) };
+    const mask = cpu.tensor([1, 1, 0, 1, 1, 0], [T, B]);
+    const base = cpu.liveTensors;
+    const what = `linearBeforeReset ${linearBeforeReset}`;
+    // Without the cache, only h and hLast remain.
+    const options = { mask, linearBeforeReset };
+    const light = cpu.gruForward(x, h0, all, { ...options, keepCache: false });
+    assert.equal(light.cache, undefined);
+    expectLive(cpu, base + 2, `${what}: forward without cache`);
+    for (const t of [light.h, light.hLast]) cpu.dispose(t);
+    // With it: three cache tensors more (x and the mask are borrowed, not counted again).
+    const full = cpu.gruForward(x, h0, all, options);
+    expectLive(cpu, base + 5, `${what}: forward with cache`);
+    const grads = cpu.gruBackward(full.cache!, all, dh, full.hLast);
+    expectLive(cpu, base + 11, `${what}: backward returns six gradients`);
+    cpu.disposeGruCache(full.cache!);
+    expectLive(cpu, base + 8, `${what}: cache disposed`);
+    assert.throws(() => cpu.disposeGruCache(full.cache!), /twice/);
+    for (const t of [...Object.values(grads), full.h, full.hLast]) cpu.dispose(t);
+    expectLive(cpu, base, `${what}: everything returned disposed`);
+    // An op that refuses its input allocates nothing.
+    cpu.dispose(weights.u);
+    assert.throws(() => cpu.gruForward(x, h0, all, options), /Cannot use a disposed tensor/);
+    expectLive(cpu, base - 1, `${what}: refused forward`);
+  }
+});
+
 /** Disposes a model's forward or backward state. */
 function disposeState(backend: Backend, state: (Tensor[] | undefined)[]): void {
   for (const s of state) s?.forEach((t) => backend.dispose(t));
@@ -234,6 +274,54 @@ Deno.test("CpuBackend debug mode: a Sequential LSTM model's forward, backward an
   model.disposeState(initial);
   expectLive(cpu, base + params, "initial state disposed");
   assert.throws(() => model.disposeState(initial), /twice/);
+});
+
+Deno.test("CpuBackend debug mode: Sequential GRU models (with an LSTM, and single steps) leak nothing", () => {
+  for (const linearBeforeReset of [true, false]) {
+    const cpu = createCpuBackend({ debug: true });
+    const model = new Sequential(cpu, {
+      inputSize: 2,
+      layers: [
+        new GRU({ units: 4, linearBeforeReset }),
+        new LSTM({ units: 3 }),
+        new GRU({ units: 3, linearBeforeReset }),
+        new Dense({ units: 1 }),
+      ],
+      seed: 1,
+    });
+    const params = model.parameters.length;
+    const x = cpu.tensor(new Float32Array(5 * 2 * 2).fill(0.3), [5, 2, 2]);
+    const mask = cpu.tensor([1, 1, 1, 0, 1, 1, 0, 1, 1, 1], [5, 2]);
+    const base = params + 2;
+    const optimizer = new Adam({ learningRate: 0.01 });
+    for (let round = 0; round < 3; round++) {
+      const { output, state } = model.forward(x, { training: true, mask });
+      const target = cpu.zeros(output.shape);
+      const { loss, grad } = cpu.mseLoss(output, target);
+      const backward = model.backward(grad, state);
+      for (const t of [output, target, loss, grad, backward.dInput]) cpu.dispose(t);
+      disposeState(cpu, state);
+      disposeState(cpu, backward.dState);
+      model.clearCache();
+      optimizer.step(model);
+      // Left: the parameters, one gradient each, and Adam's two moments each.
+      expectLive(cpu, base + 3 * params, `lbr ${linearBeforeReset} round ${round}`);
+    }
+    // Acting one step at a time, the state passed in and returned: nothing stays behind.
+    let state = model.initialState(2);
+    for (let t = 0; t < 4; t++) {
+      const observation = cpu.tensor([t, 1, -t, 0], [1, 2, 2]);
+      const step = model.forward(observation, { state });
+      model.disposeState(state);
+      state = step.state;
+      cpu.dispose(step.output);
+      cpu.dispose(observation);
+    }
+    // The state: h of the first GRU, h and c of the LSTM, h of the second GRU.
+    expectLive(cpu, base + 3 * params + 4, "stepping keeps only the state");
+    model.disposeState(state);
+    expectLive(cpu, base + 3 * params, "state disposed");
+  }
 });
 
 Deno.test("CpuBackend debug mode: optimizer steps allocate their slots once, clipping returns one tensor", () => {

@@ -5,6 +5,7 @@ import { type CpuBackend, cpuData, createCpuBackend } from "../lib/backend/cpu.t
 import type { Activation, Tensor } from "../lib/backend/backend.ts";
 import { Rng } from "../lib/io/rng.ts";
 import { Dense } from "../lib/nn/dense.ts";
+import { GRU } from "../lib/nn/gru.ts";
 import { LSTM } from "../lib/nn/lstm.ts";
 import { Sequential } from "../lib/nn/sequential.ts";
 
@@ -104,6 +105,67 @@ Deno.test("LSTM backward matches finite differences over 6 steps with carried an
   const dh0 = cpuData(dState[0]![0]);
   for (let j = 0; j < hidden; j++) assert.ok(dh0[2 * hidden + j] === 0);
 });
+
+for (const linearBeforeReset of [true, false]) {
+  Deno.test(`GRU backward matches finite differences over 7 steps with carried and masked state (linearBeforeReset ${linearBeforeReset})`, () => {
+    const rng = new Rng(linearBeforeReset ? 15 : 16);
+    const [steps, batch, inputs, hidden] = [7, 3, 4, 5];
+    const model = new Sequential(backend, {
+      inputSize: inputs,
+      layers: [new GRU({ units: hidden, linearBeforeReset })],
+      seed: 10,
+    });
+    // Random biases (they start at 0), so that bw and bu both matter and differ.
+    for (const p of model.parameters.slice(2)) {
+      cpuData(p.value).set(cpuData(random(rng, [3 * hidden], 0.5)));
+    }
+    const x = random(rng, [steps, batch, inputs]);
+    const h0 = random(rng, [batch, hidden], 0.7);
+    // Row 1 starts a new episode at step 3, row 2 at step 0 (its initial state cannot matter);
+    // row 0 carries half its state into step 5 (masks multiply).
+    const maskValues = new Array(steps * batch).fill(1);
+    maskValues[3 * batch + 1] = 0;
+    maskValues[0 * batch + 2] = 0;
+    maskValues[5 * batch + 0] = 0.5;
+    const mask = backend.tensor(maskValues, [steps, batch]);
+    const onOutput = projector(rng, [steps, batch, hidden]);
+    const onH = projector(rng, [batch, hidden]);
+    const loss = () => {
+      const r = model.forward(x, { state: [[h0]], mask });
+      return onOutput.apply(r.output) + onH.apply(r.state[0]![0]);
+    };
+    model.forward(x, { state: [[h0]], mask, training: true });
+    const { dInput, dState } = model.backward(onOutput.weights, [[onH.weights]]);
+    checkGradient("dx", x, dInput, loss);
+    checkGradient("dh0", h0, dState[0]![0], loss);
+    for (const p of model.parameters) checkGradient(p.name, p.value, p.grad!, loss);
+    const dh0 = cpuData(dState[0]![0]);
+    for (let j = 0; j < hidden; j++) assert.ok(dh0[2 * hidden + j] === 0, "row 2 was reset");
+    assert.ok(dh0.slice(0, 2 * hidden).some((v) => Math.abs(v) > 1e-3), "rows 0 and 1 carry");
+  });
+
+  Deno.test(`Sequential GRU + GRU + Dense backward matches finite differences under an MSE loss (linearBeforeReset ${linearBeforeReset})`, () => {
+    const rng = new Rng(linearBeforeReset ? 17 : 18);
+    const model = new Sequential(backend, {
+      inputSize: 3,
+      layers: [
+        new GRU({ units: 4, linearBeforeReset }),
+        new GRU({ units: 3, linearBeforeReset }),
+        new Dense({ units: 2, activation: "tanh" }),
+      ],
+      seed: 4,
+    });
+    const x = random(rng, [6, 2, 3]);
+    const target = random(rng, [6, 2, 2]);
+    const mask = backend.tensor([1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1], [6, 2]);
+    const loss = () => cpuData(backend.mseLoss(model.forward(x, { mask }).output, target).loss)[0];
+    const { output } = model.forward(x, { training: true, mask });
+    const { grad } = backend.mseLoss(output, target);
+    const { dInput } = model.backward(grad);
+    checkGradient("dx", x, dInput, loss);
+    for (const p of model.parameters) checkGradient(p.name, p.value, p.grad!, loss);
+  });
+}
 
 Deno.test("Sequential LSTM + Dense backward matches finite differences under an MSE loss", () => {
   const rng = new Rng(8);

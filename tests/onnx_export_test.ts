@@ -410,13 +410,17 @@ function fakeLayer(config: Record<string, unknown>): Layer {
 }
 
 Deno.test("exportOnnx rejects an unsupported layer type or activation with a clear error", async () => {
-  const gru = new Sequential(backend, {
+  const conv = new Sequential(backend, {
     inputSize: 3,
-    layers: [new Dense({ units: 4 }), new LSTM({ units: 2 }), fakeLayer({ type: "gru", units: 2 })],
+    layers: [
+      new Dense({ units: 4 }),
+      new LSTM({ units: 2 }),
+      fakeLayer({ type: "conv", units: 2 }),
+    ],
   });
   await assert.rejects(
-    exportOnnx(gru),
-    new TypeError('Cannot export layer 2 to ONNX: unsupported layer type "gru"'),
+    exportOnnx(conv),
+    new TypeError('Cannot export layer 2 to ONNX: unsupported layer type "conv"'),
   );
   const gelu = new Sequential(backend, {
     inputSize: 3,

@@ -9,6 +9,7 @@ import {
   type Activation,
   ACTIVATIONS,
   formatShape,
+  type GruWeights,
   type LstmWeights,
   type MatmulOptions,
   type Tensor,
@@ -99,6 +100,46 @@ export function lstmDims(
   expectShape(h0, [batch, hidden], "the initial hidden state");
   expectShape(c0, [batch, hidden], "the initial cell state");
   if (mask) expectShape(mask, [steps, batch], "the LSTM mask");
+  return { steps, batch, inputs, hidden };
+}
+
+/** Checks the arguments of a GRU forward pass and returns its sizes. */
+export function gruDims(
+  x: Tensor,
+  h0: Tensor,
+  weights: GruWeights,
+  mask?: Tensor,
+): { steps: number; batch: number; inputs: number; hidden: number } {
+  if (x.shape.length !== 3) {
+    throw new TypeError(`Cannot run the GRU: input must be [T, B, I], got ${formatShape(x.shape)}`);
+  }
+  const [steps, batch, inputs] = x.shape;
+  const hidden = weights.u.shape[0];
+  const g3 = 3 * hidden;
+  expectShape(weights.w, [inputs, g3], "the GRU input weights");
+  expectShape(weights.u, [hidden, g3], "the GRU recurrent weights");
+  expectShape(weights.bw, [g3], "the GRU input bias");
+  expectShape(weights.bu, [g3], "the GRU recurrent bias");
+  expectShape(h0, [batch, hidden], "the initial hidden state");
+  if (mask) expectShape(mask, [steps, batch], "the GRU mask");
+  return { steps, batch, inputs, hidden };
+}
+
+/** Checks the arguments of a GRU backward pass against its cache and returns its sizes. */
+export function gruBackwardDims(
+  cache: { x: Tensor; gates: Tensor },
+  weights: GruWeights,
+  dh: Tensor,
+  dhLast?: Tensor,
+): { steps: number; batch: number; inputs: number; hidden: number } {
+  const [steps, batch, inputs] = cache.x.shape;
+  const hidden = weights.u.shape[0];
+  const g3 = 3 * hidden;
+  expectShape(weights.w, [inputs, g3], "the GRU input weights");
+  expectShape(weights.u, [hidden, g3], "the GRU recurrent weights");
+  expectShape(cache.gates, [steps, batch, g3], "the GRU cache");
+  expectShape(dh, [steps, batch, hidden], "the GRU output gradient");
+  if (dhLast) expectShape(dhLast, [batch, hidden], "the final hidden-state gradient");
   return { steps, batch, inputs, hidden };
 }
 

@@ -7,7 +7,10 @@
  *
  * Layouts are row-major. Sequences are time-major: `[T, B, features]`. The LSTM packs its four
  * gates along the last axis in the order input, forget, cell candidate, output (i, f, g, o):
- * `w` is `[I, 4H]`, `u` is `[H, 4H]` and the single bias `b` is `[4H]`.
+ * `w` is `[I, 4H]`, `u` is `[H, 4H]` and the single bias `b` is `[4H]`. The GRU packs its three
+ * in ONNX's order, update, reset, candidate (z, r, h): `w` is `[I, 3H]`, `u` is `[H, 3H]`, and it
+ * keeps two biases, `bw` (input) and `bu` (recurrent), each `[3H]`, because the reset gate acts on
+ * the recurrent side alone.
  *
  * @module
  */
@@ -96,6 +99,81 @@ export interface LstmGradients {
   dh0: Tensor;
   /** Gradient with respect to the initial cell state, `[B, H]`. */
   dc0: Tensor;
+}
+
+/** The parameters of one GRU layer, gates packed (z, r, h) as ONNX packs them. */
+export interface GruWeights {
+  /** Input weights, `[I, 3H]` (ONNX's `W` transposed). */
+  w: Tensor;
+  /** Recurrent weights, `[H, 3H]` (ONNX's `R` transposed). */
+  u: Tensor;
+  /** Input bias, `[3H]` (ONNX's `Wb`). */
+  bw: Tensor;
+  /** Recurrent bias, `[3H]` (ONNX's `Rb`). */
+  bu: Tensor;
+}
+
+/** Options of {@linkcode Backend.gruForward}. */
+export interface GruForwardOptions {
+  /** `[T, B]`: multiplies the carried state before step t; 0 resets it, 1 keeps it. */
+  mask?: Tensor;
+  /** Keep what backward needs (default true). */
+  keepCache?: boolean;
+  /**
+   * Where the reset gate acts, as ONNX's `linear_before_reset` (default true):
+   * `h̃ = tanh(x·W_h + bw_h + r ⊙ (h·U_h + bu_h))` when true (PyTorch's and cuDNN's GRU),
+   * `h̃ = tanh(x·W_h + bw_h + (r ⊙ h)·U_h + bu_h)` when false (ONNX's default, the original GRU).
+   */
+  linearBeforeReset?: boolean;
+}
+
+/**
+ * What the GRU forward keeps for its backward pass. The fields are backend tensors that the
+ * caller disposes through {@linkcode Backend.disposeGruCache} once backward has run.
+ */
+export interface GruCache {
+  /** The input sequence `[T, B, I]` (borrowed, not owned: the caller keeps it alive). */
+  x: Tensor;
+  /** The masked previous hidden state at each step, `[T, B, H]`. */
+  hPrev: Tensor;
+  /** The activated gates at each step, `[T, B, 3H]` in order (z, r, h̃). */
+  gates: Tensor;
+  /**
+   * What the reset gate meets at each step, `[T, B, H]`: with `linearBeforeReset`, the
+   * candidate's recurrent term `h·U_h + bu_h` that r scales; without, `r ⊙ h`, the input of the
+   * candidate's recurrent matmul.
+   */
+  reset: Tensor;
+  /** The mask `[T, B]` used, or undefined for none (borrowed). */
+  mask?: Tensor;
+  /** The forward pass's `linearBeforeReset`. */
+  linearBeforeReset: boolean;
+}
+
+/** The outputs of {@linkcode Backend.gruForward}. */
+export interface GruForwardResult {
+  /** The hidden state after every step, `[T, B, H]`. */
+  h: Tensor;
+  /** The final hidden state, `[B, H]`. */
+  hLast: Tensor;
+  /** What backward needs; undefined when forward ran with `keepCache: false`. */
+  cache?: GruCache;
+}
+
+/** The gradients returned by {@linkcode Backend.gruBackward}. */
+export interface GruGradients {
+  /** Gradient with respect to the input sequence, `[T, B, I]`. */
+  dx: Tensor;
+  /** Gradient with respect to `w`, `[I, 3H]`. */
+  dw: Tensor;
+  /** Gradient with respect to `u`, `[H, 3H]`. */
+  du: Tensor;
+  /** Gradient with respect to `bw`, `[3H]`. */
+  dbw: Tensor;
+  /** Gradient with respect to `bu`, `[3H]`. */
+  dbu: Tensor;
+  /** Gradient with respect to the initial hidden state, `[B, H]`. */
+  dh0: Tensor;
 }
 
 /** Hyperparameters of one fused Adam update. */
@@ -341,6 +419,27 @@ export interface Backend {
   ): LstmGradients;
   /** Disposes the tensors an LSTM cache owns. */
   disposeLstmCache(cache: LstmCache): void;
+
+  /**
+   * Runs a GRU over a whole sequence, exactly as ONNX's `GRU` operator defines it (one direction,
+   * sigmoid and tanh): with `x_t` `[B, I]` and the carried state `h` (`h0` `[B, H]` at t = 0)
+   * multiplied by `mask[t]`,
+   * `z = σ(x_t·W_z + bw_z + h·U_z + bu_z)`, `r = σ(x_t·W_r + bw_r + h·U_r + bu_r)`, the candidate
+   * `h̃` as {@linkcode GruForwardOptions.linearBeforeReset} says, and `h_t = (1 − z) ⊙ h̃ + z ⊙ h`.
+   */
+  gruForward(
+    x: Tensor,
+    h0: Tensor,
+    weights: GruWeights,
+    options?: GruForwardOptions,
+  ): GruForwardResult;
+  /**
+   * Back-propagates through time. `dh` is the gradient of the loss with respect to every output
+   * `[T, B, H]`; `dhLast` (optional, `[B, H]`) is the gradient with respect to the final state.
+   */
+  gruBackward(cache: GruCache, weights: GruWeights, dh: Tensor, dhLast?: Tensor): GruGradients;
+  /** Disposes the tensors a GRU cache owns. */
+  disposeGruCache(cache: GruCache): void;
 
   /** The index of each row's largest value (lowest index on ties), `[B, A]` → `[B]`. */
   argmaxRows(q: Tensor): Tensor;

@@ -16,6 +16,11 @@ import {
   type Backend,
   counterUniform,
   formatShape,
+  type GruCache,
+  type GruForwardOptions,
+  type GruForwardResult,
+  type GruGradients,
+  type GruWeights,
   type LossResult,
   type LstmCache,
   type LstmForwardResult,
@@ -35,6 +40,8 @@ import {
   expectSameShape,
   expectSameSize,
   expectShape,
+  gruBackwardDims,
+  gruDims,
   lstmDims,
   matmulDims,
   matrixDims,
@@ -719,6 +726,187 @@ export class CpuBackend implements Backend {
     for (const t of [cache.hPrev, cache.cPrev, cache.gates, cache.cTanh]) this.dispose(t);
   }
 
+  /**
+   * Runs a GRU over a whole sequence (see {@linkcode Backend.gruForward}): the input projection
+   * of every step in one matmul, then per step the recurrent matmul (two without
+   * `linearBeforeReset`, as the candidate's waits for r) and the gate math.
+   */
+  gruForward(
+    x: Tensor,
+    h0: Tensor,
+    weights: GruWeights,
+    options: GruForwardOptions = {},
+  ): GruForwardResult {
+    const { steps, batch, inputs, hidden: H } = gruDims(x, h0, weights, options.mask);
+    const linearBeforeReset = options.linearBeforeReset ?? true;
+    const g3 = 3 * H, bh = batch * H;
+    const mask = options.mask ? cpuData(options.mask) : undefined;
+    const xd = cpuData(x), u = cpuData(weights.u), bu = cpuData(weights.bu), h0d = cpuData(h0);
+
+    // The input projection of every step at once, with the input bias: [T·B, 3H].
+    const gates = this.#new([steps, batch, g3]);
+    const g = gates.data;
+    matmulInto(xd, cpuData(weights.w), g, steps * batch, g3, inputs);
+    addRows(g, cpuData(weights.bw), steps * batch, g3);
+
+    const h = this.#new([steps, batch, H]);
+    const hPrev = this.#new([steps, batch, H]);
+    const reset = this.#new([steps, batch, H]);
+    // Without linear_before_reset, [U_z U_r] and U_h multiply different inputs: kept apart.
+    const uzr = linearBeforeReset ? u : columns(u, H, g3, 0, 2 * H);
+    const uh = linearBeforeReset ? u : columns(u, H, g3, 2 * H, H);
+    const rec = this.#alloc(batch * g3);
+    for (let t = 0; t < steps; t++) {
+      const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
+      hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
+      if (mask) scaleRows(hp, mask.subarray(t * batch, (t + 1) * batch), H);
+      const gt = g.subarray(t * batch * g3, (t + 1) * batch * g3);
+      const rt = reset.data.subarray(t * bh, (t + 1) * bh);
+      const ht = h.data.subarray(t * bh, (t + 1) * bh);
+      if (linearBeforeReset) {
+        matmulInto(hp, u, rec, batch, g3, H);
+        for (let b = 0; b < batch; b++) {
+          for (let j = 0; j < H; j++) {
+            const gi = b * g3 + j, si = b * H + j;
+            gt[gi] = sigmoid(gt[gi] + rec[gi] + bu[j]);
+            gt[gi + H] = sigmoid(gt[gi + H] + rec[gi + H] + bu[H + j]);
+            rt[si] = rec[gi + 2 * H] + bu[2 * H + j];
+            // Read back the stored values so backward sees exactly what forward used.
+            gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + gt[gi + H] * rt[si]);
+            ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+          }
+        }
+      } else {
+        matmulInto(hp, uzr, rec, batch, 2 * H, H);
+        for (let b = 0; b < batch; b++) {
+          for (let j = 0; j < H; j++) {
+            const gi = b * g3 + j, ri = b * 2 * H + j, si = b * H + j;
+            gt[gi] = sigmoid(gt[gi] + rec[ri] + bu[j]);
+            gt[gi + H] = sigmoid(gt[gi + H] + rec[ri + H] + bu[H + j]);
+            rt[si] = gt[gi + H] * hp[si];
+          }
+        }
+        matmulInto(rt, uh, rec, batch, H, H);
+        for (let b = 0; b < batch; b++) {
+          for (let j = 0; j < H; j++) {
+            const gi = b * g3 + j, si = b * H + j;
+            gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + rec[si] + bu[2 * H + j]);
+            ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+          }
+        }
+      }
+    }
+    const hLast = this.#new([batch, H]);
+    hLast.data.set(steps > 0 ? h.data.subarray((steps - 1) * bh) : h0d);
+    if (!(options.keepCache ?? true)) {
+      for (const t of [hPrev, gates, reset]) this.dispose(t);
+      return { h, hLast };
+    }
+    const cache = { x, hPrev, gates, reset, mask: options.mask, linearBeforeReset };
+    return { h, hLast, cache };
+  }
+
+  /** Back-propagates through time (see {@linkcode Backend.gruBackward}). */
+  gruBackward(cache: GruCache, weights: GruWeights, dh: Tensor, dhLast?: Tensor): GruGradients {
+    const { steps, batch, inputs, hidden: H } = gruBackwardDims(cache, weights, dh, dhLast);
+    const linearBeforeReset = cache.linearBeforeReset;
+    const g3 = 3 * H, bh = batch * H, rows = steps * batch;
+    const gates = cpuData(cache.gates), hPrev = cpuData(cache.hPrev);
+    const reset = cpuData(cache.reset), dH = cpuData(dh);
+    const mask = cache.mask ? cpuData(cache.mask) : undefined;
+    const w = cpuData(weights.w), u = cpuData(weights.u);
+
+    // dG: the gradient of the input projection's output (z, r, h̃ pre-activations), [T·B, 3H].
+    // dGu: that of the recurrent side — the same for z and r; for h̃, r ⊙ dG_h with
+    // linear_before_reset. Without it, the recurrent side is kept as dGzr [T·B, 2H] and
+    // dGh [T·B, H], because U_h multiplies r ⊙ h rather than h.
+    const dG = this.#alloc(rows * g3);
+    const dGu = linearBeforeReset ? this.#alloc(rows * g3) : undefined;
+    const dGzr = linearBeforeReset ? undefined : this.#alloc(rows * 2 * H);
+    const dGh = linearBeforeReset ? undefined : this.#alloc(rows * H);
+    const uzr = linearBeforeReset ? u : columns(u, H, g3, 0, 2 * H);
+    const uh = linearBeforeReset ? u : columns(u, H, g3, 2 * H, H);
+    const q = this.#alloc(bh);
+    // dhNext: the gradient flowing into h_t from the steps after t (dhLast at t = T − 1).
+    const dhNext = this.#alloc(bh);
+    if (dhLast) dhNext.set(cpuData(dhLast));
+    for (let t = steps - 1; t >= 0; t--) {
+      const o = t * batch * g3;
+      for (let b = 0; b < batch; b++) {
+        for (let j = 0; j < H; j++) {
+          const gi = o + b * g3 + j, si = b * H + j, hi = t * bh + si;
+          const z = gates[gi], r = gates[gi + H], n = gates[gi + 2 * H], hp = hPrev[hi];
+          const dhv = dH[hi] + dhNext[si];
+          const dz = dhv * (hp - n) * z * (1 - z);
+          const da = dhv * (1 - z) * (1 - n * n);
+          dG[gi] = dz;
+          dG[gi + 2 * H] = da;
+          if (dGu) {
+            const dr = da * reset[hi] * r * (1 - r);
+            dG[gi + H] = dr;
+            dGu[gi] = dz;
+            dGu[gi + H] = dr;
+            dGu[gi + 2 * H] = da * r;
+          } else {
+            dGzr![(t * batch + b) * 2 * H + j] = dz;
+            dGh![hi] = da;
+          }
+          // Now the gradient with respect to the masked h_{t−1}, starting with its direct path.
+          dhNext[si] = dhv * z;
+        }
+      }
+      if (dGu) {
+        matmulInto(dGu.subarray(o, o + batch * g3), u, dhNext, batch, H, g3, false, true, true);
+      } else {
+        // The reset gate's gradient needs d(r ⊙ h) = dG_h · U_hᵀ first.
+        matmulInto(dGh!.subarray(t * bh, (t + 1) * bh), uh, q, batch, H, H, false, true);
+        for (let b = 0; b < batch; b++) {
+          for (let j = 0; j < H; j++) {
+            const gi = o + b * g3 + j, si = b * H + j;
+            const r = gates[gi + H];
+            const dr = q[si] * hPrev[t * bh + si] * r * (1 - r);
+            dG[gi + H] = dr;
+            dGzr![(t * batch + b) * 2 * H + H + j] = dr;
+            dhNext[si] += q[si] * r;
+          }
+        }
+        const zr = dGzr!.subarray(t * batch * 2 * H, (t + 1) * batch * 2 * H);
+        matmulInto(zr, uzr, dhNext, batch, H, 2 * H, false, true, true);
+      }
+      if (mask) scaleRows(dhNext, mask.subarray(t * batch, (t + 1) * batch), H);
+    }
+    // Weight gradients as large matmuls over all steps at once.
+    const xd = cpuData(cache.x);
+    const dx = this.#new([steps, batch, inputs]);
+    const dw = this.#new([inputs, g3]);
+    const du = this.#new([H, g3]);
+    const dbw = this.#new([g3]);
+    const dbu = this.#new([g3]);
+    matmulInto(xd, dG, dw.data, inputs, g3, rows, true, false);
+    sumRowsInto(dG, dbw.data, rows, g3);
+    matmulInto(dG, w, dx.data, rows, inputs, g3, false, true);
+    if (dGu) {
+      matmulInto(hPrev, dGu, du.data, H, g3, rows, true, false);
+      sumRowsInto(dGu, dbu.data, rows, g3);
+    } else {
+      const duzr = this.#alloc(H * 2 * H), duh = this.#alloc(H * H);
+      matmulInto(hPrev, dGzr!, duzr, H, 2 * H, rows, true, false);
+      matmulInto(reset, dGh!, duh, H, H, rows, true, false);
+      for (let k = 0; k < H; k++) {
+        du.data.set(duzr.subarray(k * 2 * H, (k + 1) * 2 * H), k * g3);
+        du.data.set(duh.subarray(k * H, (k + 1) * H), k * g3 + 2 * H);
+      }
+      // bu enters every pre-activation exactly where bw does.
+      dbu.data.set(dbw.data);
+    }
+    return { dx, dw, du, dbw, dbu, dh0: this.#wrap(dhNext, [batch, H]) };
+  }
+
+  /** Disposes the tensors the cache owns (not `x` or `mask`, which it borrows). */
+  disposeGruCache(cache: GruCache): void {
+    for (const t of [cache.hPrev, cache.gates, cache.reset]) this.dispose(t);
+  }
+
   /** Row argmax, lowest index on ties. */
   argmaxRows(q: Tensor): CpuTensor {
     const [rows, cols] = matrixDims(q, "the Q-values");
@@ -970,6 +1158,40 @@ function matmulInto(
       else for (let j = 0, bp = p * n; j < n; j++) c[row + j] += aip * b[bp + j];
     }
   }
+}
+
+/** Adds `bias` `[n]` to every row of `x` `[m, n]`, in place. */
+function addRows(x: FloatArray, bias: FloatArray, m: number, n: number): void {
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    for (let j = 0; j < n; j++) x[row + j] += bias[j];
+  }
+}
+
+/** Multiplies row b of `x` `[B, width]` by `scale[b]`, in place. */
+function scaleRows(x: FloatArray, scale: FloatArray, width: number): void {
+  for (let b = 0; b < scale.length; b++) {
+    const keep = scale[b];
+    if (keep === 1) continue;
+    for (let j = b * width; j < (b + 1) * width; j++) x[j] *= keep;
+  }
+}
+
+/** A contiguous copy of columns `start .. start + width` of `x` `[rows, cols]`. */
+function columns(
+  x: FloatArray,
+  rows: number,
+  cols: number,
+  start: number,
+  width: number,
+): FloatArray {
+  const out = x instanceof Float64Array
+    ? new Float64Array(rows * width)
+    : new Float32Array(rows * width);
+  for (let i = 0; i < rows; i++) {
+    out.set(x.subarray(i * cols + start, i * cols + start + width), i * width);
+  }
+  return out;
 }
 
 function sumRowsInto(x: FloatArray, out: FloatArray, m: number, n: number): void {

@@ -11,7 +11,7 @@ import type { Backend, Tensor } from "../backend/backend.ts";
 import type { Rng } from "../io/rng.ts";
 import type { Parameter } from "./parameter.ts";
 
-/** A layer's recurrent state: its tensors, e.g. `[h, c]` for an LSTM. */
+/** A layer's recurrent state: its tensors, e.g. `[h, c]` for an LSTM, `[h]` for a GRU. */
 export type LayerState = Tensor[];
 
 /** Options of one forward pass. */
@@ -42,6 +42,7 @@ export interface LayerBackward {
 export type LayerConfig =
   | { type: "dense"; units: number; activation: string }
   | { type: "lstm"; units: number }
+  | { type: "gru"; units: number; linearBeforeReset: boolean }
   | {
     type: "cellwise";
     height: number;
@@ -56,7 +57,8 @@ export interface Layer {
   /** True when the layer carries a state across time steps. */
   readonly recurrent: boolean;
   /**
-   * The names of the state's tensors, in order (LSTM: `["h", "c"]`); empty for a stateless layer.
+   * The names of the state's tensors, in order (LSTM: `["h", "c"]`, GRU: `["h"]`); empty for a
+   * stateless layer.
    * Nothing outside a layer and its ONNX export assumes how many there are.
    */
   readonly stateNames: readonly string[];

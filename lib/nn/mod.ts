@@ -1,5 +1,5 @@
 /**
- * The layer API: Dense, LSTM, Cellwise, Sequential, initialisers, optimizers and clipping.
+ * The layer API: Dense, LSTM, GRU, Cellwise, Sequential, initialisers, optimizers and clipping.
  *
  * @module
  */
@@ -9,6 +9,7 @@ export * from "./init.ts";
 export * from "./layer.ts";
 export * from "./dense.ts";
 export * from "./lstm.ts";
+export * from "./gru.ts";
 export * from "./cellwise.ts";
 export * from "./sequential.ts";
 export * from "./optimizers.ts";

@@ -8,6 +8,7 @@ import type { Backend, Tensor } from "../backend/backend.ts";
 import { Rng } from "../io/rng.ts";
 import { Cellwise } from "./cellwise.ts";
 import { Dense } from "./dense.ts";
+import { GRU } from "./gru.ts";
 import type { Layer, LayerConfig, LayerState } from "./layer.ts";
 import { LSTM } from "./lstm.ts";
 import { type NamedArray, type Parameter, readParameters, writeParameters } from "./parameter.ts";
@@ -113,6 +114,8 @@ export class Sequential {
           return new Dense({ units: c.units, activation: c.activation as Dense["activation"] });
         case "lstm":
           return new LSTM({ units: c.units });
+        case "gru":
+          return new GRU({ units: c.units, linearBeforeReset: c.linearBeforeReset });
         case "cellwise":
           return new Cellwise({
             height: c.height,

@@ -3,11 +3,13 @@
  *
  * Dense layers become `Gemm` (feed-forward models) or `MatMul` + `Add` (recurrent models, whose
  * Dense layers apply to `[T, B, H]` sequences), activations become `Relu`, `Tanh` and `Sigmoid`,
- * LSTM layers become ONNX's `LSTM` operator, and a Cellwise layer (feed-forward models only)
+ * LSTM layers become ONNX's `LSTM` operator, GRU layers ONNX's `GRU` operator (with
+ * `linear_before_reset` as the layer has it), and a Cellwise layer (feed-forward models only)
  * becomes its patch gather (`Reshape`, `Pad`, `Add` of the outside flag, `Gather` with a constant
  * neighbour table, `Transpose`, `Reshape`), its shared layers as `Gemm` over every cell's patch,
  * and a last `Reshape` to one value per cell. Every recurrent layer's state is an explicit
- * graph input and output, one per state tensor the layer declares (an LSTM's `h` and `c`), so the
+ * graph input and output, one per state tensor the layer declares (an LSTM's `h` and `c`, a GRU's
+ * `h`), so the
  * model can act one step at a time:
  *
  * | name                  | shape       | meaning                                          |
@@ -18,7 +20,7 @@
  * | `<part>_out_k`        | `[B, H_k]`  | the k-th recurrent layer's state after the steps |
  *
  * `k` counts recurrent layers only: in `[Dense, LSTM, Dense]` the LSTM's state is `h_in_0` and
- * `c_in_0`. The model's metadata (`metadata_props`) records the rnnrl version, the input and
+ * `c_in_0`; in `[LSTM, GRU, Dense]` the GRU's is `h_in_1`. The model's metadata (`metadata_props`) records the rnnrl version, the input and
  * output names, the layer configuration as JSON, and what the output means (logits or Q-values)
  * where the exporter was told.
  *
@@ -110,12 +112,12 @@ export function parseOnnxStateName(
  * Writes a model as ONNX bytes (a `.onnx` file). The weights are read from the model's backend
  * at the time of the call.
  *
- * @param model The model; its layers must be Dense (linear, relu, tanh or sigmoid), LSTM, or
- * Cellwise in a model without LSTM layers.
+ * @param model The model; its layers must be Dense (linear, relu, tanh or sigmoid), LSTM, GRU,
+ * or Cellwise in a model without recurrent layers.
  * @param options The batch and time dimensions and the opset.
  * @returns The encoded model.
  * @throws {TypeError} When a layer cannot be exported, e.g.
- * `Cannot export layer 2 to ONNX: unsupported layer type "gru"`.
+ * `Cannot export layer 2 to ONNX: unsupported layer type "conv"`.
  *
  * @example
  * ```ts
@@ -219,6 +221,33 @@ export async function exportOnnx(
       else if (config.activation === "sigmoid") x = g.sigmoid(affine, act);
       else x = affine;
       inputSize = units;
+    } else if (config.type === "gru") {
+      const hiddenSize = config.units;
+      const k = stateLayers.length;
+      const hIn = onnxStateName(layer.stateNames[0], k, "in");
+      const hOut = onnxStateName(layer.stateNames[0], k, "out");
+      const weights = {
+        w: expectShape(0, [inputSize, 3 * hiddenSize]),
+        u: expectShape(1, [hiddenSize, 3 * hiddenSize]),
+        bw: expectShape(2, [3 * hiddenSize]),
+        bu: expectShape(3, [3 * hiddenSize]),
+      };
+      g.addInput(hIn, [batch, hiddenSize]);
+      stateInputs.push(hIn);
+      // ONNX's GRU takes and gives its state as [num_directions = 1, B, H].
+      const out = g.gru(x, {
+        weights,
+        inputSize,
+        hiddenSize,
+        linearBeforeReset: config.linearBeforeReset,
+        prefix,
+        initialH: g.unsqueeze(hIn, [0]),
+      });
+      x = g.squeeze(out.y, [1], { output: last ? ONNX_OUTPUT : undefined });
+      g.squeeze(out.yH, [0], { output: hOut });
+      stateLayers.push(i);
+      stateOutputs.push({ name: hOut, size: hiddenSize });
+      inputSize = hiddenSize;
     } else {
       const hiddenSize = config.units;
       const k = stateLayers.length;
@@ -270,7 +299,7 @@ export async function exportOnnx(
   return encodeOnnxModel(onnx);
 }
 
-/** Throws unless the layer is a Dense or Cellwise with a known activation, or an LSTM. */
+/** Throws unless the layer is a Dense or Cellwise with a known activation, an LSTM or a GRU. */
 function checkExportable(layer: Layer, i: number): void {
   const config = layer.config as { type?: unknown; activation?: unknown; units?: unknown };
   if (config.type === "dense" || config.type === "cellwise") {
@@ -279,6 +308,13 @@ function checkExportable(layer: Layer, i: number): void {
         `Cannot export layer ${i} to ONNX: unsupported activation ${
           JSON.stringify(config.activation)
         }`,
+      );
+    }
+  } else if (config.type === "gru") {
+    const lbr = (config as { linearBeforeReset?: unknown }).linearBeforeReset;
+    if (typeof lbr !== "boolean") {
+      throw new TypeError(
+        `Cannot export layer ${i} to ONNX: linearBeforeReset is ${JSON.stringify(lbr)}`,
       );
     }
   } else if (config.type !== "lstm") {

@@ -1,13 +1,17 @@
 /**
  * A small builder for ONNX graphs: float32 initializers, typed inputs and outputs (with symbolic
  * dimensions such as `"batch"`), nodes, and helpers for the layers rnnrl exports — Gemm, the
- * activations, and an LSTM that takes rnnrl's weight layout and writes ONNX's.
+ * activations, and an LSTM and a GRU that take rnnrl's weight layouts and write ONNX's.
  *
  * rnnrl's LSTM packs its gates (i, f, g, o) along the last axis: `w` is `[I, 4H]`, `u` is
  * `[H, 4H]` and the single bias `b` is `[4H]`. ONNX's `LSTM` operator orders them (i, o, f, c),
  * stores `W` as `[1, 4H, I]` and `R` as `[1, 4H, H]` (transposed), and splits the bias into
  * `B = [Wb ‖ Rb]` of shape `[1, 8H]`; {@linkcode toOnnxLstmWeights} does the conversion, putting
  * rnnrl's bias in `Wb` and zeros in `Rb`, which is exact.
+ *
+ * rnnrl's GRU already packs its gates in ONNX's order (z, r, h), with `w` `[I, 3H]`, `u`
+ * `[H, 3H]` and two biases `bw` and `bu`, `[3H]` each; {@linkcode toOnnxGruWeights} transposes
+ * `w` and `u` into `W [1,3H,I]` and `R [1,3H,H]` and concatenates `B = [bw ‖ bu]`, `[1, 6H]`.
  *
  * @module
  */
@@ -51,6 +55,28 @@ export interface OnnxLstmTensors {
   /** `R`, `[1, 4H, H]`. */
   r: Float32Array;
   /** `B = [Wb ‖ Rb]`, `[1, 8H]`. */
+  b: Float32Array;
+}
+
+/** The parameters of one GRU layer in rnnrl's layout, gates packed (z, r, h). */
+export interface OnnxGruWeights {
+  /** Input weights, `[I, 3H]` row-major. */
+  w: Float32Array;
+  /** Recurrent weights, `[H, 3H]` row-major. */
+  u: Float32Array;
+  /** Input bias, `[3H]`. */
+  bw: Float32Array;
+  /** Recurrent bias, `[3H]`. */
+  bu: Float32Array;
+}
+
+/** The GRU parameters in ONNX's layout (one direction, gates z, r, h). */
+export interface OnnxGruTensors {
+  /** `W`, `[1, 3H, I]`. */
+  w: Float32Array;
+  /** `R`, `[1, 3H, H]`. */
+  r: Float32Array;
+  /** `B = [Wb ‖ Rb]`, `[1, 6H]`. */
   b: Float32Array;
 }
 
@@ -118,6 +144,34 @@ export interface OnnxLstmOptions {
   yC?: string;
   /** A prefix for node and initializer names (default: a fresh "lstm" name). */
   prefix?: string;
+}
+
+/** Options of {@linkcode OnnxGraphBuilder.gru}. */
+export interface OnnxGruOptions {
+  /** The parameters, in rnnrl's layout. */
+  weights: OnnxGruWeights;
+  /** The input width I. */
+  inputSize: number;
+  /** The hidden width H. */
+  hiddenSize: number;
+  /** The node's `linear_before_reset` (rnnrl's GRU default is true, ONNX's false). */
+  linearBeforeReset: boolean;
+  /** The name of the initial hidden state `[1, B, H]`; absent for zeros. */
+  initialH?: string;
+  /** The name of `Y`, all hidden states `[T, 1, B, H]` (default: fresh). */
+  y?: string;
+  /** The name of `Y_h`, the last hidden state `[1, B, H]` (default: fresh). */
+  yH?: string;
+  /** A prefix for node and initializer names (default: a fresh "gru" name). */
+  prefix?: string;
+}
+
+/** The value names a GRU node produces. */
+export interface OnnxGruOutputs {
+  /** All hidden states, `[T, 1, B, H]`. */
+  y: string;
+  /** The last hidden state, `[1, B, H]`. */
+  yH: string;
 }
 
 /** The value names an LSTM node produces. */
@@ -280,6 +334,56 @@ export function toOnnxLstmWeights(
     b.set(weights.b.subarray(gate * h, gate * h + h), k * h);
   }
   return { w: transposeGates(weights.w, inputSize), r: transposeGates(weights.u, h), b };
+}
+
+/**
+ * Converts GRU parameters from rnnrl's layout (`w [I,3H]`, `u [H,3H]`, `bw [3H]`, `bu [3H]`,
+ * gates z, r, h) to ONNX's (`W [1,3H,I]`, `R [1,3H,H]`, `B [1,6H]`, the same gate order). The
+ * conversion is exact: a transpose and a concatenation.
+ *
+ * @param weights The parameters in rnnrl's layout.
+ * @param inputSize The input width I.
+ * @param hiddenSize The hidden width H.
+ * @returns New arrays in ONNX's layout.
+ * @throws {TypeError} When an array's length does not match I and H.
+ *
+ * @example
+ * ```ts
+ * import { toOnnxGruWeights } from "./graph.ts";
+ * // I = 2, H = 1: w is [2, 3], one column per gate (z, r, h).
+ * const onnx = toOnnxGruWeights({
+ *   w: new Float32Array([1, 2, 3, 4, 5, 6]),
+ *   u: new Float32Array(3),
+ *   bw: new Float32Array([7, 8, 9]),
+ *   bu: new Float32Array([10, 11, 12]),
+ * }, 2, 1);
+ * if (onnx.w.join() !== "1,4,2,5,3,6") throw new Error("W is w transposed");
+ * if (onnx.b.join() !== "7,8,9,10,11,12") throw new Error("B is [bw, bu]");
+ * ```
+ */
+export function toOnnxGruWeights(
+  weights: OnnxGruWeights,
+  inputSize: number,
+  hiddenSize: number,
+): OnnxGruTensors {
+  checkPositiveInteger("convert GRU weights", "inputSize", inputSize);
+  checkPositiveInteger("convert GRU weights", "hiddenSize", hiddenSize);
+  const g3 = 3 * hiddenSize;
+  checkLength("convert GRU weights", "w", weights.w, inputSize * g3);
+  checkLength("convert GRU weights", "u", weights.u, hiddenSize * g3);
+  checkLength("convert GRU weights", "bw", weights.bw, g3);
+  checkLength("convert GRU weights", "bu", weights.bu, g3);
+  const transpose = (source: Float32Array, rows: number): Float32Array => {
+    const out = new Float32Array(g3 * rows);
+    for (let row = 0; row < rows; row++) {
+      for (let col = 0; col < g3; col++) out[col * rows + row] = source[row * g3 + col];
+    }
+    return out;
+  };
+  const b = new Float32Array(2 * g3);
+  b.set(weights.bw);
+  b.set(weights.bu, g3);
+  return { w: transpose(weights.w, inputSize), r: transpose(weights.u, hiddenSize), b };
 }
 
 /**
@@ -528,6 +632,38 @@ export class OnnxGraphBuilder {
       attributes: [
         intAttribute("hidden_size", hiddenSize),
         stringAttribute("direction", "forward"),
+      ],
+    });
+    return outputs;
+  }
+
+  /**
+   * Adds a forward ONNX `GRU` node from parameters in rnnrl's layout. `x` is time-major
+   * `[T, B, I]`; the initial state, when given, is `[1, B, H]`.
+   *
+   * @param x The input sequence name.
+   * @returns The names of `Y [T,1,B,H]` and `Y_h [1,B,H]`.
+   */
+  gru(x: string, options: OnnxGruOptions): OnnxGruOutputs {
+    const { inputSize, hiddenSize } = options;
+    const onnx = toOnnxGruWeights(options.weights, inputSize, hiddenSize);
+    const prefix = this.#prefix(options.prefix, "gru");
+    const w = this.addInitializer(`${prefix}.W`, onnx.w, [1, 3 * hiddenSize, inputSize]);
+    const r = this.addInitializer(`${prefix}.R`, onnx.r, [1, 3 * hiddenSize, hiddenSize]);
+    const b = this.addInitializer(`${prefix}.B`, onnx.b, [1, 6 * hiddenSize]);
+    const outputs: OnnxGruOutputs = {
+      y: options.y ?? this.freshName(`${prefix}.Y`),
+      yH: options.yH ?? this.freshName(`${prefix}.Y_h`),
+    };
+    // Operands: X, W, R, B, sequence_lens (none), initial_h. Trailing blanks dropped.
+    const inputs = [x, w, r, b, "", options.initialH ?? ""];
+    while (inputs[inputs.length - 1] === "") inputs.pop();
+    this.addNode("GRU", inputs, [outputs.y, outputs.yH], {
+      name: `${prefix}.gru`,
+      attributes: [
+        intAttribute("hidden_size", hiddenSize),
+        stringAttribute("direction", "forward"),
+        intAttribute("linear_before_reset", options.linearBeforeReset ? 1 : 0),
       ],
     });
     return outputs;

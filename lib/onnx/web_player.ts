@@ -140,7 +140,7 @@ function dims(info: OnnxValueInfo): (number | string | undefined)[] {
   return (info.type?.tensorType?.shape?.dim ?? []).map((d) => d.dimValue ?? d.dimParam);
 }
 
-/** "LSTM(16) → Dense(2)" from the exported configuration, or "" when absent. */
+/** "LSTM(16) → Dense(2)" (or "GRU(16) → …") from the exported configuration, or "" when absent. */
 function describeLayers(json: string | undefined): string {
   if (!json) return "";
   try {
@@ -148,8 +148,8 @@ function describeLayers(json: string | undefined): string {
       layers: { type: string; units: number; activation?: string }[];
     };
     return config.layers.map((l) =>
-      l.type === "lstm"
-        ? `LSTM(${l.units})`
+      l.type === "lstm" || l.type === "gru"
+        ? `${l.type.toUpperCase()}(${l.units})`
         : `Dense(${l.units}${l.activation && l.activation !== "linear" ? `, ${l.activation}` : ""})`
     ).join(" → ");
   } catch {

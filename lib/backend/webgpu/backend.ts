@@ -13,6 +13,11 @@ import {
   type AdamStep,
   type Backend,
   formatShape,
+  type GruCache,
+  type GruForwardOptions,
+  type GruForwardResult,
+  type GruGradients,
+  type GruWeights,
   type LossResult,
   type LstmCache,
   type LstmForwardResult,
@@ -32,6 +37,8 @@ import {
   expectSameShape,
   expectSameSize,
   expectShape,
+  gruBackwardDims,
+  gruDims,
   lstmDims,
   matmulDims,
   matrixDims,
@@ -42,6 +49,12 @@ import { PipelineCache } from "./pipeline_cache.ts";
 import { CommandRecorder } from "./recorder.ts";
 import { type ElementwiseOp, encodeElementwise } from "./kernels/elementwise.ts";
 import { encodeElementLoss, encodePolicyLoss, encodeSoftmax } from "./kernels/losses.ts";
+import {
+  encodeGruBackward,
+  encodeGruForward,
+  type GruDims,
+  gruRecurrentScratch,
+} from "./kernels/gru.ts";
 import {
   encodeLstmBackward,
   encodeLstmForward,
@@ -682,6 +695,122 @@ export class WebGpuBackend implements Backend {
   /** Disposes the tensors an LSTM cache owns (not `x` or `mask`, which it borrows). */
   disposeLstmCache(cache: LstmCache): void {
     for (const t of [cache.hPrev, cache.cPrev, cache.gates, cache.cTanh]) this.dispose(t);
+  }
+
+  /** Runs a GRU over a whole sequence (see {@linkcode Backend.gruForward}). */
+  gruForward(
+    x: Tensor,
+    h0: Tensor,
+    weights: GruWeights,
+    options: GruForwardOptions = {},
+  ): GruForwardResult {
+    const { steps, batch, inputs, hidden } = gruDims(x, h0, weights, options.mask);
+    const linearBeforeReset = options.linearBeforeReset ?? true;
+    const keep = options.keepCache ?? true;
+    const io = {
+      x: this.#buf(x),
+      w: this.#buf(weights.w),
+      u: this.#buf(weights.u),
+      bw: this.#buf(weights.bw),
+      bu: this.#buf(weights.bu),
+      h0: this.#buf(h0),
+      mask: options.mask ? this.#buf(options.mask) : undefined,
+    };
+    const seq = [steps, batch, hidden];
+    const gates = this.#new([steps, batch, 3 * hidden], "gru gates");
+    const h = this.#new(seq, "gru h");
+    const hLast = this.#new([batch, hidden], "gru hLast");
+    // Without the cache, the form without linear_before_reset still needs one step's worth.
+    const stored = keep || !linearBeforeReset;
+    const perStep = keep ? seq : [batch, hidden];
+    const hPrev = stored ? this.#new(perStep, "gru hPrev") : undefined;
+    const reset = stored ? this.#new(perStep, "gru reset") : undefined;
+    encodeGruForward(
+      this.#recorder,
+      {
+        ...io,
+        gates: gates.buffer,
+        h: h.buffer,
+        hPrev: hPrev?.buffer,
+        reset: reset?.buffer,
+        cache: keep,
+        hLast: hLast.buffer,
+      },
+      { steps, batch, inputs, hidden },
+      linearBeforeReset,
+    );
+    if (!keep) {
+      for (const t of [gates, hPrev, reset]) if (t) this.dispose(t);
+      return { h, hLast };
+    }
+    const cache = {
+      x,
+      hPrev: hPrev!,
+      gates,
+      reset: reset!,
+      mask: options.mask,
+      linearBeforeReset,
+    };
+    return { h, hLast, cache };
+  }
+
+  /** Back-propagates through time (see {@linkcode Backend.gruBackward}). */
+  gruBackward(cache: GruCache, weights: GruWeights, dh: Tensor, dhLast?: Tensor): GruGradients {
+    const dims: GruDims = gruBackwardDims(cache, weights, dh, dhLast);
+    const { steps, batch, inputs, hidden } = dims;
+    const g3 = 3 * hidden;
+    const linearBeforeReset = cache.linearBeforeReset;
+    const scratch = {
+      dGates: this.#new([steps, batch, g3], "gru dGates"),
+      state: this.#new([batch, hidden], "gru dState"),
+      uT: this.#new([g3, hidden], "gru uT"),
+      recurrent: gruRecurrentScratch(dims, linearBeforeReset).map((shape) =>
+        this.#new(shape, "gru dRecurrent")
+      ),
+    };
+    const grads = {
+      dx: this.#new([steps, batch, inputs], "gru dx"),
+      dw: this.#new([inputs, g3], "gru dw"),
+      du: this.#new([hidden, g3], "gru du"),
+      dbw: this.#new([g3], "gru dbw"),
+      dbu: this.#new([g3], "gru dbu"),
+      dh0: this.#new([batch, hidden], "gru dh0"),
+    };
+    encodeGruBackward(
+      this.#recorder,
+      {
+        x: this.#buf(cache.x),
+        w: this.#buf(weights.w),
+        u: this.#buf(weights.u),
+        hPrev: this.#buf(cache.hPrev),
+        gates: this.#buf(cache.gates),
+        reset: this.#buf(cache.reset),
+        mask: cache.mask ? this.#buf(cache.mask) : undefined,
+        dh: this.#buf(dh),
+        dhLast: dhLast ? this.#buf(dhLast) : undefined,
+        dGates: scratch.dGates.buffer,
+        state: scratch.state.buffer,
+        uT: scratch.uT.buffer,
+        recurrent: scratch.recurrent.map((t) => t.buffer),
+        dx: grads.dx.buffer,
+        dw: grads.dw.buffer,
+        du: grads.du.buffer,
+        dbw: grads.dbw.buffer,
+        dbu: grads.dbu.buffer,
+        dh0: grads.dh0.buffer,
+      },
+      dims,
+      linearBeforeReset,
+    );
+    for (const t of [scratch.dGates, scratch.state, scratch.uT, ...scratch.recurrent]) {
+      this.dispose(t);
+    }
+    return grads;
+  }
+
+  /** Disposes the tensors a GRU cache owns (not `x` or `mask`, which it borrows). */
+  disposeGruCache(cache: GruCache): void {
+    for (const t of [cache.hPrev, cache.gates, cache.reset]) this.dispose(t);
   }
 
   /** Row argmax, lowest index on ties. */

@@ -281,8 +281,27 @@ export function lstmBackwardRegisterKey(v: RegisterLstmVariant): string {
   return `lstm_backward_step_reg${v.width}_m${+v.mask}`;
 }
 
-/** WGSL snippets for a lane of `width` units: its type, zero, math and component access. */
-function laneWgsl(width: 1 | 4) {
+/** WGSL snippets for a lane of `width` units, as {@linkcode laneWgsl} returns them. */
+export interface LaneWgsl {
+  /** The lane's WGSL type, `f32` or `vec4<f32>`. */
+  type: string;
+  /** Its zero. */
+  zero: string;
+  /** The name of its sigmoid. */
+  sigmoid: string;
+  /** The name of its tanh. */
+  tanh: string;
+  /** Component `e` of the lane expression `x` (`x` itself for width 1). */
+  comp: (x: string, e: number) => string;
+  /** The component indices, `[0]` or `[0, 1, 2, 3]`. */
+  each: number[];
+}
+
+/**
+ * WGSL snippets for a lane of `width` units: its type, zero, math and component access (shared
+ * by the LSTM's and the GRU's register-blocked step kernels).
+ */
+export function laneWgsl(width: 1 | 4): LaneWgsl {
   const vec = width === 4;
   return {
     type: vec ? "vec4<f32>" : "f32",
