@@ -90,6 +90,17 @@ export const TRAIN_CLI = defineCli({
       placeholder: "N[,N...]",
       description: "Hidden layer sizes, e.g. 64,64",
     },
+    cell: {
+      type: "choice",
+      choices: ["lstm", "gru", "none"],
+      description: "The recurrent cell of a2c, reinforce, ppo (none: an MLP) and drqn",
+    },
+    "cell-units": { type: "integer", min: 1, description: "Units of the recurrent cell" },
+    actions: {
+      type: "choice",
+      choices: ["discrete", "continuous"],
+      description: "pendulum's torque: 5 discrete levels, or continuous (ppo, a2c, reinforce)",
+    },
     width: { type: "integer", min: 1, description: "Minesweeper columns" },
     height: { type: "integer", min: 1, description: "Minesweeper rows" },
     mines: { type: "integer", min: 1, description: "Minesweeper mines" },
@@ -111,6 +122,8 @@ function agentOverrides(flags: Flags): JsonObject {
   if (flags.batchSize !== undefined) out.batchSize = flags.batchSize;
   if (flags.hidden !== undefined) out.hiddenSizes = parseSizes(flags.hidden);
   if (flags.logEvery !== undefined) out.logInterval = flags.logEvery;
+  if (flags.cell !== undefined) out.cell = flags.cell;
+  if (flags.cellUnits !== undefined) out.cellUnits = flags.cellUnits;
   return out;
 }
 
@@ -119,6 +132,7 @@ function envOverrides(flags: Flags): JsonObject {
   for (const key of ["width", "height", "mines", "difficulty"] as const) {
     if (flags[key] !== undefined) out[key] = flags[key]!;
   }
+  if (flags.actions !== undefined) out.continuous = flags.actions === "continuous";
   return out;
 }
 

@@ -15,6 +15,7 @@ import { DQN } from "../lib/rl/dqn.ts";
 import { DRQN } from "../lib/rl/drqn.ts";
 import { evaluate } from "../lib/rl/evaluation.ts";
 import { TabularAgent } from "../lib/rl/q_learning.ts";
+import { PPO } from "../lib/rl/ppo.ts";
 import { REINFORCE } from "../lib/rl/reinforce.ts";
 import { Bandit } from "../lib/envs/bandit.ts";
 import { CueEnv, RANDOM_MASK_ACTIONS, RandomMaskEnv } from "./helpers/mod.ts";
@@ -41,6 +42,9 @@ function deepAgents(
     }, backend),
     new A2C(env, { envs: 2, rolloutSteps: 4, cellUnits: 4, hiddenSizes: [] }, backend),
     new REINFORCE(env, { cellUnits: 4, hiddenSizes: [] }, backend),
+    new PPO(env, { envs: 2, rolloutSteps: 4, minibatches: 2, epochs: 2, cellUnits: 4 }, backend),
+    new PPO(env, { cell: "gru", envs: 2, rolloutSteps: 4, minibatches: 1, cellUnits: 4 }, backend),
+    new PPO(env, { cell: "none", envs: 2, rolloutSteps: 4, hiddenSizes: [4] }, backend),
   ];
 }
 
@@ -62,6 +66,10 @@ Deno.test("every agent rejects an unknown option, naming the one it meant", () =
     [
       () => new REINFORCE(spec, { episodesPerUpdates: 2 } as never),
       /with REINFORCE: did you mean episodesPerUpdate\?/,
+    ],
+    [
+      () => new PPO(spec, { clipRangeValues: 0.2 } as never),
+      /option clipRangeValues with PPO: did you mean clipRangeValue\?/,
     ],
     [
       () => new TabularAgent(new CartPole(), { gama: 0.9 } as never),

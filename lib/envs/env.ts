@@ -162,7 +162,7 @@ export function isContinuous(env: EnvCore<unknown>): env is ContinuousEnv<unknow
 
 /**
  * The spec of any environment: its observation size and either its action count or, for a
- * continuous action, its bounds.
+ * continuous action, its bounds. A spec is returned as it is.
  *
  * @example
  * ```ts
@@ -171,7 +171,8 @@ export function isContinuous(env: EnvCore<unknown>): env is ContinuousEnv<unknow
  * if (spec.actionBounds?.[1] !== 2 || spec.actionCount !== 1) throw new Error("one torque in [−2, 2]");
  * ```
  */
-export function specOf(env: EnvCore<unknown>): EnvSpec {
+export function specOf(env: EnvCore<unknown> | EnvSpec): EnvSpec {
+  if (!("reset" in env)) return env;
   if (isContinuous(env)) {
     return {
       id: env.id,

@@ -39,9 +39,16 @@ export function resolveOptions<T extends object>(
   return out as T;
 }
 
+/** Options that were renamed, by their old name: a typo of the old name points to the new one. */
+const RENAMED_OPTIONS: Readonly<Record<string, string>> = { lstmUnits: "cellUnits" };
+
 /** The error for an option an agent does not have. */
 export function unknownOption(agent: string, key: string, known: readonly string[]): TypeError {
-  const near = nearest(key, known);
+  const renamed = Object.keys(RENAMED_OPTIONS).filter((old) =>
+    known.includes(RENAMED_OPTIONS[old])
+  );
+  const guess = nearest(key, [...known, ...renamed]);
+  const near = guess !== undefined && renamed.includes(guess) ? RENAMED_OPTIONS[guess] : guess;
   return new TypeError(
     near
       ? `Cannot use option ${key} with ${agent}: did you mean ${near}?`

@@ -21,7 +21,7 @@
  */
 
 import type { Backend } from "../backend/backend.ts";
-import type { EnvSpec } from "../envs/env.ts";
+import type { EnvCore, EnvSpec } from "../envs/env.ts";
 import { inRange, positiveInteger, resolveOptions } from "./_options.ts";
 import {
   checkOnPolicyOptions,
@@ -83,7 +83,11 @@ export function resolveA2cOptions(options: Partial<A2cOptions> = {}): A2cOptions
  */
 export class A2C extends OnPolicyAgent<A2cOptions> {
   /** Builds the networks for an environment's sizes. */
-  constructor(env: EnvSpec, options: Partial<A2cOptions> = {}, backend?: Backend) {
+  constructor(
+    env: EnvSpec | EnvCore<unknown>,
+    options: Partial<A2cOptions> = {},
+    backend?: Backend,
+  ) {
     const o = resolveA2cOptions(options);
     super("a2c", "A2C", env, o, o.envs, backend);
   }

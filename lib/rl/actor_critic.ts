@@ -21,16 +21,24 @@ import type { EnvSpec } from "../envs/env.ts";
 import type { JsonObject, JsonValue } from "../io/json.ts";
 import { Dense } from "../nn/dense.ts";
 import type { Layer } from "../nn/layer.ts";
+import { GRU } from "../nn/gru.ts";
 import { LSTM } from "../nn/lstm.ts";
 import type { Trainable } from "../nn/parameter.ts";
 import { type RecurrentState, Sequential } from "../nn/sequential.ts";
 import { CategoricalHead, GaussianHead, type PolicyHead } from "./policy_heads.ts";
 
-/** The recurrent cell of a policy's trunk: an LSTM, or none (a feed-forward policy). */
-export type PolicyCell = "lstm" | "none";
+/** The recurrent cell of a network's trunk: an LSTM, a GRU, or none (a feed-forward network). */
+export type PolicyCell = "lstm" | "gru" | "none";
 
 /** The cells {@linkcode PolicyCell} allows, for validation and help text. */
-export const POLICY_CELLS: readonly PolicyCell[] = ["lstm", "none"];
+export const POLICY_CELLS: readonly PolicyCell[] = ["lstm", "gru", "none"];
+
+/** The layer of a recurrent cell (none for "none"). */
+export function cellLayers(cell: PolicyCell, units: number): Layer[] {
+  if (cell === "lstm") return [new LSTM({ units })];
+  if (cell === "gru") return [new GRU({ units })];
+  return [];
+}
 
 /** The shape of the actor and critic networks. */
 export interface ActorCriticShape {
@@ -94,7 +102,7 @@ export class ActorCritic {
         inputSize: I,
         layers: [
           ...(shape.normalizeObservations ? [new Dense({ units: I })] : []),
-          ...(shape.cell === "lstm" ? [new LSTM({ units: shape.cellUnits }) as Layer] : []),
+          ...cellLayers(shape.cell, shape.cellUnits),
           ...shape.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
           new Dense({ units: outputs }),
         ],

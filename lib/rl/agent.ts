@@ -355,7 +355,7 @@ export abstract class BaseAgent<Options extends object> implements Agent {
 
   /** Checks that an environment has the sizes (and kind of action) the agent was built for. */
   protected checkEnv(env: EnvCore<unknown> | EnvSpec): void {
-    const spec = "reset" in env ? specOf(env) : env;
+    const spec = specOf(env);
     const describe = (s: EnvSpec) =>
       `${s.observationSize} observations and ` +
       (s.actionBounds ? `a continuous action` : `${s.actionCount} actions`);

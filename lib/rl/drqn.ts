@@ -1,6 +1,6 @@
 /**
  * Deep recurrent Q-learning (DRQN, Hausknecht and Stone, 2015) trained the R2D2 way (Kapturowski
- * et al., 2019): an LSTM Q-network learns from sequences replayed with the recurrent state the
+ * et al., 2019): an LSTM (or GRU) Q-network learns from sequences replayed with the recurrent state the
  * actor had at their start, after a burn-in that refreshes that (stale) state with the current
  * weights. R2D2's finding, which the defaults follow, is that stored state plus burn-in works best;
  * `storedState: false` starts every sequence from zeros instead (its "zero state" baseline).
@@ -33,10 +33,10 @@ import type { Backend, Tensor } from "../backend/backend.ts";
 import type { EnvSpec, StepResult } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
 import { Dense } from "../nn/dense.ts";
-import { LSTM } from "../nn/lstm.ts";
 import { clipGradients } from "../nn/optimizers.ts";
 import { type RecurrentState, Sequential } from "../nn/sequential.ts";
 import { inRange, nonNegativeInteger, positiveInteger, resolveOptions } from "./_options.ts";
+import { cellLayers } from "./actor_critic.ts";
 import type { AgentPolicyState } from "./agent.ts";
 import {
   checkQLearningOptions,
@@ -131,7 +131,9 @@ export function sequenceTargets(inputs: SequenceTargetInputs): Float32Array {
 
 /** Options of {@linkcode DRQN}: every hyperparameter, with its default. */
 export interface DrqnOptions extends QLearningOptions {
-  /** The LSTM's hidden size. */
+  /** The recurrent cell of the Q-network: an LSTM or a GRU. */
+  cell: "lstm" | "gru";
+  /** The recurrent cell's hidden size. */
   cellUnits: number;
   /** Multiplies rewards in the targets, keeping Q-values in the range an LSTM head fits well. */
   rewardScale: number;
@@ -153,6 +155,7 @@ export interface DrqnOptions extends QLearningOptions {
  * `bufferSize` count sequences; `nStep` applies within them (R2D2 uses 5).
  */
 export const DRQN_DEFAULTS: Readonly<DrqnOptions> = Object.freeze({
+  cell: "lstm",
   cellUnits: 64,
   hiddenSizes: [64],
   dueling: false,
@@ -188,6 +191,9 @@ export const DRQN_DEFAULTS: Readonly<DrqnOptions> = Object.freeze({
 export function resolveDrqnOptions(options: Partial<DrqnOptions> = {}): DrqnOptions {
   const o = resolveOptions("DRQN", DRQN_DEFAULTS, options);
   checkQLearningOptions(o);
+  if (o.cell !== "lstm" && o.cell !== "gru") {
+    throw new RangeError(`Cannot use cell ${o.cell}: DRQN's Q-network is an "lstm" or a "gru"`);
+  }
   positiveInteger(o.cellUnits, "cellUnits");
   o.storedState = Boolean(o.storedState);
   inRange(o.rewardScale, Number.MIN_VALUE, Infinity, "rewardScale");
@@ -218,7 +224,7 @@ export function resolveDrqnOptions(options: Partial<DrqnOptions> = {}): DrqnOpti
  * ```
  */
 export class DRQN extends OffPolicyAgent<DrqnOptions> {
-  /** DRQN carries the LSTM's state between steps. */
+  /** DRQN carries the recurrent cell's state between steps. */
   readonly recurrent: boolean = true;
   /** The network that is trained. */
   readonly online: QNetwork;
@@ -237,7 +243,7 @@ export class DRQN extends OffPolicyAgent<DrqnOptions> {
         new Sequential(this.backend, {
           inputSize: this.spec.observationSize,
           layers: [
-            new LSTM({ units: o.cellUnits }),
+            ...cellLayers(o.cell, o.cellUnits),
             ...o.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
             new Dense({ units: this.spec.actionCount + (o.dueling ? 1 : 0) }),
           ],
@@ -260,7 +266,7 @@ export class DRQN extends OffPolicyAgent<DrqnOptions> {
     });
   }
 
-  /** A zero LSTM state for one episode. */
+  /** A zero recurrent state for one episode. */
   initialState(): RecurrentState {
     return this.online.model.initialState(1);
   }

@@ -18,7 +18,7 @@
 
 import type { Backend, Tensor } from "../backend/backend.ts";
 import { createCpuBackend } from "../backend/cpu.ts";
-import { actionMaskOf, type EnvCore, type EnvSpec } from "../envs/env.ts";
+import { actionMaskOf, type EnvCore, type EnvSpec, specOf } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
 import { Adam, type Optimizer, RMSprop } from "../nn/optimizers.ts";
@@ -30,7 +30,7 @@ import {
   type ActorCriticState,
   POLICY_CELLS,
 } from "./actor_critic.ts";
-import { logitPenalty } from "./policy_heads.ts";
+import { logitPenalty, type PolicyHead } from "./policy_heads.ts";
 import { type AgentPolicyState, BaseAgent, type LearnSession } from "./agent.ts";
 import { EnvCursor } from "./env_cursor.ts";
 import { copyEnv, givenCopies, type TrainingEnv } from "./env_input.ts";
@@ -239,6 +239,14 @@ export class RolloutSlice {
     return this.#make(this.gather(values), [this.index.length]);
   }
 
+  /** Values already in the slice's row order (one per row), as a `[rows]` tensor it owns. */
+  rowTensor(rowValues: Float32Array): Tensor {
+    if (rowValues.length !== this.index.length) {
+      throw new Error(`Expected ${this.index.length} row values, got ${rowValues.length}`);
+    }
+    return this.#make(rowValues, [this.index.length]);
+  }
+
   /** The rows of a rollout-shaped `[T, N]` array, on the host. */
   gather(values: ArrayLike<number>): Float32Array {
     const out = new Float32Array(this.index.length);
@@ -299,11 +307,12 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
   protected constructor(
     kind: string,
     name: string,
-    spec: EnvSpec,
+    env: EnvSpec | EnvCore<unknown>,
     options: Options,
     envs: number,
     backend?: Backend,
   ) {
+    const spec = specOf(env);
     super(kind, name, {
       observationSize: positiveInteger(spec.observationSize, "observationSize"),
       actionCount: positiveInteger(spec.actionCount, "actionCount"),
@@ -356,9 +365,12 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     return this.actor;
   }
 
-  /** What the policy network's outputs are: a softmax's logits, or a Gaussian's mean. */
-  get policyKind(): "categorical" | "gaussian" {
-    return this.networks.head.kind;
+  /**
+   * The action distribution the policy network's outputs parameterise: a softmax over its
+   * leading `outputSize` columns, or a Gaussian with that mean (its bounds and log-std).
+   */
+  get policyHead(): PolicyHead {
+    return this.networks.head;
   }
 
   /**

@@ -31,7 +31,7 @@
  */
 
 import type { Backend, Tensor } from "../backend/backend.ts";
-import type { EnvSpec } from "../envs/env.ts";
+import type { EnvCore, EnvSpec } from "../envs/env.ts";
 import { inRange, positiveInteger, resolveOptions } from "./_options.ts";
 import {
   checkOnPolicyOptions,
@@ -148,7 +148,11 @@ interface UpdateSums {
  */
 export class PPO extends OnPolicyAgent<PpoOptions> {
   /** Builds the networks for an environment's sizes (and its action bounds, if continuous). */
-  constructor(env: EnvSpec, options: Partial<PpoOptions> = {}, backend?: Backend) {
+  constructor(
+    env: EnvSpec | EnvCore<unknown>,
+    options: Partial<PpoOptions> = {},
+    backend?: Backend,
+  ) {
     const o = resolvePpoOptions(options);
     super("ppo", "PPO", env, o, o.envs, backend);
   }
@@ -253,7 +257,7 @@ export class PPO extends OnPolicyAgent<PpoOptions> {
     const o = this.options, backend = this.backend, head = this.networks.head;
     let weights = slice.gather(advantages);
     if (o.normalizeAdvantages) weights = normalizeAdvantages(weights);
-    const A = slice.tensor(weights);
+    const A = slice.rowTensor(weights);
     const oldLogProbs = slice.tensor(this.rollout.logProbs);
     const target = slice.tensor(returns);
     const oldValues = slice.tensor(this.rollout.values);
@@ -277,7 +281,7 @@ export class PPO extends OnPolicyAgent<PpoOptions> {
       sums.clipFraction += (await backend.read(clipFraction))[0];
       sums.approxKl += kl;
     }
-    for (const t of [A, oldLogProbs, target, oldValues, loss, clipFraction, approxKl]) {
+    for (const t of [loss, clipFraction, approxKl]) {
       backend.dispose(t);
     }
     return kl;

@@ -20,7 +20,7 @@
  */
 
 import type { Backend } from "../backend/backend.ts";
-import type { EnvSpec } from "../envs/env.ts";
+import type { EnvCore, EnvSpec } from "../envs/env.ts";
 import { positiveInteger, resolveOptions } from "./_options.ts";
 import {
   checkOnPolicyOptions,
@@ -72,7 +72,11 @@ export function resolveReinforceOptions(
  */
 export class REINFORCE extends OnPolicyAgent<ReinforceOptions> {
   /** Builds the networks for an environment's sizes. */
-  constructor(env: EnvSpec, options: Partial<ReinforceOptions> = {}, backend?: Backend) {
+  constructor(
+    env: EnvSpec | EnvCore<unknown>,
+    options: Partial<ReinforceOptions> = {},
+    backend?: Backend,
+  ) {
     super("reinforce", "REINFORCE", env, resolveReinforceOptions(options), 1, backend);
   }
 

@@ -197,6 +197,72 @@ const REINFORCE_CARTPOLE: JsonObject = {
   normalizeObservations: true,
 };
 
+/**
+ * PPO on "cartpole-masked" follows the RL Zoo's PPO for CartPole (8 copies × 32 steps, 20 epochs,
+ * no entropy bonus, the learning rate from 1e-3 and the clip range from 0.2 both falling linearly
+ * to 0 over the 100 000 steps) with one minibatch of whole sequences (recurrent minibatches are
+ * whole copies), γ = 0.99, λ = 0.95, rewards scaled by 0.1, and an LSTM of 64 units before a
+ * 64-unit ReLU layer (or a GRU, with `--cell gru`; an MLP with `--cell none`). "cartpole" uses
+ * the same settings.
+ */
+const PPO_CARTPOLE: JsonObject = {
+  envs: 8,
+  rolloutSteps: 32,
+  minibatches: 1,
+  epochs: 20,
+  cellUnits: 64,
+  hiddenSizes: [64],
+  learningRate: { start: 1e-3, end: 0, steps: 100_000 },
+  clipRange: { start: 0.2, end: 0, steps: 100_000 },
+  gamma: 0.99,
+  gaeLambda: 0.95,
+  entropyCoef: 0,
+  rewardScale: 0.1,
+};
+
+/**
+ * PPO on "pendulum" with the continuous torque: the RL Zoo's Pendulum PPO (4 copies × 1024 steps,
+ * 10 epochs of minibatches of 64, γ = 0.9, λ = 0.95, no entropy bonus, learning rate 1e-3) with a
+ * feed-forward 64, 64 ReLU policy (it sees the angular velocity) and rewards scaled by 0.1. The
+ * Zoo explores with gSDE; here the log-std is state-independent.
+ */
+const PPO_PENDULUM: JsonObject = {
+  cell: "none",
+  envs: 4,
+  rolloutSteps: 1024,
+  minibatches: 64,
+  epochs: 10,
+  hiddenSizes: [64, 64],
+  learningRate: 1e-3,
+  gamma: 0.9,
+  gaeLambda: 0.95,
+  entropyCoef: 0,
+  rewardScale: 0.1,
+};
+
+/**
+ * PPO on "pendulum-masked" (the angular velocity hidden, the continuous torque): 8 copies × 256
+ * steps, 4 minibatches of 2 whole copies, 10 epochs, γ = 0.9, λ = 0.95, no entropy bonus, an LSTM
+ * (or `--cell gru`) of 64 units before a 64-unit ReLU layer, rewards scaled by 0.1, and the
+ * learning rate falling from 1e-3 to 0 over the 150 000 steps.
+ */
+const PPO_PENDULUM_MASKED: JsonObject = {
+  envs: 8,
+  rolloutSteps: 256,
+  minibatches: 4,
+  epochs: 10,
+  cellUnits: 64,
+  hiddenSizes: [64],
+  learningRate: { start: 1e-3, end: 0, steps: 150_000 },
+  gamma: 0.9,
+  gaeLambda: 0.95,
+  entropyCoef: 0,
+  rewardScale: 0.1,
+};
+
+/** Pendulum's torque as a continuous action, for the PPO presets. */
+const CONTINUOUS_TORQUE: JsonObject = { continuous: true };
+
 /** The board of the minesweeper-memory presets. */
 const MEDIUM_BOARD_OBSERVED: JsonObject = { difficulty: "medium", observeAction: true };
 
@@ -220,6 +286,14 @@ export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = {
   },
   "cartpole/a2c": { steps: 100_000, options: A2C_CARTPOLE },
   "cartpole-masked/a2c": { steps: 100_000, options: A2C_CARTPOLE_MASKED },
+  "cartpole/ppo": { steps: 100_000, options: PPO_CARTPOLE },
+  "cartpole-masked/ppo": { steps: 100_000, options: PPO_CARTPOLE },
+  "pendulum/ppo": { steps: 150_000, options: PPO_PENDULUM, envOptions: CONTINUOUS_TORQUE },
+  "pendulum-masked/ppo": {
+    steps: 150_000,
+    options: PPO_PENDULUM_MASKED,
+    envOptions: CONTINUOUS_TORQUE,
+  },
   "cartpole/reinforce": { steps: 100_000, options: REINFORCE_CARTPOLE },
   "cartpole-masked/reinforce": { steps: 100_000, options: REINFORCE_CARTPOLE },
   "cartpole/q-learning": {

@@ -186,7 +186,7 @@ export function createAgent(
   if (!build) {
     throw new RangeError(`Cannot create agent "${algo}": expected one of ${ALGO_NAMES.join(", ")}`);
   }
-  return build("reset" in env ? specOf(env) : env, options, backend);
+  return build(specOf(env), options, backend);
 }
 
 /** The built-in baseline agents of `deno task eval --agent`. */
