@@ -21,8 +21,10 @@
  *
  * `k` counts recurrent layers only: in `[Dense, LSTM, Dense]` the LSTM's state is `h_in_0` and
  * `c_in_0`; in `[LSTM, GRU, Dense]` the GRU's is `h_in_1`. The model's metadata (`metadata_props`) records the rnnrl version, the input and
- * output names, the layer configuration as JSON, and what the output means (logits or Q-values)
- * where the exporter was told.
+ * output names, the layer configuration as JSON, and, where the exporter was told, how to act
+ * from the output: what it is (logits, a Gaussian's mean, or Q-values), how many of its leading
+ * columns are the policy's (a shared actor-critic network puts its value last), and a Gaussian's
+ * action bounds and log standard deviation.
  *
  * @module
  */
@@ -59,12 +61,27 @@ export const ONNX_METADATA_KEYS = {
   outputs: "rnnrl.outputs",
   /** The Sequential layer index of each recurrent layer (state k belongs to layer stateLayers[k]). */
   stateLayers: "rnnrl.state_layers",
-  /** What the output is: "logits" (a policy) or "q-values" (a Q-network), where known. */
+  /**
+   * What the output is, where known: "logits" (a softmax policy), "gaussian-mean" (the mean of
+   * a Gaussian policy over a continuous action) or "q-values" (a Q-network).
+   */
   output: "rnnrl.output",
+  /**
+   * How many leading output columns are the policy's (the rest is a shared network's value
+   * estimate); absent when all are.
+   */
+  policyOutputs: "rnnrl.policy_outputs",
+  /** A Gaussian policy's action bounds `[low, high]` as JSON: actions are clipped to them. */
+  actionBounds: "rnnrl.action_bounds",
+  /** A Gaussian policy's log standard deviation (state-independent), for sampling. */
+  logStd: "rnnrl.log_std",
 } as const;
 
-/** What an exported model's output is, for a caller that samples from it. */
-export type OnnxOutputKind = "logits" | "q-values";
+/** What an exported model's output is, for a caller that acts from it. */
+export type OnnxOutputKind = "logits" | "gaussian-mean" | "q-values";
+
+/** The output kinds {@linkcode OnnxOutputKind} names. */
+export const ONNX_OUTPUT_KINDS: readonly OnnxOutputKind[] = ["logits", "gaussian-mean", "q-values"];
 
 /** Options of {@linkcode exportOnnx}. */
 export interface ExportOnnxOptions {
@@ -76,6 +93,12 @@ export interface ExportOnnxOptions {
   opset?: number;
   /** What the output is, recorded in the metadata (default: not recorded). */
   output?: OnnxOutputKind;
+  /** The leading output columns that are the policy's, when a value column follows them. */
+  policyOutputs?: number;
+  /** A Gaussian policy's action bounds. */
+  actionBounds?: readonly [number, number];
+  /** A Gaussian policy's log standard deviation. */
+  logStd?: number;
 }
 
 /**
@@ -290,7 +313,7 @@ export async function exportOnnx(
     [ONNX_METADATA_KEYS.inputs]: JSON.stringify(inputs),
     [ONNX_METADATA_KEYS.outputs]: JSON.stringify([ONNX_OUTPUT, ...stateOutputs.map((s) => s.name)]),
     [ONNX_METADATA_KEYS.stateLayers]: JSON.stringify(stateLayers),
-    ...(options.output ? { [ONNX_METADATA_KEYS.output]: options.output } : {}),
+    ...policyMetadata(options, model.outputSize),
   };
   onnx.metadataProps = Object.entries(metadata).map(([key, value]): OnnxStringEntry => ({
     key,
@@ -435,6 +458,44 @@ function matmulAdd(
   g.addNode("MatMul", [x, w], [product], { name: `${prefix}.matmul` });
   const output = options.out ?? g.freshName(`${prefix}.y`);
   return g.addNode("Add", [product, b], [output], { name: `${prefix}.add` })[0];
+}
+
+/** The metadata that says how to act from the output, checked against the model. */
+function policyMetadata(options: ExportOnnxOptions, outputSize: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (options.output !== undefined) {
+    if (!ONNX_OUTPUT_KINDS.includes(options.output)) {
+      throw new RangeError(
+        `Cannot export to ONNX: output "${options.output}" is not one of ${
+          ONNX_OUTPUT_KINDS.join(", ")
+        }`,
+      );
+    }
+    out[ONNX_METADATA_KEYS.output] = options.output;
+  }
+  if (options.policyOutputs !== undefined) {
+    const n = options.policyOutputs;
+    if (!(Number.isSafeInteger(n) && n >= 1 && n <= outputSize)) {
+      throw new RangeError(
+        `Cannot export to ONNX: policyOutputs ${n} is not between 1 and the ${outputSize} outputs`,
+      );
+    }
+    out[ONNX_METADATA_KEYS.policyOutputs] = String(n);
+  }
+  if (options.actionBounds !== undefined) {
+    const [low, high] = options.actionBounds;
+    if (!(low < high)) {
+      throw new RangeError(`Cannot export to ONNX: action bounds [${low}, ${high}] are empty`);
+    }
+    out[ONNX_METADATA_KEYS.actionBounds] = JSON.stringify([low, high]);
+  }
+  if (options.logStd !== undefined) {
+    if (!Number.isFinite(options.logStd)) {
+      throw new RangeError(`Cannot export to ONNX: logStd ${options.logStd} is not finite`);
+    }
+    out[ONNX_METADATA_KEYS.logStd] = String(options.logStd);
+  }
+  return out;
 }
 
 function checkDim(what: string, dim: number | string): number | string {

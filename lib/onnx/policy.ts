@@ -14,6 +14,7 @@ import {
   ONNX_METADATA_KEYS,
   ONNX_OBSERVATION,
   ONNX_OUTPUT,
+  ONNX_OUTPUT_KINDS,
   type OnnxOutputKind,
   onnxStateName,
   parseOnnxStateName,
@@ -46,8 +47,11 @@ export interface OnnxPolicyRun {
 
 /** The result of {@linkcode OnnxPolicy.act}. */
 export interface OnnxPolicyAct {
-  /** The greedy action of each batch row: the index of its largest output (first on ties). */
-  actions: Int32Array;
+  /**
+   * The greedy action of each batch row: the index of its largest policy output (first on ties),
+   * or for a Gaussian policy its mean clipped to the action bounds.
+   */
+  actions: Float32Array;
   /** The output `[B, O]`. */
   output: Float32Array;
   /** The state after the step. */
@@ -162,8 +166,62 @@ export class OnnxPolicy {
 
   /** What the output is, where the exporter recorded it. */
   get outputKind(): OnnxOutputKind | undefined {
-    const kind = this.metadata[ONNX_METADATA_KEYS.output];
-    return kind === "logits" || kind === "q-values" ? kind : undefined;
+    const kind = this.metadata[ONNX_METADATA_KEYS.output] as OnnxOutputKind | undefined;
+    return kind && ONNX_OUTPUT_KINDS.includes(kind) ? kind : undefined;
+  }
+
+  /** The leading output columns that are the policy's (all, unless a value column follows). */
+  get policyOutputs(): number {
+    const recorded = Number(this.metadata[ONNX_METADATA_KEYS.policyOutputs]);
+    return Number.isSafeInteger(recorded) && recorded >= 1 && recorded <= this.outputSize
+      ? recorded
+      : this.outputSize;
+  }
+
+  /** A Gaussian policy's action bounds (unbounded where the exporter recorded none). */
+  get actionBounds(): readonly [number, number] {
+    const text = this.metadata[ONNX_METADATA_KEYS.actionBounds];
+    const bounds = text === undefined ? null : JSON.parse(text);
+    return Array.isArray(bounds) && bounds.length === 2 ? [bounds[0], bounds[1]] : [
+      -Infinity,
+      Infinity,
+    ];
+  }
+
+  /** A Gaussian policy's log standard deviation, or null where the exporter recorded none. */
+  get logStd(): number | null {
+    const text = this.metadata[ONNX_METADATA_KEYS.logStd];
+    return text === undefined ? null : Number(text);
+  }
+
+  /** The greedy action of one output row (see {@linkcode OnnxPolicyAct.actions}). */
+  greedyAction(row: Float32Array, mask?: Uint8Array): number {
+    if (this.outputKind === "gaussian-mean") return this.#clip(row[0]);
+    return maskedArgmax(row.subarray(0, this.policyOutputs), mask);
+  }
+
+  /**
+   * An action sampled from one output row: from the softmax of a policy's logits, or from its
+   * Gaussian (clipped to the bounds).
+   *
+   * @throws {TypeError} For a model not exported as a policy.
+   */
+  sampleAction(row: Float32Array, rng: Rng, mask?: Uint8Array): number {
+    const kind = this.outputKind;
+    if (kind === "gaussian-mean" && this.logStd !== null) {
+      return this.#clip(row[0] + Math.exp(this.logStd) * rng.normal(0, 1));
+    }
+    if (kind !== "logits") {
+      throw new TypeError(
+        "Cannot sample from this ONNX model: it was not exported as a policy's logits or Gaussian",
+      );
+    }
+    return sampleSoftmax(row.subarray(0, this.policyOutputs), rng.uniform(), mask);
+  }
+
+  #clip(action: number): number {
+    const [low, high] = this.actionBounds;
+    return Math.min(high, Math.max(low, action));
   }
 
   /** The rnnrl version that exported the model, from its metadata ("" if absent). */
@@ -270,11 +328,9 @@ export class OnnxPolicy {
     const shape = this.recurrent ? [1, batch, this.inputSize] : [batch, this.inputSize];
     const out = await this.run(observation, shape, state);
     const o = this.outputSize;
-    const actions = new Int32Array(batch);
+    const actions = new Float32Array(batch);
     for (let b = 0; b < batch; b++) {
-      let best = 0;
-      for (let a = 1; a < o; a++) if (out.output[b * o + a] > out.output[b * o + best]) best = a;
-      actions[b] = best;
+      actions[b] = this.greedyAction(out.output.subarray(b * o, (b + 1) * o));
     }
     return { actions, output: out.output, state: out.state };
   }
@@ -365,16 +421,10 @@ export function onnxPolicy(session: OnnxPolicy): Policy<OnnxPolicyState> {
     disposeState: () => {},
     async act(observation, state, options = {}) {
       const step = await session.act(observation, state);
-      if (options.deterministic !== false) {
-        return { action: maskedArgmax(step.output, options.mask), state: step.state };
-      }
-      if (session.outputKind !== "logits") {
-        throw new TypeError(
-          "Cannot sample from this ONNX model: it was not exported as a policy's logits",
-        );
-      }
-      const u = (options.rng ?? fallback).uniform();
-      return { action: sampleSoftmax(step.output, u, options.mask), state: step.state };
+      const action = options.deterministic === false
+        ? session.sampleAction(step.output, options.rng ?? fallback, options.mask)
+        : session.greedyAction(step.output, options.mask);
+      return { action, state: step.state };
     },
   };
 }

@@ -35,7 +35,8 @@ export interface WebPlayerOptions {
 
 /**
  * Writes the player folder. The model must take CartPole's observation (4 values, or 2 for the
- * velocity-masked task `[x, theta]`) and output one value per action (2); recurrent models carry
+ * velocity-masked task `[x, theta]`) and output one value per action (2; a shared actor-critic's
+ * value column may follow); recurrent models carry
  * their state from step to step and reset it with each episode.
  *
  * @param dir The folder to write (created if missing; the player's files are overwritten).
@@ -68,7 +69,9 @@ export async function writeWebPlayer(
   }
   const obsDims = dims(observation);
   const inputSize = obsDims[obsDims.length - 1];
-  const actions = dims(output).at(-1);
+  const metadata = new Map((model.metadataProps ?? []).map((e) => [e.key, e.value]));
+  // A shared actor-critic network's last output column is its value estimate, not an action.
+  const actions = Number(metadata.get(ONNX_METADATA_KEYS.policyOutputs) ?? dims(output).at(-1));
   if (!(inputSize === 4 || inputSize === 2) || actions !== 2) {
     throw new TypeError(
       `Cannot write web player: CartPole needs 4 (or 2 masked) inputs and 2 outputs, the model has ${inputSize} and ${actions}`,
@@ -88,7 +91,6 @@ export async function writeWebPlayer(
       }`,
     );
   }
-  const metadata = new Map((model.metadataProps ?? []).map((e) => [e.key, e.value]));
   const config = {
     inputSize,
     recurrent: obsDims.length === 3,

@@ -43,6 +43,7 @@ import { recordReplay } from "../report/recorder.ts";
 import type { Agent, EpisodeReport, EvaluationReport, TrainReport } from "../rl/agent.ts";
 import { evaluate, type EvaluationResult } from "../rl/evaluation.ts";
 import { OnPolicyAgent } from "../rl/on_policy.ts";
+import { GaussianHead } from "../rl/policy_heads.ts";
 import type { AgentState } from "../rl/state.ts";
 import {
   type AlgoName,
@@ -391,8 +392,19 @@ export async function exportPolicy(agent: Agent): Promise<Uint8Array> {
       `Cannot export the ${agent.kind} agent: it has no single network whose output's argmax is the action`,
     );
   }
-  const output = agent instanceof OnPolicyAgent ? "logits" : "q-values";
-  return await exportOnnx(network, { output });
+  if (!(agent instanceof OnPolicyAgent)) return await exportOnnx(network, { output: "q-values" });
+  const head = agent.policyHead;
+  return await exportOnnx(
+    network,
+    head instanceof GaussianHead
+      ? {
+        output: "gaussian-mean",
+        policyOutputs: 1,
+        actionBounds: [head.low, head.high],
+        logStd: head.logStd,
+      }
+      : { output: "logits", policyOutputs: head.outputSize },
+  );
 }
 
 /** The environment of a run, seeded (for evaluation, say). */
