@@ -25,7 +25,18 @@
  */
 
 export { Rng, type RngState } from "./rng.ts";
-export { CheckpointError, RunDirError, UsageError, UserError } from "./errors.ts";
+export {
+  CheckpointError,
+  DiskFullError,
+  FileError,
+  fileSystemError,
+  isNoSpace,
+  osErrorCode,
+  RunDirError,
+  StopError,
+  UsageError,
+  UserError,
+} from "./errors.ts";
 export { assertJsonValue, canonicalJson, type JsonObject, type JsonValue } from "./json.ts";
 export { crc32 } from "./crc32.ts";
 export { writeFileAtomic } from "./atomic_write.ts";
