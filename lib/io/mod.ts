@@ -39,7 +39,8 @@ export {
 } from "./errors.ts";
 export { assertJsonValue, canonicalJson, type JsonObject, type JsonValue } from "./json.ts";
 export { crc32 } from "./crc32.ts";
-export { writeFileAtomic } from "./atomic_write.ts";
+export { sha256Hex } from "./digest.ts";
+export { refuseLink, writeFileAtomic } from "./atomic_write.ts";
 export {
   type Checkpoint,
   CHECKPOINT_FILE,
@@ -48,6 +49,7 @@ export {
   type CheckpointArray,
   type CheckpointData,
   type CheckpointDtype,
+  type CheckpointFile,
   decodeCheckpoint,
   type DecodeCheckpointOptions,
   encodeCheckpoint,
@@ -57,6 +59,7 @@ export {
   loadCheckpoint,
   type LoadCheckpointOptions,
   PREVIOUS_CHECKPOINT_FILE,
+  readCheckpointFile,
   saveCheckpoint,
   type SaveCheckpointOptions,
 } from "./checkpoint.ts";
