@@ -42,6 +42,13 @@ export { crc32 } from "./crc32.ts";
 export { sha256Hex } from "./digest.ts";
 export { refuseLink, writeFileAtomic } from "./atomic_write.ts";
 export {
+  type AcquireRunLockOptions,
+  LOCK_FILE,
+  readLockHolder,
+  RunLock,
+  type RunLockHolder,
+} from "./run_lock.ts";
+export {
   type Checkpoint,
   CHECKPOINT_FILE,
   CHECKPOINT_MAGIC,
@@ -82,6 +89,7 @@ export {
   readEval,
   readMetrics,
   type ReadMetricsOptions,
+  removeStaleTemps,
   RUN_FILES,
   runFile,
   type RunNameOptions,
