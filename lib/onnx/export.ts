@@ -20,7 +20,9 @@
  * `k` counts recurrent layers only: in `[Dense, LSTM, Dense]` the LSTM's state is `h_in_0` and
  * `c_in_0`. The model's metadata (`metadata_props`) records the rnnrl version, the input and
  * output names, the layer configuration as JSON, and what the output means (logits or Q-values)
- * where the exporter was told.
+ * where the exporter was told; `deno task export` adds the run and the checkpoint the weights came
+ * from. Its last entry, `rnnrl.sha256`, is a checksum of every byte before it (seal.ts), so a
+ * damaged file is refused when it is loaded.
  *
  * @module
  */
@@ -38,6 +40,7 @@ import {
   OnnxGraphBuilder,
 } from "./graph.ts";
 import { encodeOnnxModel, type OnnxStringEntry } from "./onnx_proto.ts";
+import { ONNX_SEAL_KEY, sealOnnxModel } from "./seal.ts";
 
 /** The name of the observation input of an exported model. */
 export const ONNX_OBSERVATION = "observation";
@@ -59,6 +62,14 @@ export const ONNX_METADATA_KEYS = {
   stateLayers: "rnnrl.state_layers",
   /** What the output is: "logits" (a policy) or "q-values" (a Q-network), where known. */
   output: "rnnrl.output",
+  /** The run the weights came from: the SHA-256 of its config.json (`deno task export`). */
+  run: "rnnrl.run",
+  /** The checkpoint the weights came from: the SHA-256 of its file (`deno task export`). */
+  checkpoint: "rnnrl.checkpoint",
+  /** The step of that checkpoint (`deno task export`). */
+  step: "rnnrl.step",
+  /** The checksum of every byte before it; always the last entry. */
+  sha256: ONNX_SEAL_KEY,
 } as const;
 
 /** What an exported model's output is, for a caller that samples from it. */
@@ -74,6 +85,8 @@ export interface ExportOnnxOptions {
   opset?: number;
   /** What the output is, recorded in the metadata (default: not recorded). */
   output?: OnnxOutputKind;
+  /** More `metadata_props` entries, such as where the weights came from; keys must be new. */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -263,11 +276,19 @@ export async function exportOnnx(
     [ONNX_METADATA_KEYS.stateLayers]: JSON.stringify(stateLayers),
     ...(options.output ? { [ONNX_METADATA_KEYS.output]: options.output } : {}),
   };
+  for (const [key, value] of Object.entries(options.metadata ?? {})) {
+    if (key in metadata || key === ONNX_SEAL_KEY || typeof value !== "string") {
+      throw new TypeError(
+        `Cannot export to ONNX: metadata ${JSON.stringify(key)} is not a new key`,
+      );
+    }
+    metadata[key] = value;
+  }
   onnx.metadataProps = Object.entries(metadata).map(([key, value]): OnnxStringEntry => ({
     key,
     value,
   }));
-  return encodeOnnxModel(onnx);
+  return await sealOnnxModel(encodeOnnxModel(onnx));
 }
 
 /** Throws unless the layer is a Dense or Cellwise with a known activation, or an LSTM. */

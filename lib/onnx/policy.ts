@@ -10,6 +10,7 @@ import { Rng } from "../io/rng.ts";
 import { maskedArgmax, type Policy, sampleSoftmax } from "../rl/policy.ts";
 import { decodeOnnxModel, type OnnxValueInfo } from "./onnx_proto.ts";
 import { createOrtSession, type OrtSession, type OrtTensorData } from "./runtime.ts";
+import { checkOnnxSeal } from "./seal.ts";
 import {
   ONNX_METADATA_KEYS,
   ONNX_OBSERVATION,
@@ -112,10 +113,17 @@ export class OnnxPolicy {
    *
    * @param bytes The contents of a `.onnx` file written by `exportOnnx`.
    * @returns The policy.
-   * @throws {TypeError} When the bytes are not an ONNX model with rnnrl's input and output names.
+   * @throws {TypeError} When the bytes are not an ONNX model with rnnrl's input and output names,
+   * their checksum (where rnnrl sealed them) does not match, or onnxruntime-web refuses the model.
    */
   static async load(bytes: Uint8Array): Promise<OnnxPolicy> {
     const model = decodeOnnxModel(bytes);
+    if (await checkOnnxSeal(bytes, model) === "damaged") {
+      throw new TypeError(
+        "Cannot load ONNX policy: its checksum does not match its bytes (the file is damaged, or " +
+          "was changed after rnnrl wrote it)",
+      );
+    }
     const inputs = new Map((model.graph?.input ?? []).map((v) => [v.name ?? "", v]));
     const outputs = new Map((model.graph?.output ?? []).map((v) => [v.name ?? "", v]));
     const observation = inputs.get(ONNX_OBSERVATION);
@@ -151,7 +159,19 @@ export class OnnxPolicy {
     };
     const metadata: Record<string, string> = {};
     for (const entry of model.metadataProps ?? []) metadata[entry.key ?? ""] = entry.value ?? "";
-    const session = await createOrtSession(bytes);
+    let session: OrtSession;
+    try {
+      session = await createOrtSession(bytes);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (message.includes("--allow-read")) throw error; // the runtime itself, not the model
+      throw new TypeError(
+        `Cannot load ONNX policy: onnxruntime-web refuses it (${
+          message.replace(/^Cannot create ONNX session: /, "").split("\n")[0]
+        })`,
+        { cause: error },
+      );
+    }
     return new OnnxPolicy(session, shape, metadata);
   }
 
