@@ -13,6 +13,8 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { writeFileAtomic } from "../io/atomic_write.ts";
+import { FileError } from "../io/errors.ts";
 import { ONNX_METADATA_KEYS, ONNX_OBSERVATION, ONNX_OUTPUT } from "./export.ts";
 import { stateLayout } from "./policy.ts";
 import { decodeOnnxModel, type OnnxValueInfo } from "./onnx_proto.ts";
@@ -99,12 +101,21 @@ export async function writeWebPlayer(
   };
 
   const runtimeDir = options.runtimeDir ?? findRuntimeDir();
+  // Nothing is written through a link: not the folder, not a file in it (writeFileAtomic).
+  const info = await Deno.lstat(dir).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  });
+  if (info?.isSymlink) {
+    throw new FileError(`Cannot write web player: ${dir} is a symbolic link`);
+  }
   await Deno.mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const name of WEB_PLAYER_RUNTIME_FILES) {
     const from = `${runtimeDir}/${name}`;
+    let bytes: Uint8Array;
     try {
-      await Deno.copyFile(from, `${dir}/${name}`);
+      bytes = await Deno.readFile(from);
     } catch (error) {
       throw new Error(
         `Cannot write web player: cannot copy onnxruntime-web's ${from}: ${
@@ -113,11 +124,12 @@ export async function writeWebPlayer(
         { cause: error },
       );
     }
+    await writeFileAtomic(`${dir}/${name}`, bytes);
     written.push(`${dir}/${name}`);
   }
-  await Deno.writeFile(`${dir}/policy.onnx`, modelBytes);
+  await writeFileAtomic(`${dir}/policy.onnx`, modelBytes);
   written.push(`${dir}/policy.onnx`);
-  await Deno.writeTextFile(
+  await writeFileAtomic(
     `${dir}/index.html`,
     playerHtml(options.title ?? "rnnrl CartPole policy", config),
   );
