@@ -155,11 +155,16 @@ async function loadPolicy(dir: string, run: LoadedRun): Promise<OnnxPolicy> {
     throw fileSystemError(`Cannot read ${path}`, error);
   }
   const hint = `export it again with deno task export --run ${dir}`;
-  const session = await OnnxPolicy.load(bytes).catch((error: unknown) => {
-    if (!(error instanceof TypeError)) throw error;
-    const reason = error.message.replace(/^Cannot (load|decode) ONNX (policy|model): /, "");
-    throw new UsageError(`Cannot load ${path}: ${reason}; ${hint}`);
-  });
+  const session = await OnnxPolicy.load(bytes, { requireChecksum: true }).catch(
+    (error: unknown) => {
+      if (!(error instanceof TypeError)) throw error;
+      const decode = /^Cannot decode ONNX model: (.*)$/.exec(error.message);
+      const reason = decode
+        ? `it is not a valid ONNX file (${decode[1]})`
+        : error.message.replace(/^Cannot load ONNX policy: /, "");
+      throw new UsageError(`Cannot load ${path}: ${reason}; ${hint}`);
+    },
+  );
   try {
     checkPolicySource(session.metadata, run, path);
   } catch (error) {

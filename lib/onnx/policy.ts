@@ -35,6 +35,16 @@ export interface OnnxStateLayer {
   size: number;
 }
 
+/** Options of {@linkcode OnnxPolicy.load}. */
+export interface OnnxPolicyLoadOptions {
+  /**
+   * Refuse a model without rnnrl's checksum (default false: models from other exporters load).
+   * A flipped byte can hit the checksum's own entry, so a caller that plays only rnnrl's exports
+   * should set it.
+   */
+  requireChecksum?: boolean;
+}
+
 /** The result of {@linkcode OnnxPolicy.run}. */
 export interface OnnxPolicyRun {
   /** The model's output, row-major. */
@@ -112,18 +122,14 @@ export class OnnxPolicy {
    * Loads exported model bytes into an onnxruntime-web session.
    *
    * @param bytes The contents of a `.onnx` file written by `exportOnnx`.
+   * @param options Whether the model must carry rnnrl's checksum.
    * @returns The policy.
    * @throws {TypeError} When the bytes are not an ONNX model with rnnrl's input and output names,
-   * their checksum (where rnnrl sealed them) does not match, or onnxruntime-web refuses the model.
+   * their checksum does not match (or is missing, with `requireChecksum`), or onnxruntime-web
+   * refuses the model.
    */
-  static async load(bytes: Uint8Array): Promise<OnnxPolicy> {
+  static async load(bytes: Uint8Array, options: OnnxPolicyLoadOptions = {}): Promise<OnnxPolicy> {
     const model = decodeOnnxModel(bytes);
-    if (await checkOnnxSeal(bytes, model) === "damaged") {
-      throw new TypeError(
-        "Cannot load ONNX policy: its checksum does not match its bytes (the file is damaged, or " +
-          "was changed after rnnrl wrote it)",
-      );
-    }
     const inputs = new Map((model.graph?.input ?? []).map((v) => [v.name ?? "", v]));
     const outputs = new Map((model.graph?.output ?? []).map((v) => [v.name ?? "", v]));
     const observation = inputs.get(ONNX_OBSERVATION);
@@ -157,6 +163,16 @@ export class OnnxPolicy {
       stateLayers,
       batch: typeof batchDim === "number" ? batchDim : null,
     };
+    const seal = await checkOnnxSeal(bytes, model);
+    if (seal === "damaged" || (seal === "unsealed" && options.requireChecksum)) {
+      throw new TypeError(
+        seal === "damaged"
+          ? "Cannot load ONNX policy: its checksum does not match its bytes (the file is damaged, " +
+            "or was changed after rnnrl wrote it)"
+          : "Cannot load ONNX policy: it carries no checksum (the file is damaged, or was not " +
+            "written by rnnrl's exporter)",
+      );
+    }
     const metadata: Record<string, string> = {};
     for (const entry of model.metadataProps ?? []) metadata[entry.key ?? ""] = entry.value ?? "";
     let session: OrtSession;

@@ -30,8 +30,8 @@ export const ONNX_SEAL_KEY = "rnnrl.sha256";
  * import { checkOnnxSeal, sealOnnxModel } from "./seal.ts";
  * const sealed = await sealOnnxModel(encodeOnnxModel({ irVersion: 8, producerName: "rnnrl" }));
  * if (await checkOnnxSeal(sealed) !== "intact") throw new Error("sealed");
- * sealed[3] ^= 1;
- * if (await checkOnnxSeal(sealed) === "intact") throw new Error("a flipped bit shows");
+ * sealed[sealed.length - 1] ^= 1; // a bit of the digest itself
+ * if (await checkOnnxSeal(sealed) !== "damaged") throw new Error("a flipped bit shows");
  * ```
  */
 export async function sealOnnxModel(bytes: Uint8Array): Promise<Uint8Array> {
