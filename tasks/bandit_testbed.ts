@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../lib/io/atomic_write.ts";
 import { defineCli, parseCli, runCli } from "../lib/io/cli.ts";
-import { RunDirError } from "../lib/io/errors.ts";
+import { fileSystemError, RunDirError } from "../lib/io/errors.ts";
 import { writeTestbedReport } from "../lib/report/html.ts";
 import { runTestbed, testbedToJson, windowMean } from "../lib/rl/bandit_testbed.ts";
 
@@ -115,7 +115,7 @@ async function exists(path: string): Promise<boolean> {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       return false;
     }
-    throw error;
+    throw fileSystemError(`Cannot write ${path}`, error);
   }
 }
 

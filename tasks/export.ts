@@ -15,7 +15,7 @@ import { defineCli, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
 import { fileSystemError } from "../lib/io/errors.ts";
 import { openRunDir, runFile } from "../lib/io/run_dir.ts";
 import { RunLock } from "../lib/io/run_lock.ts";
-import { writeWebPlayer } from "../lib/onnx/web_player.ts";
+import { checkWebPlayerDir, writeWebPlayer } from "../lib/onnx/web_player.ts";
 import { exportPolicy, loadRun } from "../lib/run/trainer.ts";
 
 /** The command line of the task. */
@@ -71,6 +71,7 @@ async function writeExport(
   }
   const path = runFile(dir, "policy");
   await refuseLink(path);
+  if (web) await checkWebPlayerDir(join(dir, "web"));
   try {
     await writeFileAtomic(path, bytes);
     return web ? [path, ...await writeWebPlayer(join(dir, "web"), bytes)] : [path];

@@ -13,7 +13,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { writeFileAtomic } from "../io/atomic_write.ts";
+import { refuseLink, writeFileAtomic } from "../io/atomic_write.ts";
 import { FileError } from "../io/errors.ts";
 import { ONNX_METADATA_KEYS, ONNX_OBSERVATION, ONNX_OUTPUT } from "./export.ts";
 import { stateLayout } from "./policy.ts";
@@ -101,14 +101,7 @@ export async function writeWebPlayer(
   };
 
   const runtimeDir = options.runtimeDir ?? findRuntimeDir();
-  // Nothing is written through a link: not the folder, not a file in it (writeFileAtomic).
-  const info = await Deno.lstat(dir).catch((error) => {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  });
-  if (info?.isSymlink) {
-    throw new FileError(`Cannot write web player: ${dir} is a symbolic link`);
-  }
+  await checkWebPlayerDir(dir);
   await Deno.mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const name of WEB_PLAYER_RUNTIME_FILES) {
@@ -135,6 +128,31 @@ export async function writeWebPlayer(
   );
   written.push(`${dir}/index.html`);
   return written;
+}
+
+/** The files {@linkcode writeWebPlayer} writes into its folder. */
+export const WEB_PLAYER_FILES: readonly string[] = [
+  ...WEB_PLAYER_RUNTIME_FILES,
+  "policy.onnx",
+  "index.html",
+];
+
+/**
+ * Checks, before anything is written, that the web player can go into `dir`: the folder is not a
+ * symbolic link (nor a file), and none of the files to write is a link or a folder.
+ *
+ * @param dir The player's folder (it need not exist).
+ * @throws {FileError} Naming what is in the way.
+ */
+export async function checkWebPlayerDir(dir: string): Promise<void> {
+  const info = await Deno.lstat(dir).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  });
+  if (info === null) return;
+  if (info.isSymlink) throw new FileError(`Cannot write web player: ${dir} is a symbolic link`);
+  if (!info.isDirectory) throw new FileError(`Cannot write web player: ${dir} is not a folder`);
+  for (const name of WEB_PLAYER_FILES) await refuseLink(`${dir}/${name}`);
 }
 
 /** onnxruntime-web's `dist/` folder, where Deno resolved the package. */
