@@ -508,7 +508,9 @@ export async function saveCheckpoint(
   const hadLatest = await refuseLink(latest) !== null;
   await refuseLink(previous);
   await removeStaleTemps(dir);
-  const temp = await writeTemp(latest, bytes);
+  const temp = await writeTemp(latest, bytes).catch((error) => {
+    throw fileSystemError(`Cannot save checkpoint ${latest}`, error);
+  });
   const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
   const link = join(dir, `${tempPrefix(previous)}${Deno.pid}-${random}-link`);
   try {

@@ -163,6 +163,7 @@ export function isNoSpace(error: unknown): boolean {
  *
  * @param what What was being done, e.g. "Cannot write runs/a/eval.json".
  * @param error What was thrown.
+ * @param kind The class of the error for anything but lack of space (default FileError).
  * @returns The error to throw.
  *
  * @example
@@ -173,7 +174,11 @@ export function isNoSpace(error: unknown): boolean {
  * if (error.message !== "Cannot write a: the disk is full (No space left on device)") throw error;
  * ```
  */
-export function fileSystemError(what: string, error: unknown): Error {
+export function fileSystemError(
+  what: string,
+  error: unknown,
+  kind: new (message: string, options?: ErrorOptions) => UserError = FileError,
+): Error {
   if (error instanceof UserError || error instanceof StopError) return error;
   const code = osErrorCode(error);
   if (code === undefined) return error as Error;
@@ -182,7 +187,7 @@ export function fileSystemError(what: string, error: unknown): Error {
     const full = code === "EFBIG" ? "a file-size limit was reached" : "the disk is full";
     return new DiskFullError(`${what}: ${full} (${reason})`, { cause: error });
   }
-  return new FileError(`${what}: ${reason}`, { cause: error });
+  return new kind(`${what}: ${reason}`, { cause: error });
 }
 
 /** The reason of an operating-system error without Deno's "(os error N): op 'path'" tail. */

@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { refuseLinkSync, tempPrefix, writeFileAtomic } from "./atomic_write.ts";
 import { CHECKPOINT_FILE } from "./checkpoint.ts";
-import { DiskFullError, FileError, isNoSpace, osErrorCode, RunDirError } from "./errors.ts";
+import { FileError, fileSystemError as wordError, RunDirError } from "./errors.ts";
 import { LOCK_FILE } from "./run_lock.ts";
 import { assertJsonValue, canonicalJson, type JsonObject, type JsonValue } from "./json.ts";
 import type { EvaluationResult } from "../rl/evaluation.ts";
@@ -168,12 +168,7 @@ async function refuseUnlessEmpty(path: string): Promise<void> {
  * permission errors and anything else stay as they are (bugs).
  */
 function fileSystemError(what: string, error: unknown): Error {
-  if (osErrorCode(error) === undefined) return error as Error;
-  const line = (error as Error).message.split("\n")[0];
-  if (isNoSpace(error)) {
-    return new DiskFullError(`${what}: the disk is full (${line})`, { cause: error });
-  }
-  return new RunDirError(`${what}: ${line}`, { cause: error });
+  return wordError(what, error, RunDirError);
 }
 
 /**
