@@ -7,12 +7,17 @@
  * `report.html`. A resumed run reopens the directory, restores the agent from the checkpoint and
  * cuts the metrics log back to it, so it continues exactly where the checkpoint was taken.
  *
+ * A run directory has one writer: the trainer holds its lock from start to end. Everything read
+ * from it is checked before anything is written, no file is written through a symbolic link, and
+ * a run that stops — interrupted through `signal`, out of disk space, or diverged — says in one
+ * line what it kept.
+ *
  * @module
  */
 
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.ts";
-import { type BackendChoice, createBackend } from "../backend/create.ts";
+import { BACKEND_CHOICES, type BackendChoice, createBackend } from "../backend/create.ts";
 import { isWebGpuAvailable } from "../backend/webgpu/device.ts";
 import type { Env } from "../envs/env.ts";
 import { refuseLink, writeFileAtomic } from "../io/atomic_write.ts";
@@ -407,7 +412,10 @@ async function runAndEvaluate(
   }
   if (failure !== undefined) throw stoppedBy(failure, agent.steps, saved, dir);
   if (signal?.aborted) {
-    throw interrupted(signal, `at step ${agent.steps}: its checkpoint is saved`, dir);
+    const kept = saved.latest === agent.steps
+      ? "its checkpoint is saved"
+      : "no checkpoint was saved yet, so resuming starts again from step 0";
+    throw interrupted(signal, `at step ${agent.steps}: ${kept}`, dir);
   }
   if (reached) log(`stopped at step ${agent.steps}: an evaluation reached ${config.stopOnReturn}`);
 
@@ -609,7 +617,11 @@ export async function loadRun(
   if (header.format !== CHECKPOINT_FORMAT) {
     throw new RunDirError(`Cannot load ${dir}: its checkpoint is not a training checkpoint`);
   }
-  if (header.configHash !== await configHash(configIdentity(config) as JsonValue)) {
+  // The backend says where the run computes, not what it learned: any may evaluate it.
+  const hashes = await Promise.all(
+    BACKEND_CHOICES.map((backend) => configHash(configIdentity({ ...config, backend }))),
+  );
+  if (!hashes.includes(String(header.configHash))) {
     throw new RunDirError(
       `Cannot load ${dir}: its checkpoint was written for another configuration (config.json ` +
         "was changed after training)",
