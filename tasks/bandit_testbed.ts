@@ -12,7 +12,7 @@
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../lib/io/atomic_write.ts";
-import { defineCli, parseCli, runCli } from "../lib/io/cli.ts";
+import { defineCli, exitWithTaskRunner, parseCli, runCli } from "../lib/io/cli.ts";
 import { fileSystemError, RunDirError } from "../lib/io/errors.ts";
 import { writeTestbedReport } from "../lib/report/html.ts";
 import { runTestbed, testbedToJson, windowMean } from "../lib/rl/bandit_testbed.ts";
@@ -119,4 +119,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-if (import.meta.main) await runCli(() => banditTestbed(Deno.args));
+if (import.meta.main) {
+  exitWithTaskRunner("what it wrote is whole; run it again into another --out");
+  await runCli(() => banditTestbed(Deno.args));
+}

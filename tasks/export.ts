@@ -11,7 +11,7 @@
 
 import { join } from "node:path";
 import { refuseLink, writeFileAtomic } from "../lib/io/atomic_write.ts";
-import { defineCli, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
+import { defineCli, exitWithTaskRunner, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
 import { fileSystemError } from "../lib/io/errors.ts";
 import { openRunDir, runFile } from "../lib/io/run_dir.ts";
 import { RunLock } from "../lib/io/run_lock.ts";
@@ -81,6 +81,7 @@ async function writeExport(
 }
 
 if (import.meta.main) {
+  exitWithTaskRunner("policy.onnx is either the old one or the new one, whole");
   await runCli(async () => {
     for (const path of await exportFromArgs(Deno.args)) console.log(`wrote ${path}`);
   });

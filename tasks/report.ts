@@ -17,7 +17,14 @@
 
 import { dirname } from "node:path";
 import { refuseLink, writeFileAtomic } from "../lib/io/atomic_write.ts";
-import { defineCli, fromUserInput, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
+import {
+  defineCli,
+  exitWithTaskRunner,
+  fromUserInput,
+  parseCli,
+  runCli,
+  UsageError,
+} from "../lib/io/cli.ts";
 import { fileSystemError, RunDirError } from "../lib/io/errors.ts";
 import { isRunDir } from "../lib/io/run_dir.ts";
 import { RunLock } from "../lib/io/run_lock.ts";
@@ -148,4 +155,7 @@ export async function main(args: string[], io: ReportIo = CONSOLE_IO): Promise<n
   return code;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  exitWithTaskRunner("the report is either the old one or the new one, whole");
+  Deno.exit(await main(Deno.args));
+}

@@ -23,7 +23,14 @@
 
 import type { BackendChoice } from "../lib/backend/create.ts";
 import { BACKEND_CHOICES } from "../lib/backend/create.ts";
-import { defineCli, parseCli, parseNumber, runCli, UsageError } from "../lib/io/cli.ts";
+import {
+  defineCli,
+  exitWithTaskRunner,
+  parseCli,
+  parseNumber,
+  runCli,
+  UsageError,
+} from "../lib/io/cli.ts";
 import type { JsonObject } from "../lib/io/json.ts";
 import { openRunDir } from "../lib/io/run_dir.ts";
 import { presetFor } from "../lib/run/presets.ts";
@@ -258,28 +265,10 @@ function stopOnSignals(): AbortSignal {
   return controller.signal;
 }
 
-/**
- * Under `deno task` (which sets INIT_CWD), exits as soon as the task runner that started this
- * process is gone: when it dies, this process is handed to another parent, and `Deno.ppid`
- * changes. Run directly, a process keeps running when its shell exits (nohup, say).
- */
-function exitWithParent(): void {
-  const granted = Deno.permissions.querySync({ name: "env", variable: "INIT_CWD" }).state;
-  if (granted !== "granted" || Deno.env.get("INIT_CWD") === undefined) return;
-  const parent = Deno.ppid;
-  const timer = setInterval(() => {
-    if (Deno.ppid === parent) return;
-    console.error(
-      `error: Stopped: the deno task process (pid ${parent}) that ran this training is gone; ` +
-        "its run directory keeps its last checkpoint (continue with deno task train --resume)",
-    );
-    Deno.exit(1);
-  }, 100);
-  Deno.unrefTimer(timer);
-}
-
 if (import.meta.main) {
-  exitWithParent();
+  exitWithTaskRunner(
+    "the run directory keeps its last checkpoint (continue with deno task train --resume)",
+  );
   const signal = stopOnSignals();
   await runCli(() => trainFromArgs(Deno.args, signal));
   // A WebGPU device can keep the event loop alive; the run is over.

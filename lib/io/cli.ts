@@ -599,6 +599,38 @@ function osOperation(error: Error): string {
   return `Cannot ${verbs[match[1]] ?? match[1]} ${match[2]}`;
 }
 
+/**
+ * Ends this process as soon as the `deno task` runner that started it is gone, so that no task
+ * writes on after the command a user killed. `deno task NAME` starts `deno run …` as its child and
+ * passes SIGINT and SIGTERM on to it, but a SIGKILL of the runner cannot be passed on: the child
+ * is handed to another parent, and `Deno.ppid` changes. This checks every 100 ms (whenever the
+ * event loop turns) and exits with code 1 and `message` on stderr.
+ *
+ * It watches only under `deno task`, which sets INIT_CWD (read with permission, never prompted
+ * for); run directly, a process keeps running when its shell exits, as nohup expects.
+ *
+ * @param message The line to print, naming what was left behind.
+ * @returns Whether it watches.
+ */
+export function exitWithTaskRunner(message: string): boolean {
+  let under: boolean;
+  try {
+    const granted = Deno.permissions.querySync({ name: "env", variable: "INIT_CWD" }).state;
+    under = granted === "granted" && Deno.env.get("INIT_CWD") !== undefined;
+  } catch {
+    under = false;
+  }
+  if (!under) return false;
+  const parent = Deno.ppid;
+  const timer = setInterval(() => {
+    if (Deno.ppid === parent) return;
+    console.error(`error: Stopped: the deno task process (pid ${parent}) is gone; ${message}`);
+    Deno.exit(1);
+  }, 100);
+  Deno.unrefTimer(timer);
+  return true;
+}
+
 function writeStdout(text: string): void {
   const bytes = new TextEncoder().encode(text);
   for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));

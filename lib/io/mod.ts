@@ -105,6 +105,7 @@ export {
   type ChoiceFlag,
   type CliSpec,
   defineCli,
+  exitWithTaskRunner,
   type FlagBase,
   type FlagSpec,
   type FlagValue,
