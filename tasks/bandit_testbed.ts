@@ -12,8 +12,8 @@
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../lib/io/atomic_write.ts";
-import { defineCli, parseCli, runCli } from "../lib/io/cli.ts";
-import { RunDirError } from "../lib/io/errors.ts";
+import { defineCli, exitWithTaskRunner, parseCli, runCli } from "../lib/io/cli.ts";
+import { fileSystemError, RunDirError } from "../lib/io/errors.ts";
 import { writeTestbedReport } from "../lib/report/html.ts";
 import { runTestbed, testbedToJson, windowMean } from "../lib/rl/bandit_testbed.ts";
 
@@ -115,8 +115,11 @@ async function exists(path: string): Promise<boolean> {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       return false;
     }
-    throw error;
+    throw fileSystemError(`Cannot write ${path}`, error);
   }
 }
 
-if (import.meta.main) await runCli(() => banditTestbed(Deno.args));
+if (import.meta.main) {
+  exitWithTaskRunner("what it wrote is whole; run it again into another --out");
+  await runCli(() => banditTestbed(Deno.args));
+}

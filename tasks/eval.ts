@@ -10,18 +10,29 @@
  * With `--run` it plays the run's trained agent, by default through rnnrl's own forward pass and
  * with `--onnx` through an onnxruntime-web session of the exported policy (`policy.onnx` when the
  * run has one, else exported on the fly). The same `--seed` sees the same episodes either way.
+ * A `policy.onnx` must be the run's current one: its metadata names the run and the checkpoint it
+ * was exported from, and a model exported from another run, or from an older checkpoint of this
+ * one (the run was resumed since), is refused, as is a damaged one (its checksum does not match).
  * A user's mistake prints one line on stderr and exits with code 2.
  *
  * @module
  */
 
 import { defineCli, fromUserInput, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
+import { FileError, fileSystemError } from "../lib/io/errors.ts";
 import { runFile } from "../lib/io/run_dir.ts";
 import { OnnxPolicy, onnxPolicy } from "../lib/onnx/policy.ts";
-import type { Agent } from "../lib/rl/agent.ts";
 import { evaluate, type EvaluationResult } from "../lib/rl/evaluation.ts";
 import { type BaselineAgent, ENV_NAMES, runBaseline } from "../lib/run/registry.ts";
-import { createRunEnv, exportPolicy, loadRun } from "../lib/run/trainer.ts";
+import {
+  checkPolicySource,
+  createRunEnv,
+  envsWithOption,
+  envTakesOption,
+  exportPolicy,
+  type LoadedRun,
+  loadRun,
+} from "../lib/run/trainer.ts";
 
 const AGENTS: readonly BaselineAgent[] = ["random", "solver"];
 
@@ -81,6 +92,13 @@ export async function evaluateFromArgs(args: readonly string[]): Promise<Evaluat
   if (flags.env === undefined) throw new UsageError("--env (or --run) is required");
   if (flags.agent === undefined) throw new UsageError("--agent is required with --env");
   const { env, agent } = flags;
+  for (const key of ["width", "height", "mines", "difficulty"] as const) {
+    if (flags[key] !== undefined && !envTakesOption(env, key)) {
+      throw new UsageError(
+        `--${key} does not apply to --env ${env} (only to ${envsWithOption(key).join(", ")})`,
+      );
+    }
+  }
   return await fromUserInput(() =>
     runBaseline({
       env,
@@ -101,12 +119,13 @@ async function evaluateRun(
   seed: number | undefined,
   onnx: boolean,
 ): Promise<EvaluationResult> {
-  const { config, agent, backend } = await loadRun(dir);
+  const run = await loadRun(dir);
+  const { config, agent, backend } = run;
   try {
     const evalSeed = seed ?? config.evalSeed;
     const env = createRunEnv(config, evalSeed);
     if (!onnx) return await evaluate(env, agent, { episodes, seed: evalSeed });
-    const session = await OnnxPolicy.load(await policyBytes(dir, agent));
+    const session = await loadPolicy(dir, run);
     try {
       return await evaluate(env, onnxPolicy(session), { episodes, seed: evalSeed });
     } finally {
@@ -117,14 +136,42 @@ async function evaluateRun(
   }
 }
 
-/** The run's exported policy (`policy.onnx`), or one exported on the fly when it has none. */
-async function policyBytes(dir: string, agent: Agent): Promise<Uint8Array> {
+/**
+ * The run's exported policy (`policy.onnx`), checked to be intact and to come from the run's
+ * current checkpoint, or one exported on the fly when it has none.
+ */
+async function loadPolicy(dir: string, run: LoadedRun): Promise<OnnxPolicy> {
+  const path = runFile(dir, "policy");
+  let bytes: Uint8Array;
   try {
-    return await Deno.readFile(runFile(dir, "policy"));
+    bytes = await Deno.readFile(path);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    return await fromUserInput(() => exportPolicy(agent));
+    if (error instanceof Deno.errors.NotFound) {
+      return await fromUserInput(async () => OnnxPolicy.load(await exportPolicy(run.agent)));
+    }
+    if (error instanceof Deno.errors.IsADirectory) {
+      throw new FileError(`Cannot read ${path}: it is a directory`);
+    }
+    throw fileSystemError(`Cannot read ${path}`, error);
   }
+  const hint = `export it again with deno task export --run ${dir}`;
+  const session = await OnnxPolicy.load(bytes, { requireChecksum: true }).catch(
+    (error: unknown) => {
+      if (!(error instanceof TypeError)) throw error;
+      const decode = /^Cannot decode ONNX model: (.*)$/.exec(error.message);
+      const reason = decode
+        ? `it is not a valid ONNX file (${decode[1]})`
+        : error.message.replace(/^Cannot load ONNX policy: /, "");
+      throw new UsageError(`Cannot load ${path}: ${reason}; ${hint}`);
+    },
+  );
+  try {
+    checkPolicySource(session.metadata, run, path);
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+  return session;
 }
 
 if (import.meta.main) {

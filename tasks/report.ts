@@ -5,14 +5,29 @@
  * `runs/A/report.html` for one run and `./report.html` for several. A directory holding a
  * `testbed.json` (from `deno task bandit-testbed`) and no config.json gets the bandit testbed's
  * report instead. Nothing is written but the report file, which must end in `.html` and whose
- * folder must exist. Errors print one line on stderr and exit with code 2.
+ * folder must exist; it is replaced atomically, never through a symbolic link, and when it goes
+ * into a run directory that directory's lock is taken for the write (so a report is refused
+ * while training writes into the run: write it elsewhere with `--out`). Errors print one line on
+ * stderr and exit with code 2.
  *
  * Permissions: `--allow-read` (the runs) and `--allow-write` (the report); vega needs none.
  *
  * @module
  */
 
-import { defineCli, fromUserInput, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
+import { dirname } from "node:path";
+import { refuseLink, writeFileAtomic } from "../lib/io/atomic_write.ts";
+import {
+  defineCli,
+  exitWithTaskRunner,
+  fromUserInput,
+  parseCli,
+  runCli,
+  UsageError,
+} from "../lib/io/cli.ts";
+import { fileSystemError, RunDirError } from "../lib/io/errors.ts";
+import { isRunDir } from "../lib/io/run_dir.ts";
+import { RunLock } from "../lib/io/run_lock.ts";
 import { renderReport, renderTestbedReport } from "../lib/report/html.ts";
 import { readRun, readTestbed } from "../lib/report/run_data.ts";
 import type { RunData } from "../lib/report/run_data.ts";
@@ -47,8 +62,10 @@ async function isFile(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isFile;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return false;
+    }
+    throw fileSystemError(`Cannot read ${path}`, error);
   }
 }
 
@@ -58,11 +75,16 @@ async function checkOut(out: string): Promise<void> {
   }
   let info: Deno.FileInfo | null = null;
   try {
-    info = await Deno.stat(out);
+    info = await Deno.lstat(out);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw fileSystemError(`Cannot write report ${out}`, error);
+    }
   }
-  if (info && !info.isFile) throw new UsageError(`Cannot write report: ${out} is not a file`);
+  if (info && !info.isFile && !info.isSymlink) {
+    throw new UsageError(`Cannot write report: ${out} is not a file`);
+  }
+  await refuseLink(out);
   const folder = out.includes("/") ? out.slice(0, out.lastIndexOf("/")) || "/" : ".";
   try {
     await Deno.stat(folder);
@@ -70,7 +92,26 @@ async function checkOut(out: string): Promise<void> {
     if (error instanceof Deno.errors.NotFound) {
       throw new UsageError(`Cannot write report: folder ${folder} does not exist`);
     }
-    throw error;
+    throw fileSystemError(`Cannot write report ${out}`, error);
+  }
+}
+
+/** Writes the report atomically, holding the lock of the run directory it goes into, if any. */
+async function writeOut(out: string, html: string): Promise<void> {
+  const folder = dirname(out);
+  let lock: RunLock | undefined;
+  if (await isRunDir(folder)) {
+    lock = await RunLock.acquire(folder, { command: "deno task report" }).catch((error) => {
+      if (!(error instanceof RunDirError)) throw error;
+      throw new RunDirError(`${error.message}; write the report elsewhere with --out FILE.html`);
+    });
+  }
+  try {
+    await writeFileAtomic(out, html);
+  } catch (error) {
+    throw fileSystemError(`Cannot write report ${out}`, error);
+  } finally {
+    await lock?.release();
   }
 }
 
@@ -93,7 +134,7 @@ async function writeReportFromArgs(args: readonly string[], io: ReportIo): Promi
     await checkOut(out);
     html = await renderReport(runs, { title: flags.title, window: flags.window });
   }
-  await Deno.writeTextFile(out, html);
+  await writeOut(out, html);
   io.out(`wrote ${out}`);
 }
 
@@ -114,4 +155,7 @@ export async function main(args: string[], io: ReportIo = CONSOLE_IO): Promise<n
   return code;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  exitWithTaskRunner("the report is either the old one or the new one, whole");
+  Deno.exit(await main(Deno.args));
+}

@@ -7,20 +7,41 @@
  * With no flags it trains the CartPole DQN preset into `runs/<date-time>/`. Flags left out take
  * the preset of the environment and algorithm; with `--resume` they take the run's own settings,
  * and a flag that contradicts them is an error. A user's mistake prints one line on stderr and
- * exits with code 2; a run that produces NaN stops with exit code 1 and keeps its last good
- * checkpoint.
+ * exits with code 2; a run that produces NaN, or finds the disk full, stops with one line and exit
+ * code 1 and keeps its checkpoints.
+ *
+ * Stopping: SIGINT (Ctrl-C) or SIGTERM stops training at the next update or episode boundary,
+ * saves a checkpoint there and exits with one line saying how to resume (exit code 130 or 143).
+ * Under `deno task`, a runner process stands between the user and this one; if that runner is
+ * killed (even by SIGKILL, which it cannot pass on), this process notices that its parent is gone
+ * (its parent pid changes) within a fraction of a second and exits at once, so no writer outlives
+ * the command the user killed. The run directory's lock is held by this process and released by
+ * the kernel whenever it ends.
  *
  * @module
  */
 
 import type { BackendChoice } from "../lib/backend/create.ts";
 import { BACKEND_CHOICES } from "../lib/backend/create.ts";
-import { defineCli, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
+import {
+  defineCli,
+  exitWithTaskRunner,
+  parseCli,
+  parseNumber,
+  runCli,
+  UsageError,
+} from "../lib/io/cli.ts";
 import type { JsonObject } from "../lib/io/json.ts";
-import { openRunDir, readConfig } from "../lib/io/run_dir.ts";
+import { openRunDir } from "../lib/io/run_dir.ts";
 import { presetFor } from "../lib/run/presets.ts";
 import { ALGO_NAMES, type AlgoName, ENV_NAMES, type EnvName } from "../lib/run/registry.ts";
-import { NumericalError, train, type TrainConfig } from "../lib/run/trainer.ts";
+import {
+  envsWithOption,
+  envTakesOption,
+  readRunConfig,
+  train,
+  type TrainConfig,
+} from "../lib/run/trainer.ts";
 
 /** The command line of the task. */
 export const TRAIN_CLI = defineCli({
@@ -127,21 +148,38 @@ function agentOverrides(flags: Flags): JsonObject {
   return out;
 }
 
-function envOverrides(flags: Flags): JsonObject {
+/** The flags that set environment options; each is refused for an environment without it. */
+function envOverrides(flags: Flags, env: EnvName): JsonObject {
   const out: JsonObject = {};
   for (const key of ["width", "height", "mines", "difficulty"] as const) {
-    if (flags[key] !== undefined) out[key] = flags[key]!;
+    if (flags[key] === undefined) continue;
+    if (!envTakesOption(env, key)) {
+      throw new UsageError(
+        `--${key} does not apply to --env ${env} (only to ${envsWithOption(key).join(", ")})`,
+      );
+    }
+    out[key] = flags[key]!;
   }
-  if (flags.actions !== undefined) out.continuous = flags.actions === "continuous";
+  if (flags.actions !== undefined) {
+    if (!envTakesOption(env, "continuous")) {
+      throw new UsageError(
+        `--actions does not apply to --env ${env} (only to ${
+          envsWithOption("continuous").join(", ")
+        })`,
+      );
+    }
+    out.continuous = flags.actions === "continuous";
+  }
   return out;
 }
 
+/** Sizes as integer flags take them (decimal notation, no spaces or hex), separated by commas. */
 function parseSizes(text: string): number[] {
-  const sizes = text.split(",").map((s) => Number(s.trim()));
-  if (sizes.length === 0 || !sizes.every((n) => Number.isInteger(n) && n >= 1)) {
+  const sizes = text.split(",").map((s) => parseNumber(s));
+  if (!sizes.every((n) => n !== undefined && Number.isSafeInteger(n) && n >= 1)) {
     throw new UsageError(`--hidden must be positive integers separated by commas, got "${text}"`);
   }
-  return sizes;
+  return sizes as number[];
 }
 
 /** A cellwise Q-network (the Minesweeper preset's) follows `--width` and `--height`. */
@@ -169,7 +207,7 @@ function newConfig(flags: Flags): TrainConfig {
     seed: flags.seed ?? 0,
     steps: flags.steps ?? preset.steps,
     backend: (flags.backend ?? "auto") as BackendChoice,
-    envOptions: { ...preset.envOptions, ...envOverrides(flags) },
+    envOptions: { ...preset.envOptions, ...envOverrides(flags, env) },
     agent: fitCellwiseToBoard({ ...preset.options, ...agentOverrides(flags) }, flags),
     checkpointEvery: flags.checkpointEvery ?? preset.checkpointEvery ?? 10_000,
     evalEpisodes: flags.evalEpisodes ?? 100,
@@ -185,15 +223,16 @@ function newConfig(flags: Flags): TrainConfig {
  * laid over it (the trainer then refuses a run whose saved settings differ).
  */
 async function resumedConfig(flags: Flags, dir: string): Promise<TrainConfig> {
-  const saved = await readConfig(await openRunDir(dir));
+  const saved = await readRunConfig(await openRunDir(dir));
+  const env = flags.env ?? saved.env;
   const config = {
-    env: flags.env ?? saved.env,
+    env,
     algo: flags.algo ?? saved.algo,
     seed: flags.seed ?? saved.seed,
     steps: flags.steps ?? saved.steps,
     backend: flags.backend ?? saved.backend,
-    envOptions: { ...(saved.envOptions as JsonObject), ...envOverrides(flags) },
-    agent: { ...(saved.agent as JsonObject), ...agentOverrides(flags) },
+    envOptions: { ...saved.envOptions, ...envOverrides(flags, env) },
+    agent: { ...saved.agent, ...agentOverrides(flags) },
     checkpointEvery: flags.checkpointEvery ?? saved.checkpointEvery,
     evalEpisodes: flags.evalEpisodes ?? saved.evalEpisodes,
     evalSeed: flags.evalSeed ?? saved.evalSeed,
@@ -208,9 +247,12 @@ async function resumedConfig(flags: Flags, dir: string): Promise<TrainConfig> {
  * The task's body: parses `args`, then trains (or resumes) a run.
  *
  * @param args The command-line arguments.
- * @returns The exit code.
+ * @param signal Stops training politely (at a boundary, with a checkpoint) when aborted.
  */
-export async function trainFromArgs(args: readonly string[]): Promise<void> {
+export async function trainFromArgs(
+  args: readonly string[],
+  signal?: AbortSignal,
+): Promise<void> {
   const { flags } = parseCli(TRAIN_CLI, args);
   if (flags.resume && flags.out === undefined) {
     throw new UsageError("--resume needs --out, the run directory to continue");
@@ -219,19 +261,39 @@ export async function trainFromArgs(args: readonly string[]): Promise<void> {
     throw new UsageError("--stop-on-return needs --eval-every: it acts on the evaluations");
   }
   const config = flags.resume ? await resumedConfig(flags, flags.out!) : newConfig(flags);
-  await train(config, { out: flags.out, resume: flags.resume });
+  await train(config, { out: flags.out, resume: flags.resume, signal, command: "deno task train" });
+}
+
+/**
+ * Aborts the returned signal on SIGINT or SIGTERM (training then stops at its next boundary). A
+ * signal repeated within a second counts once: a terminal's Ctrl-C reaches `deno task` and this
+ * process together, and `deno task` passes it on as well. A later one exits at once; every file is
+ * written atomically, so that loses only the work since the last checkpoint.
+ */
+function stopOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  let first = 0;
+  const stop = (name: "SIGINT" | "SIGTERM") => {
+    const now = performance.now();
+    if (!controller.signal.aborted) {
+      first = now;
+      controller.abort(name);
+    } else if (now - first > 1000) {
+      console.error(`error: ${name} again: stopped at once, without a checkpoint`);
+      Deno.exit(name === "SIGINT" ? 130 : 143);
+    }
+  };
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  return controller.signal;
 }
 
 if (import.meta.main) {
-  await runCli(async () => {
-    try {
-      await trainFromArgs(Deno.args);
-    } catch (error) {
-      if (!(error instanceof NumericalError)) throw error;
-      console.error(`error: ${(error as Error).message}`);
-      Deno.exit(1);
-    }
-  });
+  exitWithTaskRunner(
+    "the run directory keeps its last checkpoint (continue with deno task train --resume)",
+  );
+  const signal = stopOnSignals();
+  await runCli(() => trainFromArgs(Deno.args, signal));
   // A WebGPU device can keep the event loop alive; the run is over.
   Deno.exit(0);
 }

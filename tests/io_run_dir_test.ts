@@ -4,14 +4,18 @@ import {
   configHash,
   createRunDir,
   defaultRunName,
+  FileError,
   isRunDir,
+  LOCK_FILE,
   MetricsWriter,
   openRunDir,
   readConfig,
   readEval,
+  readLockHolder,
   readMetrics,
   RunDirError,
   runFile,
+  RunLock,
   runtimeVersions,
   writeConfig,
   writeEval,
@@ -272,5 +276,50 @@ Deno.test("readMetrics skips a torn last line and reports a malformed one", asyn
     await rejectsRunDir(readMetrics(dir), /line 3 is not valid JSON/);
     await Deno.writeTextFile(path, lines[0] + '\n{"kind":"episode"}\n');
     await rejectsRunDir(readMetrics(dir), /line 2 is not a record with kind and step/);
+  });
+});
+
+Deno.test("RunLock admits one holder, survives its holder's end, and refuses a link", async () => {
+  await withTempDir(async (root) => {
+    const lock = await RunLock.acquire(root, { command: "test" });
+    assert.equal((await readLockHolder(root))?.pid, Deno.pid);
+    await assert.rejects(RunLock.acquire(root), (error: Error) => {
+      assert.ok(error instanceof RunDirError);
+      assert.match(error.message, /another process \(pid \d+, test, since .+\) is writing to it/);
+      return true;
+    });
+    await lock.release();
+    await assert.rejects(Deno.stat(join(root, LOCK_FILE)), Deno.errors.NotFound);
+    // A lock file whose holder ended (nobody holds its lock) is taken over.
+    await Deno.writeTextFile(join(root, LOCK_FILE), '{"pid":1,"command":"gone"}');
+    const again = await RunLock.acquire(root);
+    assert.equal(again.previous?.command, "gone");
+    await again.release();
+    await Deno.writeTextFile(join(root, "mine.txt"), "mine");
+    await Deno.symlink(join(root, "mine.txt"), join(root, LOCK_FILE));
+    await assert.rejects(RunLock.acquire(root), FileError);
+    assert.equal(await Deno.readTextFile(join(root, "mine.txt")), "mine");
+  });
+});
+
+Deno.test("MetricsWriter refuses a symbolic link and a log whose kept lines are damaged", async () => {
+  await withTempDir(async (root) => {
+    const path = join(root, "metrics.jsonl");
+    await Deno.writeTextFile(join(root, "mine.txt"), "mine\n");
+    await Deno.symlink(join(root, "mine.txt"), path);
+    assert.throws(() => MetricsWriter.open(path), FileError);
+    assert.throws(() => MetricsWriter.open(path, { truncateTo: 0 }), FileError);
+    assert.equal(await Deno.readTextFile(join(root, "mine.txt")), "mine\n");
+    await Deno.remove(path);
+    await Deno.writeTextFile(
+      path,
+      '{"kind":"episode","step":1}\nnot json\n{"kind":"x","step":3}\n',
+    );
+    assert.throws(() => MetricsWriter.open(path, { truncateTo: 37 }), /line 2 is not valid JSON/);
+    assert.throws(
+      () => MetricsWriter.open(join(root, "none.jsonl"), { truncateTo: 5 }),
+      /does not exist/,
+    );
+    await assert.rejects(Deno.stat(join(root, "none.jsonl")), Deno.errors.NotFound);
   });
 });

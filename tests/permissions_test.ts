@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ROOT, runTask, taskCommand } from "./helpers/mod.ts";
 
 const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
 const tasks: Record<string, string> = config.tasks;
@@ -32,5 +33,61 @@ Deno.test("deno.json has every CLI task, and only the test task may start subpro
   for (const [name, command] of Object.entries(tasks)) {
     if (name === "test") continue;
     assert.ok(!/--allow-run\b/.test(command), `task ${name} may start subprocesses: ${command}`);
+  }
+});
+
+Deno.test("deno.json tasks grant environment variables by name only, and never prompt", () => {
+  for (const name of ["train", "eval", "report", "bandit-testbed", "export"]) {
+    const words = tasks[name].split(/\s+/);
+    assert.ok(words.includes("--no-prompt"), `task ${name} may prompt: ${tasks[name]}`);
+    for (const word of words.filter((w) => w.startsWith("--allow-env"))) {
+      assert.match(word, /^--allow-env=[A-Z_][A-Z0-9_]*(,[A-Z_][A-Z0-9_]*)*$/, `task ${name}`);
+    }
+  }
+  assert.ok(!/--allow-env/.test(tasks.eval), "eval writes nothing and reads no variable");
+});
+
+Deno.test("deno task train runs identically with --deny-env", async () => {
+  const root = await Deno.makeTempDir({ prefix: "rnnrl_deny_env_" });
+  try {
+    const args = [
+      ...["--backend", "cpu", "--steps", "600", "--hidden", "8", "--checkpoint-every", "300"],
+      "--eval-episodes",
+      "3",
+    ];
+    const normal = await runTask("train", [...args, "--out", `${root}/normal`]);
+    assert.equal(normal.code, 0, normal.stderr);
+    const { flags, script } = taskCommand("train");
+    const denied = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...flags,
+        "--deny-env",
+        `${ROOT}/${script}`,
+        ...args,
+        "--out",
+        `${root}/denied`,
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(denied.stderr);
+    assert.equal(denied.code, 0, stderr);
+    for (const file of ["metrics.jsonl", "replay.json"]) {
+      assert.deepEqual(
+        await Deno.readFile(`${root}/denied/${file}`),
+        await Deno.readFile(`${root}/normal/${file}`),
+        file,
+      );
+    }
+    const evaluation = async (dir: string) => {
+      const { wallTimeSeconds: _, ...rest } = JSON.parse(
+        await Deno.readTextFile(`${dir}/eval.json`),
+      );
+      return rest;
+    };
+    assert.deepEqual(await evaluation(`${root}/denied`), await evaluation(`${root}/normal`));
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

@@ -15,6 +15,10 @@ import {
   encodeCheckpoint,
 } from "../lib/io/checkpoint.ts";
 import { Rng } from "../lib/io/rng.ts";
+import { createCpuBackend, Dense, Sequential } from "../mod.ts";
+import { exportOnnx } from "../lib/onnx/export.ts";
+import { OnnxGraphBuilder } from "../lib/onnx/graph.ts";
+import { decodeOnnxModel } from "../lib/onnx/onnx_proto.ts";
 import { presetFor } from "../lib/run/presets.ts";
 import { train } from "../lib/run/trainer.ts";
 import { copyTree, fingerprint, lines, runTask, type TaskName } from "./helpers/mod.ts";
@@ -148,8 +152,111 @@ const DAMAGE: {
   },
 ];
 
+/** Edits the run's config.json, as a user might. */
+async function editConfig(run: string, edit: (config: Record<string, unknown>) => void) {
+  const path = join(run, "config.json");
+  const config = JSON.parse(await Deno.readTextFile(path));
+  edit(config);
+  await Deno.writeTextFile(path, JSON.stringify(config, null, 2) + "\n");
+}
+
+/** Puts a symbolic link to a file of the user's ({root}/mine.txt) in place of a run's file. */
+async function linkToUsersFile(run: string, root: string, file: string): Promise<void> {
+  await Deno.writeTextFile(join(root, "mine.txt"), "the user's own file\n");
+  await Deno.remove(join(run, file)).catch(() => {});
+  await Deno.symlink(join(root, "mine.txt"), join(run, file));
+}
+
+const LINK = "it is a symbolic link (rnnrl never writes through a link or replaces one)";
+/** A path component longer than any file system allows (255 bytes). */
+const LONG = "n".repeat(300);
+
+async function editPolicy(run: string, edit: (bytes: Uint8Array) => Uint8Array): Promise<void> {
+  const path = join(run, "policy.onnx");
+  await Deno.writeFile(path, edit(await Deno.readFile(path)));
+}
+
+/** Flips one bit inside the largest weight tensor of policy.onnx, where protobuf still decodes. */
+function flipWeightBit(bytes: Uint8Array): Uint8Array {
+  const model = decodeOnnxModel(bytes);
+  const largest =
+    [...model.graph!.initializer!].sort((a, b) =>
+      (b.rawData?.length ?? 0) - (a.rawData?.length ?? 0)
+    )[0];
+  const raw = largest.rawData!;
+  for (let at = 0; at + raw.length <= bytes.length; at++) {
+    if (raw.every((b, i) => bytes[at + i] === b)) {
+      bytes[at + (raw.length >> 1)] ^= 1;
+      return bytes;
+    }
+  }
+  throw new Error("the weights are not in the file");
+}
+
+/** A model with rnnrl's input and output names, exported without saying where it came from. */
+async function unsourcedPolicy(): Promise<Uint8Array> {
+  const model = new Sequential(createCpuBackend(), {
+    inputSize: 4,
+    layers: [new Dense({ units: 2 })],
+    seed: 3,
+  });
+  return await exportOnnx(model, { output: "q-values" });
+}
+
+/** A valid ONNX model that is not a policy: one Relu from "x" to "y". */
+function foreignModel(): Uint8Array {
+  const g = new OnnxGraphBuilder();
+  g.addOutput(g.relu(g.addInput("x", ["batch", 4]), { output: "y" }), ["batch", 4]);
+  return g.encodeModel();
+}
+
 const makeNotRun = (_run: string, root: string) =>
   Deno.mkdir(join(root, "notrun")).then(() => Deno.writeTextFile(join(root, "notrun/x.txt"), "x"));
+
+/** Edits of config.json, with the line --resume and eval give (the same unless `resume`). */
+const CONFIG_EDITS: {
+  what: string;
+  setup: (run: string) => Promise<void>;
+  message: string;
+  resume?: string;
+}[] = [
+  ...([
+    ["checkpointEvery", 0, "a positive integer"],
+    ["checkpointEvery", -100, "a positive integer"],
+    ["steps", -300, "a positive integer"],
+    ["steps", 300.5, "a positive integer"],
+    ["evalEpisodes", 0, "a positive integer"],
+    ["evalSeed", -1, "an integer in [0, 4294967295]"],
+  ] as const).map(([key, value, expected]) => ({
+    what: `config.json has ${key} ${value}`,
+    setup: (run: string) => editConfig(run, (c) => void (c[key] = value)),
+    message: `Cannot load {run}: its config.json has "${key}" ${value}, expected ${expected}`,
+  })),
+  {
+    what: "config.json has an environment option cartpole does not take",
+    setup: (run) => editConfig(run, (c) => void (c.envOptions = { width: 5 })),
+    message: 'Cannot load {run}: its config.json has "envOptions" {"width":5}, but cartpole has ' +
+      'no option "width"',
+  },
+  {
+    what: "config.json has other agent options than its checkpoint",
+    setup: (run) =>
+      editConfig(run, (c) => void ((c.agent as Record<string, unknown>).learningRate = 0.5)),
+    message: "Cannot load {run}: its checkpoint was written for another configuration " +
+      "(config.json was changed after training)",
+    resume: "Cannot resume {run}: its checkpoint was written for another configuration",
+  },
+  {
+    what: "config.json is not rnnrl's",
+    setup: (run) => Deno.writeTextFile(join(run, "config.json"), '{"name": "my-app"}\n'),
+    message: 'Cannot load {run}: its config.json has no "env"',
+  },
+  {
+    what: "config.json names an unknown environment",
+    setup: (run) => editConfig(run, (c) => void (c.env = "pong")),
+    message: 'Cannot load {run}: its config.json has "env" "pong", expected one of cartpole, …',
+  },
+];
 
 /** The table; docs/errors.md lists the same rows. */
 const BAD_INPUTS: BadInput[] = [
@@ -256,6 +363,42 @@ const BAD_INPUTS: BadInput[] = [
     args: fresh("300"),
     message: 'unexpected argument "300" (deno task train takes only flags)',
   },
+  {
+    task: "train",
+    input: "a flag the environment does not have: --width for cartpole",
+    args: fresh("--width", "5"),
+    message: "--width does not apply to --env cartpole (only to minesweeper, minesweeper-memory)",
+  },
+  {
+    task: "train",
+    input: "a flag the environment does not have: --difficulty for minesweeper",
+    args: fresh("--env", "minesweeper", "--difficulty", "easy"),
+    message: "--difficulty does not apply to --env minesweeper (only to minesweeper-memory)",
+  },
+  {
+    task: "train",
+    input: "--hidden in hexadecimal",
+    args: fresh("--hidden", "0x10"),
+    message: '--hidden must be positive integers separated by commas, got "0x10"',
+  },
+  {
+    task: "train",
+    input: "--hidden with a space",
+    args: fresh("--hidden", " 8"),
+    message: '--hidden must be positive integers separated by commas, got " 8"',
+  },
+  {
+    task: "train",
+    input: "--hidden with an empty size",
+    args: fresh("--hidden", "8,,8"),
+    message: '--hidden must be positive integers separated by commas, got "8,,8"',
+  },
+  {
+    task: "train",
+    input: "--out with a name longer than the file system allows",
+    args: fresh("--out", `{root}/${LONG}/run`),
+    message: `Cannot create run directory {root}/${LONG}/run: File name too long`,
+  },
   // deno task train: run directories.
   {
     task: "train",
@@ -323,6 +466,98 @@ const BAD_INPUTS: BadInput[] = [
     args: fresh("--out", "{run}/config.json"),
     message: "Cannot create run directory {run}/config.json: a file of that name exists",
   },
+  {
+    task: "train",
+    input: "--resume with a flag the run's environment does not have",
+    args: ["--resume", "--out", "{run}", "--mines", "3"],
+    message: "--mines does not apply to --env cartpole (only to minesweeper, minesweeper-memory)",
+  },
+  {
+    task: "train",
+    input: "--resume of a directory whose name is too long",
+    args: ["--resume", "--out", `{root}/${LONG}`],
+    message: `Cannot open run directory {root}/${LONG}: File name too long`,
+  },
+  // Saved work is never restarted over.
+  {
+    task: "train",
+    input: "--resume with checkpoint.bin deleted and checkpoint.prev.bin there",
+    args: ["--resume", "--out", "{run}"],
+    setup: (run) => Deno.remove(join(run, CHECKPOINT_FILE)),
+    message: "Cannot resume {run}: it has no checkpoint.bin but has checkpoint.prev.bin, the " +
+      "checkpoint before it (copy that to checkpoint.bin to resume from there)",
+  },
+  {
+    task: "train",
+    input: "--resume with both checkpoints deleted and eval.json there",
+    args: ["--resume", "--out", "{run}"],
+    setup: async (run) => {
+      await Deno.remove(join(run, CHECKPOINT_FILE));
+      await Deno.remove(join(run, "checkpoint.prev.bin"));
+    },
+    message: "Cannot resume {run}: it has no checkpoint.bin, yet it holds eval.json of a run " +
+      "that went further; starting again from step 0 would overwrite it (train into another --out)",
+  },
+  // Nothing is written through a link.
+  ...["metrics.jsonl", "eval.json", "report.html", "replay.json", "checkpoint.prev.bin"].map((
+    file,
+  ) => ({
+    task: "train" as const,
+    input: `--resume with ${file} a symbolic link to a file of the user's`,
+    args: ["--resume", "--out", "{run}"],
+    setup: (run: string, root: string) => linkToUsersFile(run, root, file),
+    message: `Cannot write {run}/${file}: ${LINK}`,
+  })),
+  {
+    task: "train",
+    input: "--resume with the lock file a symbolic link to a file of the user's",
+    args: ["--resume", "--out", "{run}"],
+    setup: (run, root) => linkToUsersFile(run, root, ".lock"),
+    message: `Cannot write {run}/.lock: ${LINK}`,
+  },
+  // A damaged metrics log is refused before it is cut.
+  {
+    task: "train",
+    input: "--resume with a damaged line in metrics.jsonl",
+    args: ["--resume", "--out", "{run}"],
+    setup: async (run) => {
+      const path = join(run, "metrics.jsonl");
+      const lines = (await Deno.readTextFile(path)).split("\n");
+      lines[1] = "#".repeat(lines[1].length);
+      await Deno.writeTextFile(path, lines.join("\n"));
+    },
+    message: "Cannot resume {run}/metrics.jsonl: line 2 is not valid JSON",
+  },
+  {
+    task: "train",
+    input: "--resume with bytes of metrics.jsonl that are not UTF-8",
+    args: ["--resume", "--out", "{run}"],
+    setup: async (run) => {
+      const path = join(run, "metrics.jsonl");
+      const bytes = await Deno.readFile(path);
+      bytes[10] = 0xff;
+      await Deno.writeFile(path, bytes);
+    },
+    message: "Cannot resume {run}/metrics.jsonl: it is not valid UTF-8",
+  },
+  {
+    task: "train",
+    input: "--resume with metrics.jsonl deleted",
+    args: ["--resume", "--out", "{run}"],
+    setup: (run) => Deno.remove(join(run, "metrics.jsonl")),
+    message: "Cannot resume {run}/metrics.jsonl: it does not exist, but the checkpoint recorded " +
+      "… bytes of it",
+  },
+  {
+    task: "train",
+    input: "--resume with a directory in place of metrics.jsonl",
+    args: ["--resume", "--out", "{run}"],
+    setup: async (run) => {
+      await Deno.remove(join(run, "metrics.jsonl"));
+      await Deno.mkdir(join(run, "metrics.jsonl"));
+    },
+    message: "Cannot write {run}/metrics.jsonl: it is a directory",
+  },
   // (A run without any checkpoint is not damage for --resume: it starts again, tested below.)
   ...DAMAGE.filter((d) => !d.what.startsWith("no checkpoint")).map((d) => ({
     task: "train" as const,
@@ -332,6 +567,23 @@ const BAD_INPUTS: BadInput[] = [
     message: d.message,
     knownBug: d.knownBug,
   })),
+  // A config.json edited by hand is checked before anything is written (--resume and eval alike).
+  ...CONFIG_EDITS.flatMap((edit) => [
+    {
+      task: "train" as const,
+      input: `--resume of a run whose ${edit.what}`,
+      args: ["--resume", "--out", "{run}"],
+      setup: edit.setup,
+      message: edit.resume ?? edit.message,
+    },
+    {
+      task: "eval" as const,
+      input: `--run of a run whose ${edit.what}`,
+      args: ["--run", "{run}", "--episodes", "1"],
+      setup: edit.setup,
+      message: edit.message,
+    },
+  ]),
   // deno task eval.
   { task: "eval", input: "no flags", args: [], message: "--env (or --run) is required" },
   {
@@ -391,6 +643,88 @@ const BAD_INPUTS: BadInput[] = [
     message: d.message,
     knownBug: d.knownBug,
   })),
+  {
+    task: "eval",
+    input: "a flag the environment does not have, for a baseline",
+    args: ["--env", "cartpole", "--agent", "random", "--width", "5"],
+    message: "--width does not apply to --env cartpole (only to minesweeper, minesweeper-memory)",
+  },
+  {
+    task: "eval",
+    input: "--run of a directory whose name is too long",
+    args: ["--run", `{root}/${LONG}`],
+    message: `Cannot open run directory {root}/${LONG}: File name too long`,
+  },
+  // eval --onnx plays only the run's current, intact policy.onnx.
+  ...([
+    [
+      "from an older checkpoint (the run went on after the export)",
+      (run: string) => Deno.copyFile(join(run, "checkpoint.prev.bin"), join(run, CHECKPOINT_FILE)),
+      "Cannot play {run}/policy.onnx: it was exported from the checkpoint of step 300, but the " +
+      "run's checkpoint is now of step 200; export it again with deno task export",
+    ],
+    [
+      "copied from another run",
+      (run: string) =>
+        Deno.copyFile(join(fixture!.root, "other", "policy.onnx"), join(run, "policy.onnx")),
+      "Cannot play {run}/policy.onnx: it was exported from another run (run …), not this one " +
+      "(run …); export it again with deno task export",
+    ],
+    [
+      "exported without saying where it came from",
+      async (run: string) => Deno.writeFile(join(run, "policy.onnx"), await unsourcedPolicy()),
+      "Cannot play {run}/policy.onnx: it does not say which run and checkpoint it was exported " +
+      "from (not exported by deno task export); export it again with deno task export",
+    ],
+    [
+      "with one bit of its weights flipped",
+      (run: string) => editPolicy(run, flipWeightBit),
+      "Cannot load {run}/policy.onnx: its checksum does not match its bytes (the file is damaged, " +
+      "or was changed after rnnrl wrote it); export it again with deno task export --run {run}",
+    ],
+    [
+      "truncated to half",
+      (run: string) => editPolicy(run, (b) => b.slice(0, b.length >> 1)),
+      "Cannot load {run}/policy.onnx: it is not a valid ONNX file (…); export it again with " +
+      "deno task export --run {run}",
+    ],
+    [
+      "replaced by random bytes",
+      (run: string) =>
+        editPolicy(run, (b) => {
+          const rng = new Rng(11);
+          return b.map(() => rng.int(256));
+        }),
+      "Cannot load {run}/policy.onnx: it is not a valid ONNX file (…); export it again with " +
+      "deno task export --run {run}",
+    ],
+    [
+      "empty",
+      (run: string) => Deno.writeFile(join(run, "policy.onnx"), new Uint8Array(0)),
+      'Cannot load {run}/policy.onnx: expected an input "observation" and an output "output", ' +
+      "got inputs [] and outputs []; export it again with deno task export --run {run}",
+    ],
+    [
+      "a model that is not a policy",
+      (run: string) => Deno.writeFile(join(run, "policy.onnx"), foreignModel()),
+      'Cannot load {run}/policy.onnx: expected an input "observation" and an output "output", ' +
+      "got inputs [x] and outputs [y]; export it again with deno task export --run {run}",
+    ],
+    [
+      "a directory",
+      async (run: string) => {
+        await Deno.remove(join(run, "policy.onnx"));
+        await Deno.mkdir(join(run, "policy.onnx"));
+      },
+      "Cannot read {run}/policy.onnx: it is a directory",
+    ],
+  ] as const).map(([what, setup, message]) => ({
+    task: "eval" as const,
+    input: `--run --onnx with a policy.onnx ${what}`,
+    args: ["--run", "{run}", "--onnx", "--episodes", "1"],
+    setup,
+    message,
+  })),
   // deno task export.
   { task: "export", input: "no --run", args: [], message: "--run is required" },
   {
@@ -414,6 +748,29 @@ const BAD_INPUTS: BadInput[] = [
     message: "Cannot export the dqn agent: it has no single network whose output's argmax is " +
       "the action",
   },
+  {
+    task: "export",
+    input: "--run with policy.onnx a symbolic link to a file of the user's",
+    args: ["--run", "{run}"],
+    setup: (run, root) => linkToUsersFile(run, root, "policy.onnx"),
+    message: `Cannot write {run}/policy.onnx: ${LINK}`,
+  },
+  {
+    task: "export",
+    input: "--run --web with web/ a symbolic link to a folder of the user's",
+    args: ["--run", "{run}", "--web"],
+    setup: async (run, root) => {
+      await Deno.mkdir(join(root, "mine"));
+      await Deno.symlink(join(root, "mine"), join(run, "web"));
+    },
+    message: "Cannot write web player: {run}/web is a symbolic link",
+  },
+  {
+    task: "export",
+    input: "--run of a directory whose name is too long",
+    args: ["--run", `{root}/${LONG}`],
+    message: `Cannot open run directory {root}/${LONG}: File name too long`,
+  },
   // deno task report.
   {
     task: "report",
@@ -427,6 +784,35 @@ const BAD_INPUTS: BadInput[] = [
     args: ["{run}", "--window", "0"],
     message: 'error: --window must be a positive integer, got "0"',
   },
+  {
+    task: "report",
+    input: "a file instead of a run directory",
+    args: ["{run}/config.json"],
+    message: "error: Cannot read run: {run}/config.json is not a directory",
+  },
+  {
+    task: "report",
+    input: "a run directory whose name is too long",
+    args: [`{root}/${LONG}`],
+    message: `error: Cannot read {root}/${LONG}/config.json: File name too long`,
+  },
+  {
+    task: "report",
+    input: "a run whose report.html is a symbolic link to a file of the user's",
+    args: ["{run}"],
+    setup: (run, root) => linkToUsersFile(run, root, "report.html"),
+    message: `error: Cannot write {run}/report.html: ${LINK}`,
+  },
+  {
+    task: "report",
+    input: "--out a symbolic link to a file of the user's",
+    args: ["{run}", "--out", "{root}/out.html"],
+    setup: async (_run, root) => {
+      await Deno.writeTextFile(join(root, "mine.txt"), "the user's own file\n");
+      await Deno.symlink(join(root, "mine.txt"), join(root, "out.html"));
+    },
+    message: `error: Cannot write {root}/out.html: ${LINK}`,
+  },
   // deno task bandit-testbed.
   {
     task: "bandit-testbed",
@@ -439,6 +825,12 @@ const BAD_INPUTS: BadInput[] = [
     input: "no --out",
     args: ["--runs", "10"],
     message: "--out is required",
+  },
+  {
+    task: "bandit-testbed",
+    input: "--out with a name longer than the file system allows",
+    args: ["--runs", "10", "--out", `{root}/${LONG}/testbed`],
+    message: `Cannot write {root}/${LONG}/testbed/testbed.json: File name too long`,
   },
 ];
 
@@ -454,6 +846,17 @@ async function makeFixture(): Promise<{ root: string; run: string; dueling: stri
     ...["--eval-episodes", "2", "--out", run],
   ]);
   assert.equal(made.code, 0, made.stderr);
+  // Another run (another seed) with its policy, for the rows that copy it into the fixture run.
+  const other = join(root, "other");
+  const otherMade = await runTask("train", [
+    ...["--backend", "cpu", "--steps", "300", "--hidden", "8", "--checkpoint-every", "100"],
+    ...["--eval-episodes", "2", "--seed", "1", "--out", other],
+  ]);
+  assert.equal(otherMade.code, 0, otherMade.stderr);
+  for (const dir of [run, other]) {
+    const exported = await runTask("export", ["--run", dir]);
+    assert.equal(exported.code, 0, exported.stderr);
+  }
   const preset = presetFor("cartpole", "dqn");
   const dueling = join(root, "dueling");
   await train({

@@ -124,3 +124,33 @@ Deno.test("train with a finite learning rate runs the same configuration to the 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("deno task train that diverges before its first checkpoint says that none was saved", async () => {
+  const root = await Deno.makeTempDir({ prefix: "rnnrl_nan_early_" });
+  try {
+    const dir = join(root, "run");
+    const args = [
+      ...DIVERGING.map((a) => (a === "1000" ? "3000" : a)), // one checkpoint, at the end
+      "--out",
+      dir,
+    ];
+    const first = await runTask("train", args);
+    assert.equal(first.code, 1, first.stderr);
+    const last = lines(first.stderr).at(-1)!;
+    assert.match(
+      last,
+      new RegExp(
+        "^error: Training stopped at step \\d+: the (loss|qMean) is (NaN|-?Infinity); no " +
+          `checkpoint was saved before it, so resuming ${dir} starts again from step 0$`,
+      ),
+    );
+    await assert.rejects(Deno.stat(join(dir, "checkpoint.bin")), Deno.errors.NotFound);
+    // As it says: resuming starts again from step 0, and diverges the same way.
+    const resumed = await runTask("train", ["--resume", "--out", dir]);
+    assert.equal(resumed.code, 1, resumed.stderr);
+    assert.match(resumed.stderr, /no checkpoint was saved yet, so it starts again from step 0/);
+    assert.equal(lines(resumed.stderr).at(-1), last);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -39,8 +39,9 @@
 
 import { join } from "node:path";
 import { crc32 } from "./crc32.ts";
-import { syncDirectory, tempPrefix, writeFileAtomic } from "./atomic_write.ts";
-import { CheckpointError } from "./errors.ts";
+import { refuseLink, syncDirectory, tempPrefix, writeTemp } from "./atomic_write.ts";
+import { sha256Hex } from "./digest.ts";
+import { CheckpointError, fileSystemError } from "./errors.ts";
 import { assertJsonValue, type JsonObject, type JsonValue } from "./json.ts";
 
 export { CheckpointError };
@@ -472,14 +473,18 @@ export interface SaveCheckpointOptions {
 }
 
 /**
- * Saves a checkpoint as `dir/checkpoint.bin`, crash-safely: the new file is written and synced
- * beside the old one, the old one becomes `checkpoint.prev.bin` (by a hard link, so
- * `checkpoint.bin` never disappears), and a rename puts the new one in place. Stale temporary files
- * of a killed earlier save are removed.
+ * Saves a checkpoint as `dir/checkpoint.bin`, crash-safely and without losing the one before:
+ * the new file is first written and synced beside the old one (when that fails, for lack of space
+ * say, nothing has changed), then the old one becomes `checkpoint.prev.bin` (by a hard link, so
+ * `checkpoint.bin` never disappears) and a rename puts the new one in place. Neither file may be a
+ * symbolic link. Temporary files that a killed save left behind are removed first, so the
+ * directory must have one writer (the trainer holds the run directory's lock).
  *
  * @param dir The run directory (it must exist).
  * @param checkpoint The state to save.
  * @param options Whether to keep the replaced checkpoint.
+ * @throws {FileError} When a file is a link or the file system refuses; nothing has changed.
+ * @throws {DiskFullError} When space runs out; both checkpoints on disk are as they were.
  *
  * @example
  * ```ts
@@ -500,18 +505,29 @@ export async function saveCheckpoint(
   const bytes = encodeCheckpoint(checkpoint);
   const latest = join(dir, CHECKPOINT_FILE);
   const previous = join(dir, PREVIOUS_CHECKPOINT_FILE);
+  const hadLatest = await refuseLink(latest) !== null;
+  await refuseLink(previous);
   await removeStaleTemps(dir);
-  if ((options.keepPrevious ?? true) && await exists(latest)) {
-    const link = join(dir, `${tempPrefix(previous)}${Deno.pid}-link`);
-    await Deno.remove(link).catch(() => {});
-    try {
-      await Deno.link(latest, link);
-    } catch {
-      await Deno.copyFile(latest, link); // file systems without hard links
+  const temp = await writeTemp(latest, bytes).catch((error) => {
+    throw fileSystemError(`Cannot save checkpoint ${latest}`, error);
+  });
+  const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+  const link = join(dir, `${tempPrefix(previous)}${Deno.pid}-${random}-link`);
+  try {
+    if ((options.keepPrevious ?? true) && hadLatest) {
+      try {
+        await Deno.link(latest, link);
+      } catch {
+        await Deno.copyFile(latest, link); // file systems without hard links
+      }
+      await Deno.rename(link, previous);
     }
-    await Deno.rename(link, previous);
+    await Deno.rename(temp, latest);
+  } catch (error) {
+    await Deno.remove(link).catch(() => {});
+    await Deno.remove(temp).catch(() => {});
+    throw fileSystemError(`Cannot save checkpoint ${latest}`, error);
   }
-  await writeFileAtomic(latest, bytes);
   await syncDirectory(dir);
 }
 
@@ -536,6 +552,31 @@ export async function loadCheckpoint(
   options: LoadCheckpointOptions = {},
 ): Promise<Checkpoint> {
   const path = join(dir, options.previous ? PREVIOUS_CHECKPOINT_FILE : CHECKPOINT_FILE);
+  return (await readCheckpointFile(path, options)).checkpoint;
+}
+
+/** What {@linkcode readCheckpointFile} returns. */
+export interface CheckpointFile {
+  /** The decoded checkpoint. */
+  checkpoint: Checkpoint;
+  /** The SHA-256 of the file's bytes, in hexadecimal: the identity of this very checkpoint. */
+  sha256: string;
+}
+
+/**
+ * Reads and decodes one checkpoint file, and hashes the bytes it decoded (so that what is derived
+ * from the checkpoint, an exported policy say, can name the checkpoint it came from).
+ *
+ * @param path The file.
+ * @param options Whether to reject non-finite floats.
+ * @returns The checkpoint and its digest.
+ * @throws {CheckpointError} When the file is missing, a directory, or damaged.
+ * @throws {FileError} When the file system refuses to read it.
+ */
+export async function readCheckpointFile(
+  path: string,
+  options: { finiteOnly?: boolean } = {},
+): Promise<CheckpointFile> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -546,9 +587,10 @@ export async function loadCheckpoint(
     if (error instanceof Deno.errors.IsADirectory) {
       throw new CheckpointError(`Cannot load checkpoint: ${path} is a directory`);
     }
-    throw error;
+    throw fileSystemError(`Cannot read checkpoint ${path}`, error);
   }
-  return decodeCheckpoint(bytes, { finiteOnly: options.finiteOnly, source: path });
+  const checkpoint = decodeCheckpoint(bytes, { finiteOnly: options.finiteOnly, source: path });
+  return { checkpoint, sha256: await sha256Hex(bytes) };
 }
 
 /**

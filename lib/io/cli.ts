@@ -8,7 +8,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { UsageError, UserError } from "./errors.ts";
+import { fileSystemError, osErrorCode, StopError, UsageError, UserError } from "./errors.ts";
 
 export { UsageError };
 
@@ -283,8 +283,21 @@ function flagValue(name: string, flag: FlagSpec, raw: string | boolean | undefin
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Parses decimal notation only: no hex, no empty string, no whitespace, no Infinity. */
-function parseNumber(text: string): number | undefined {
+/**
+ * Parses a number the way number and integer flags do: decimal notation only (`5e4` is 50000),
+ * no hex, no empty string, no whitespace, no Infinity or NaN.
+ *
+ * @param text The text.
+ * @returns The number, or undefined when the text is not one.
+ *
+ * @example
+ * ```ts
+ * import { parseNumber } from "./cli.ts";
+ * if (parseNumber("5e4") !== 50000) throw new Error("decimal notation");
+ * if (parseNumber("0x10") !== undefined || parseNumber(" 8") !== undefined) throw new Error("refused");
+ * ```
+ */
+export function parseNumber(text: string): number | undefined {
   if (!NUMBER.test(text)) return undefined;
   const number = Number(text);
   return Number.isFinite(number) ? number : undefined;
@@ -522,9 +535,12 @@ export interface RunCliOptions {
 
 /**
  * Runs a command's main function. A {@linkcode UserError} (a {@linkcode UsageError}, a
- * `CheckpointError`, a `RunDirError`) prints `error: <message>` on stderr and exits with code 2;
- * a {@linkcode HelpRequest} prints the help on stdout and exits with 0; any other error is a bug
- * and is rethrown, so Deno prints its stack and exits with code 1.
+ * `CheckpointError`, a `RunDirError`, a `FileError`) prints `error: <message>` on stderr and exits
+ * with code 2; a `StopError` (a full disk, a diverged run, an interruption) prints its message the
+ * same way and exits with its own code; an error of the operating system that no one worded (a
+ * name too long, a permission denied, no space left) is worded here, exit code 2, or 1 when space
+ * ran out; a {@linkcode HelpRequest} prints the help on stdout and exits with 0; any other error
+ * is a bug and is rethrown, so Deno prints its stack and exits with code 1.
  *
  * @param main The command.
  * @param options Replacements for exit and the output streams.
@@ -560,8 +576,59 @@ export async function runCli(
       exit(2);
       return;
     }
+    if (error instanceof StopError) {
+      writeError(`error: ${firstLine(error)}`);
+      exit(error.exitCode);
+      return;
+    }
+    if (osErrorCode(error) !== undefined) {
+      const worded = fileSystemError(osOperation(error as Error), error);
+      writeError(`error: ${firstLine(worded)}`);
+      exit(worded instanceof StopError ? worded.exitCode : 2);
+      return;
+    }
     throw error;
   }
+}
+
+/** "Cannot open runs/a" from Deno's "… (os error 2): open 'runs/a'", or a plain "Cannot continue". */
+function osOperation(error: Error): string {
+  const match = /\(os error \d+\): (\w+) '([^']*)'/.exec(error.message);
+  if (!match) return "Cannot continue";
+  const verbs: Record<string, string> = { readfile: "read", writefile: "write", mkdir: "create" };
+  return `Cannot ${verbs[match[1]] ?? match[1]} ${match[2]}`;
+}
+
+/**
+ * Ends this process as soon as the `deno task` runner that started it is gone, so that no task
+ * writes on after the command a user killed. `deno task NAME` starts `deno run …` as its child and
+ * passes SIGINT and SIGTERM on to it, but a SIGKILL of the runner cannot be passed on: the child
+ * is handed to another parent, and `Deno.ppid` changes. This checks every 100 ms (whenever the
+ * event loop turns) and exits with code 1 and `message` on stderr.
+ *
+ * It watches only under `deno task`, which sets INIT_CWD (read with permission, never prompted
+ * for); run directly, a process keeps running when its shell exits, as nohup expects.
+ *
+ * @param message The line to print, naming what was left behind.
+ * @returns Whether it watches.
+ */
+export function exitWithTaskRunner(message: string): boolean {
+  let under: boolean;
+  try {
+    const granted = Deno.permissions.querySync({ name: "env", variable: "INIT_CWD" }).state;
+    under = granted === "granted" && Deno.env.get("INIT_CWD") !== undefined;
+  } catch {
+    under = false;
+  }
+  if (!under) return false;
+  const parent = Deno.ppid;
+  const timer = setInterval(() => {
+    if (Deno.ppid === parent) return;
+    console.error(`error: Stopped: the deno task process (pid ${parent}) is gone; ${message}`);
+    Deno.exit(1);
+  }, 100);
+  Deno.unrefTimer(timer);
+  return true;
 }
 
 function writeStdout(text: string): void {

@@ -25,10 +25,29 @@
  */
 
 export { Rng, type RngState } from "./rng.ts";
-export { CheckpointError, RunDirError, UsageError, UserError } from "./errors.ts";
+export {
+  CheckpointError,
+  DiskFullError,
+  FileError,
+  fileSystemError,
+  isNoSpace,
+  osErrorCode,
+  RunDirError,
+  StopError,
+  UsageError,
+  UserError,
+} from "./errors.ts";
 export { assertJsonValue, canonicalJson, type JsonObject, type JsonValue } from "./json.ts";
 export { crc32 } from "./crc32.ts";
-export { writeFileAtomic } from "./atomic_write.ts";
+export { sha256Hex } from "./digest.ts";
+export { refuseLink, writeFileAtomic } from "./atomic_write.ts";
+export {
+  type AcquireRunLockOptions,
+  LOCK_FILE,
+  readLockHolder,
+  RunLock,
+  type RunLockHolder,
+} from "./run_lock.ts";
 export {
   type Checkpoint,
   CHECKPOINT_FILE,
@@ -37,6 +56,7 @@ export {
   type CheckpointArray,
   type CheckpointData,
   type CheckpointDtype,
+  type CheckpointFile,
   decodeCheckpoint,
   type DecodeCheckpointOptions,
   encodeCheckpoint,
@@ -46,6 +66,7 @@ export {
   loadCheckpoint,
   type LoadCheckpointOptions,
   PREVIOUS_CHECKPOINT_FILE,
+  readCheckpointFile,
   saveCheckpoint,
   type SaveCheckpointOptions,
 } from "./checkpoint.ts";
@@ -68,6 +89,7 @@ export {
   readEval,
   readMetrics,
   type ReadMetricsOptions,
+  removeStaleTemps,
   RUN_FILES,
   runFile,
   type RunNameOptions,
@@ -83,6 +105,7 @@ export {
   type ChoiceFlag,
   type CliSpec,
   defineCli,
+  exitWithTaskRunner,
   type FlagBase,
   type FlagSpec,
   type FlagValue,

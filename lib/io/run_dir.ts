@@ -13,9 +13,10 @@
 
 import { dirname, join } from "node:path";
 import denoConfig from "../../deno.json" with { type: "json" };
-import { writeFileAtomic } from "./atomic_write.ts";
+import { refuseLinkSync, tempPrefix, writeFileAtomic } from "./atomic_write.ts";
 import { CHECKPOINT_FILE } from "./checkpoint.ts";
-import { RunDirError } from "./errors.ts";
+import { FileError, fileSystemError as wordError, RunDirError } from "./errors.ts";
+import { LOCK_FILE } from "./run_lock.ts";
 import { assertJsonValue, canonicalJson, type JsonObject, type JsonValue } from "./json.ts";
 import type { EvaluationResult } from "../rl/evaluation.ts";
 
@@ -30,6 +31,7 @@ export const RUN_FILES: {
   readonly previousCheckpoint: "checkpoint.prev.bin";
   readonly report: "report.html";
   readonly policy: "policy.onnx";
+  readonly replay: "replay.json";
 } = {
   config: "config.json",
   metrics: "metrics.jsonl",
@@ -38,6 +40,7 @@ export const RUN_FILES: {
   previousCheckpoint: "checkpoint.prev.bin",
   report: "report.html",
   policy: "policy.onnx",
+  replay: "replay.json",
 };
 
 /**
@@ -149,7 +152,8 @@ async function refuseUnlessEmpty(path: string): Promise<void> {
   if (!info.isDirectory) {
     throw new RunDirError(`Cannot create run directory ${path}: a file of that name exists`);
   }
-  for await (const _ of Deno.readDir(path)) {
+  for await (const entry of Deno.readDir(path)) {
+    if (entry.name === LOCK_FILE) continue; // left by a run killed before its config was written
     const hint = await isRunDir(path)
       ? "pass --resume to continue that run, or choose another --out"
       : "choose another --out";
@@ -159,10 +163,35 @@ async function refuseUnlessEmpty(path: string): Promise<void> {
   }
 }
 
-/** Turns an operating-system error into a RunDirError; Deno permission errors stay bugs. */
+/**
+ * Turns an operating-system error into a RunDirError (a DiskFullError when space ran out); Deno
+ * permission errors and anything else stay as they are (bugs).
+ */
 function fileSystemError(what: string, error: unknown): Error {
-  if (error instanceof Deno.errors.NotCapable || !(error instanceof Error)) return error as Error;
-  return new RunDirError(`${what}: ${error.message.split("\n")[0]}`, { cause: error });
+  return wordError(what, error, RunDirError);
+}
+
+/**
+ * Removes the temporary files that writes killed half-way left in a run directory
+ * (`.<file>.tmp-…` of each of its files). Call it only while holding the directory's lock: then no
+ * write is in progress and every such file is stale.
+ *
+ * @param dir The run directory.
+ * @returns The names removed.
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  const prefixes = Object.values(RUN_FILES).map((name) => tempPrefix(name));
+  const removed: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !prefixes.some((prefix) => entry.name.startsWith(prefix))) continue;
+      await Deno.remove(join(dir, entry.name));
+      removed.push(entry.name);
+    }
+  } catch (error) {
+    throw fileSystemError(`Cannot clean up run directory ${dir}`, error);
+  }
+  return removed;
 }
 
 /**
@@ -178,7 +207,7 @@ export async function isRunDir(path: string): Promise<boolean> {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       return false;
     }
-    throw error;
+    throw fileSystemError(`Cannot open run directory ${path}`, error);
   }
 }
 
@@ -215,7 +244,10 @@ export async function openRunDir(path: string, options: OpenRunDirOptions = {}):
   if (options.requireCheckpoint) {
     try {
       await Deno.stat(join(path, CHECKPOINT_FILE));
-    } catch {
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        throw fileSystemError(`Cannot read ${join(path, CHECKPOINT_FILE)}`, error);
+      }
       throw new RunDirError(
         `Cannot use run directory ${path}: it has no ${CHECKPOINT_FILE} (no checkpoint was saved yet)`,
       );
@@ -483,14 +515,27 @@ export class MetricsWriter {
         `Cannot resume ${path}: the checkpoint's length ${truncateTo} is invalid`,
       );
     }
+    // Never through a link: opening one would append to (or truncate) the file it points to.
+    const before = refuseLinkSync(path);
+    if (before === null && truncateTo !== undefined && truncateTo > 0) {
+      throw new RunDirError(
+        `Cannot resume ${path}: it does not exist, but the checkpoint recorded ${truncateTo} bytes ` +
+          "of it",
+      );
+    }
     let file: Deno.FsFile;
     try {
-      file = Deno.openSync(path, { read: true, append: true, create: true });
+      file = Deno.openSync(path, { read: true, append: true, create: before === null });
     } catch (error) {
       throw fileSystemError(`Cannot open ${path}`, error);
     }
     try {
-      let size = file.statSync().size;
+      const opened = file.statSync();
+      const now = refuseLinkSync(path);
+      if (now === null || now.ino !== opened.ino || now.dev !== opened.dev) {
+        throw new FileError(`Cannot open ${path}: it was replaced while being opened`);
+      }
+      let size = opened.size;
       if (truncateTo !== undefined) {
         if (size < truncateTo) {
           throw new RunDirError(
@@ -504,13 +549,14 @@ export class MetricsWriter {
               "does not end a line",
           );
         }
+        checkKeptLines(file, truncateTo, path);
         file.truncateSync(truncateTo);
         size = truncateTo;
       }
       return new MetricsWriter(path, file, size, bufferBytes);
     } catch (error) {
       file.close();
-      throw error;
+      throw fileSystemError(`Cannot open ${path}`, error);
     }
   }
 
@@ -543,20 +589,30 @@ export class MetricsWriter {
    * @returns The file's length in bytes: record it in a checkpoint as `metricsBytes`.
    */
   flush(options: FlushOptions = {}): number {
-    for (const line of this.#pending) {
-      for (let done = 0; done < line.length;) done += this.#file.writeSync(line.subarray(done));
-      this.#written += line.length;
+    try {
+      for (const line of this.#pending) {
+        for (let done = 0; done < line.length;) done += this.#file.writeSync(line.subarray(done));
+        this.#written += line.length;
+        this.#pendingBytes -= line.length;
+      }
+      this.#pending = [];
+      if (options.sync) this.#file.syncSync();
+    } catch (error) {
+      // What was written of a line stays in the file; a resumed run cuts the log back anyway.
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      throw fileSystemError(`Cannot write ${this.path}`, error);
     }
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    if (options.sync) this.#file.syncSync();
     return this.#written;
   }
 
-  /** Flushes and closes the file. */
+  /** Flushes and closes the file (and closes it even when the flush fails). */
   close(): void {
-    this.flush();
-    this.#file.close();
+    try {
+      this.flush();
+    } finally {
+      this.#file.close();
+    }
   }
 }
 
@@ -564,6 +620,28 @@ function endsLine(file: Deno.FsFile, length: number): boolean {
   const byte = new Uint8Array(1);
   file.seekSync(length - 1, Deno.SeekMode.Start);
   return file.readSync(byte) === 1 && byte[0] === NEWLINE;
+}
+
+/** Checks that the first `length` bytes of the log, the part a resumed run keeps, are records. */
+function checkKeptLines(file: Deno.FsFile, length: number, path: string): void {
+  const bytes = new Uint8Array(length);
+  file.seekSync(0, Deno.SeekMode.Start);
+  for (let done = 0; done < length;) {
+    const read = file.readSync(bytes.subarray(done));
+    if (read === null) break;
+    done += read;
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new RunDirError(`Cannot resume ${path}: it is not valid UTF-8`);
+  }
+  try {
+    parseMetricsLines(text, path);
+  } catch (error) {
+    throw new RunDirError(`Cannot resume ${(error as Error).message.replace(/^Cannot read /, "")}`);
+  }
 }
 
 /** Options of {@linkcode readMetrics}. */

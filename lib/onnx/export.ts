@@ -20,11 +20,14 @@
  * | `<part>_out_k`        | `[B, H_k]`  | the k-th recurrent layer's state after the steps |
  *
  * `k` counts recurrent layers only: in `[Dense, LSTM, Dense]` the LSTM's state is `h_in_0` and
- * `c_in_0`; in `[LSTM, GRU, Dense]` the GRU's is `h_in_1`. The model's metadata (`metadata_props`) records the rnnrl version, the input and
- * output names, the layer configuration as JSON, and, where the exporter was told, how to act
- * from the output: what it is (logits, a Gaussian's mean, or Q-values), how many of its leading
- * columns are the policy's (a shared actor-critic network puts its value last), and a Gaussian's
- * action bounds and log standard deviation.
+ * `c_in_0`; in `[LSTM, GRU, Dense]` the GRU's is `h_in_1`. The model's metadata (`metadata_props`)
+ * records the rnnrl version, the input and output names, the layer configuration as JSON, and,
+ * where the exporter was told, how to act from the output: what it is (logits, a Gaussian's mean,
+ * or Q-values), how many of its leading columns are the policy's (a shared actor-critic network
+ * puts its value last), and a Gaussian's action bounds and log standard deviation;
+ * `deno task export` adds the run and the checkpoint the weights came from. Its last entry,
+ * `rnnrl.sha256`, is a checksum of every byte before it (seal.ts), so a damaged file is refused
+ * when it is loaded.
  *
  * @module
  */
@@ -42,6 +45,7 @@ import {
   OnnxGraphBuilder,
 } from "./graph.ts";
 import { encodeOnnxModel, type OnnxStringEntry } from "./onnx_proto.ts";
+import { ONNX_SEAL_KEY, sealOnnxModel } from "./seal.ts";
 
 /** The name of the observation input of an exported model. */
 export const ONNX_OBSERVATION = "observation";
@@ -75,6 +79,14 @@ export const ONNX_METADATA_KEYS = {
   actionBounds: "rnnrl.action_bounds",
   /** A Gaussian policy's log standard deviation (state-independent), for sampling. */
   logStd: "rnnrl.log_std",
+  /** The run the weights came from: the SHA-256 of its config.json (`deno task export`). */
+  run: "rnnrl.run",
+  /** The checkpoint the weights came from: the SHA-256 of its file (`deno task export`). */
+  checkpoint: "rnnrl.checkpoint",
+  /** The step of that checkpoint (`deno task export`). */
+  step: "rnnrl.step",
+  /** The checksum of every byte before it; always the last entry. */
+  sha256: ONNX_SEAL_KEY,
 } as const;
 
 /** What an exported model's output is, for a caller that acts from it. */
@@ -99,6 +111,8 @@ export interface ExportOnnxOptions {
   actionBounds?: readonly [number, number];
   /** A Gaussian policy's log standard deviation. */
   logStd?: number;
+  /** More `metadata_props` entries, such as where the weights came from; keys must be new. */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -315,11 +329,19 @@ export async function exportOnnx(
     [ONNX_METADATA_KEYS.stateLayers]: JSON.stringify(stateLayers),
     ...policyMetadata(options, model.outputSize),
   };
+  for (const [key, value] of Object.entries(options.metadata ?? {})) {
+    if (key in metadata || key === ONNX_SEAL_KEY || typeof value !== "string") {
+      throw new TypeError(
+        `Cannot export to ONNX: metadata ${JSON.stringify(key)} is not a new key`,
+      );
+    }
+    metadata[key] = value;
+  }
   onnx.metadataProps = Object.entries(metadata).map(([key, value]): OnnxStringEntry => ({
     key,
     value,
   }));
-  return encodeOnnxModel(onnx);
+  return await sealOnnxModel(encodeOnnxModel(onnx));
 }
 
 /** Throws unless the layer is a Dense or Cellwise with a known activation, an LSTM or a GRU. */

@@ -10,6 +10,7 @@ import { Rng } from "../io/rng.ts";
 import { maskedArgmax, type Policy, sampleSoftmax } from "../rl/policy.ts";
 import { decodeOnnxModel, type OnnxValueInfo } from "./onnx_proto.ts";
 import { createOrtSession, type OrtSession, type OrtTensorData } from "./runtime.ts";
+import { checkOnnxSeal } from "./seal.ts";
 import {
   ONNX_METADATA_KEYS,
   ONNX_OBSERVATION,
@@ -33,6 +34,16 @@ export interface OnnxStateLayer {
   parts: readonly string[];
   /** The width H of each of them. */
   size: number;
+}
+
+/** Options of {@linkcode OnnxPolicy.load}. */
+export interface OnnxPolicyLoadOptions {
+  /**
+   * Refuse a model without rnnrl's checksum (default false: models from other exporters load).
+   * A flipped byte can hit the checksum's own entry, so a caller that plays only rnnrl's exports
+   * should set it.
+   */
+  requireChecksum?: boolean;
 }
 
 /** The result of {@linkcode OnnxPolicy.run}. */
@@ -115,10 +126,13 @@ export class OnnxPolicy {
    * Loads exported model bytes into an onnxruntime-web session.
    *
    * @param bytes The contents of a `.onnx` file written by `exportOnnx`.
+   * @param options Whether the model must carry rnnrl's checksum.
    * @returns The policy.
-   * @throws {TypeError} When the bytes are not an ONNX model with rnnrl's input and output names.
+   * @throws {TypeError} When the bytes are not an ONNX model with rnnrl's input and output names,
+   * their checksum does not match (or is missing, with `requireChecksum`), or onnxruntime-web
+   * refuses the model.
    */
-  static async load(bytes: Uint8Array): Promise<OnnxPolicy> {
+  static async load(bytes: Uint8Array, options: OnnxPolicyLoadOptions = {}): Promise<OnnxPolicy> {
     const model = decodeOnnxModel(bytes);
     const inputs = new Map((model.graph?.input ?? []).map((v) => [v.name ?? "", v]));
     const outputs = new Map((model.graph?.output ?? []).map((v) => [v.name ?? "", v]));
@@ -153,9 +167,31 @@ export class OnnxPolicy {
       stateLayers,
       batch: typeof batchDim === "number" ? batchDim : null,
     };
+    const seal = await checkOnnxSeal(bytes, model);
+    if (seal === "damaged" || (seal === "unsealed" && options.requireChecksum)) {
+      throw new TypeError(
+        seal === "damaged"
+          ? "Cannot load ONNX policy: its checksum does not match its bytes (the file is damaged, " +
+            "or was changed after rnnrl wrote it)"
+          : "Cannot load ONNX policy: it carries no checksum (the file is damaged, or was not " +
+            "written by rnnrl's exporter)",
+      );
+    }
     const metadata: Record<string, string> = {};
     for (const entry of model.metadataProps ?? []) metadata[entry.key ?? ""] = entry.value ?? "";
-    const session = await createOrtSession(bytes);
+    let session: OrtSession;
+    try {
+      session = await createOrtSession(bytes);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (message.includes("--allow-read")) throw error; // the runtime itself, not the model
+      throw new TypeError(
+        `Cannot load ONNX policy: onnxruntime-web refuses it (${
+          message.replace(/^Cannot create ONNX session: /, "").split("\n")[0]
+        })`,
+        { cause: error },
+      );
+    }
     return new OnnxPolicy(session, shape, metadata);
   }
 

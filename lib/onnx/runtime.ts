@@ -152,6 +152,9 @@ export async function createOrtSession(
     const session = await ort.InferenceSession.create(model, {
       executionProviders: ["wasm"],
       graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
+      // A model onnxruntime-web refuses is reported by the rejection, in one line; its own log
+      // (warnings about odd but loadable models, the error again) would add lines to a CLI's stderr.
+      logSeverityLevel: 4,
     });
     return new OrtSession(session);
   } catch (error) {

@@ -13,6 +13,8 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { refuseLink, writeFileAtomic } from "../io/atomic_write.ts";
+import { FileError } from "../io/errors.ts";
 import { ONNX_METADATA_KEYS, ONNX_OBSERVATION, ONNX_OUTPUT } from "./export.ts";
 import { stateLayout } from "./policy.ts";
 import { decodeOnnxModel, type OnnxValueInfo } from "./onnx_proto.ts";
@@ -101,12 +103,14 @@ export async function writeWebPlayer(
   };
 
   const runtimeDir = options.runtimeDir ?? findRuntimeDir();
+  await checkWebPlayerDir(dir);
   await Deno.mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const name of WEB_PLAYER_RUNTIME_FILES) {
     const from = `${runtimeDir}/${name}`;
+    let bytes: Uint8Array;
     try {
-      await Deno.copyFile(from, `${dir}/${name}`);
+      bytes = await Deno.readFile(from);
     } catch (error) {
       throw new Error(
         `Cannot write web player: cannot copy onnxruntime-web's ${from}: ${
@@ -115,16 +119,42 @@ export async function writeWebPlayer(
         { cause: error },
       );
     }
+    await writeFileAtomic(`${dir}/${name}`, bytes);
     written.push(`${dir}/${name}`);
   }
-  await Deno.writeFile(`${dir}/policy.onnx`, modelBytes);
+  await writeFileAtomic(`${dir}/policy.onnx`, modelBytes);
   written.push(`${dir}/policy.onnx`);
-  await Deno.writeTextFile(
+  await writeFileAtomic(
     `${dir}/index.html`,
     playerHtml(options.title ?? "rnnrl CartPole policy", config),
   );
   written.push(`${dir}/index.html`);
   return written;
+}
+
+/** The files {@linkcode writeWebPlayer} writes into its folder. */
+export const WEB_PLAYER_FILES: readonly string[] = [
+  ...WEB_PLAYER_RUNTIME_FILES,
+  "policy.onnx",
+  "index.html",
+];
+
+/**
+ * Checks, before anything is written, that the web player can go into `dir`: the folder is not a
+ * symbolic link (nor a file), and none of the files to write is a link or a folder.
+ *
+ * @param dir The player's folder (it need not exist).
+ * @throws {FileError} Naming what is in the way.
+ */
+export async function checkWebPlayerDir(dir: string): Promise<void> {
+  const info = await Deno.lstat(dir).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  });
+  if (info === null) return;
+  if (info.isSymlink) throw new FileError(`Cannot write web player: ${dir} is a symbolic link`);
+  if (!info.isDirectory) throw new FileError(`Cannot write web player: ${dir} is not a folder`);
+  for (const name of WEB_PLAYER_FILES) await refuseLink(`${dir}/${name}`);
 }
 
 /** onnxruntime-web's `dist/` folder, where Deno resolved the package. */

@@ -25,6 +25,7 @@ import {
 import type { VegaLiteSpec } from "./charts.ts";
 import { cartPoleReplaySvg, minesweeperReplaySvg } from "./replay.ts";
 import type { ReplayDrawing } from "./replay.ts";
+import { writeFileAtomic } from "../io/atomic_write.ts";
 import { readRun } from "./run_data.ts";
 import type { Replay, RunData, Testbed } from "./run_data.ts";
 
@@ -467,7 +468,7 @@ export async function writeReport(
 ): Promise<void> {
   const runs: RunData[] = [];
   for (const dir of runDirs) runs.push(await readRun(dir));
-  await Deno.writeTextFile(outPath, await renderReport(runs, options));
+  await writeFileAtomic(outPath, await renderReport(runs, options));
 }
 
 /** Options of {@linkcode renderTestbedReport}. */
@@ -536,5 +537,5 @@ export async function writeTestbedReport(
   outPath: string,
   options: TestbedReportOptions = {},
 ): Promise<void> {
-  await Deno.writeTextFile(outPath, await renderTestbedReport(testbed, options));
+  await writeFileAtomic(outPath, await renderTestbedReport(testbed, options));
 }

@@ -91,6 +91,57 @@ export function spawnTask(
   return commandOf(task, args, options).spawn();
 }
 
+/**
+ * Starts `deno task <task> <args>` itself, as a user does (stdout and stderr piped): the task
+ * runner, which starts the `deno run` process of the task as its child.
+ */
+export function spawnTaskRunner(
+  task: TaskName,
+  args: readonly string[],
+  options: RunTaskOptions = {},
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", task, ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+  }).spawn();
+}
+
+/**
+ * Tells whether no process holds the lock of run directory `dir` (its `.lock`, see
+ * lib/io/run_lock.ts): true when there is no lock file, or when one is there but nobody holds it
+ * (its holder ended without removing it).
+ */
+export async function lockIsFree(dir: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(join(dir, ".lock"), { read: true, write: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return true;
+    throw error;
+  }
+  try {
+    const free = await file.tryLock(true);
+    if (free) await file.unlock();
+    return free;
+  } finally {
+    file.close();
+  }
+}
+
+/** Waits until `condition` holds, checking every 20 ms; false when `ms` pass first. */
+export async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return await condition();
+}
+
 /** Reads a child's piped stdout and stderr to the end and waits for its status. */
 export async function finish(child: Deno.ChildProcess): Promise<TaskOutput> {
   const text = (stream: ReadableStream<Uint8Array<ArrayBuffer>>) => new Response(stream).text();
@@ -104,7 +155,8 @@ export async function finish(child: Deno.ChildProcess): Promise<TaskOutput> {
 
 /**
  * Fingerprints everything under `dir`: each file's path (relative) with the SHA-256 of its bytes,
- * and each directory's path with "dir", so a created, deleted or changed entry shows.
+ * each directory's path with "dir", and each symbolic link's with where it points, so a created,
+ * deleted or changed entry shows.
  */
 export async function fingerprint(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -114,7 +166,9 @@ export async function fingerprint(dir: string): Promise<Record<string, string>> 
     entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const entry of entries) {
       const rel = relative ? `${relative}/${entry.name}` : entry.name;
-      if (entry.isDirectory) {
+      if (entry.isSymlink) {
+        out[rel] = `link to ${await Deno.readLink(join(path, entry.name))}`;
+      } else if (entry.isDirectory) {
         out[rel] = "dir";
         await walk(join(path, entry.name), rel);
       } else {
