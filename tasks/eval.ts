@@ -23,7 +23,12 @@ import { FileError, fileSystemError } from "../lib/io/errors.ts";
 import { runFile } from "../lib/io/run_dir.ts";
 import { OnnxPolicy, onnxPolicy } from "../lib/onnx/policy.ts";
 import { evaluate, type EvaluationResult } from "../lib/rl/evaluation.ts";
-import { type BaselineAgent, ENV_NAMES, runBaseline } from "../lib/run/registry.ts";
+import {
+  type BaselineAgent,
+  ENV_CHOICES_SUMMARY,
+  ENV_NAMES,
+  runBaseline,
+} from "../lib/run/registry.ts";
 import {
   checkPolicySource,
   createRunEnv,
@@ -46,7 +51,12 @@ const EVAL_CLI = defineCli({
       type: "boolean",
       description: "With --run: act through onnxruntime-web on the exported policy",
     },
-    env: { type: "choice", choices: ENV_NAMES, description: "The environment of a baseline" },
+    env: {
+      type: "choice",
+      choices: ENV_NAMES,
+      choicesSummary: ENV_CHOICES_SUMMARY,
+      description: "The environment of a baseline",
+    },
     agent: {
       type: "choice",
       choices: AGENTS,

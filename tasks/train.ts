@@ -34,7 +34,13 @@ import {
 import type { JsonObject } from "../lib/io/json.ts";
 import { openRunDir } from "../lib/io/run_dir.ts";
 import { presetFor } from "../lib/run/presets.ts";
-import { ALGO_NAMES, type AlgoName, ENV_NAMES, type EnvName } from "../lib/run/registry.ts";
+import {
+  ALGO_NAMES,
+  type AlgoName,
+  ENV_CHOICES_SUMMARY,
+  ENV_NAMES,
+  type EnvName,
+} from "../lib/run/registry.ts";
 import {
   envsWithOption,
   envTakesOption,
@@ -48,7 +54,12 @@ export const TRAIN_CLI = defineCli({
   name: "deno task train",
   summary: "Trains an agent, then evaluates it and writes its run directory and report.",
   flags: {
-    env: { type: "choice", choices: ENV_NAMES, description: "The environment (default cartpole)" },
+    env: {
+      type: "choice",
+      choices: ENV_NAMES,
+      choicesSummary: ENV_CHOICES_SUMMARY,
+      description: "The environment (default cartpole)",
+    },
     algo: { type: "choice", choices: ALGO_NAMES, description: "The algorithm (default dqn)" },
     seed: { type: "integer", min: 0, max: 4294967295, description: "Random seed (default 0)" },
     steps: { type: "integer", min: 1, description: "Environment steps (default: the preset's)" },
@@ -122,6 +133,10 @@ export const TRAIN_CLI = defineCli({
       choices: ["discrete", "continuous"],
       description: "pendulum's torque: 5 discrete levels, or continuous (ppo, a2c, reinforce)",
     },
+    "observe-previous-action": {
+      type: "boolean",
+      description: "POPGym's environments: append the previous action to the observation",
+    },
     width: { type: "integer", min: 1, description: "Minesweeper columns" },
     height: { type: "integer", min: 1, description: "Minesweeper rows" },
     mines: { type: "integer", min: 1, description: "Minesweeper mines" },
@@ -159,6 +174,14 @@ function envOverrides(flags: Flags, env: EnvName): JsonObject {
       );
     }
     out[key] = flags[key]!;
+  }
+  if (flags.observePreviousAction) {
+    if (!envTakesOption(env, "observePreviousAction")) {
+      throw new UsageError(
+        `--observe-previous-action does not apply to --env ${env} (only to POPGym's environments)`,
+      );
+    }
+    out.observePreviousAction = true;
   }
   if (flags.actions !== undefined) {
     if (!envTakesOption(env, "continuous")) {

@@ -10,6 +10,7 @@ import {
   MultiarmedBandit,
   NoisyStatelessCartPole,
   POPGYM_ENVS,
+  type PopgymEnvName,
   PopgymMineSweeper,
   RepeatFirst,
   RepeatPrevious,
@@ -91,7 +92,7 @@ function close(actual: number, expected: number, tolerance = 1e-9, what = ""): v
 }
 
 function make<T extends Env<unknown>>(name: string, options = {}): T {
-  const factory = POPGYM_ENVS.get(name);
+  const factory = POPGYM_ENVS.get(name as PopgymEnvName);
   assert.ok(factory, `${name} is registered`);
   return factory(options) as T;
 }

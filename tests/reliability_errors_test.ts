@@ -348,8 +348,8 @@ const BAD_INPUTS: BadInput[] = [
   {
     task: "train",
     input: "unknown algorithm",
-    args: fresh("--algo", "ppo"),
-    message: '--algo must be one of dqn, …; got "ppo"',
+    args: fresh("--algo", "sac"),
+    message: '--algo must be one of dqn, …; got "sac"',
   },
   {
     task: "train",

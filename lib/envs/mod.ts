@@ -54,3 +54,4 @@ export {
 } from "./pendulum.ts";
 export { DiscreteActions, type DiscreteActionsOptions } from "./wrappers.ts";
 export { VectorEnv, type VectorResetResult, type VectorStepResult } from "./vector.ts";
+export * from "./popgym/mod.ts";

@@ -68,6 +68,8 @@ export interface ChoiceFlag<C extends string = string> extends FlagBase {
   type: "choice";
   /** The allowed values. */
   choices: readonly C[];
+  /** How the help text names the values when they are too many to list (default: all of them). */
+  choicesSummary?: string;
   /** The value when the flag is absent. */
   default?: C;
   /** The flag must be given (ignored when there is a default). */
@@ -262,7 +264,7 @@ function flagValue(name: string, flag: FlagSpec, raw: string | boolean | undefin
     case "choice":
       if (!flag.choices.includes(value)) {
         throw new UsageError(
-          `--${name} must be one of ${flag.choices.join(", ")}; got ${JSON.stringify(value)}`,
+          `--${name} must be ${describeValue(flag)}; got ${JSON.stringify(value)}`,
         );
       }
       return value;
@@ -319,7 +321,7 @@ function describeValue(flag: FlagSpec): string {
     case "string":
       return "a non-empty string";
     case "choice":
-      return `one of ${flag.choices.join(", ")}`;
+      return flag.choicesSummary ?? `one of ${flag.choices.join(", ")}`;
     case "integer":
     case "number": {
       const noun = flag.type;

@@ -16,6 +16,12 @@ import {
   type MinesweeperRewards,
 } from "../envs/minesweeper.ts";
 import { Pendulum } from "../envs/pendulum.ts";
+import {
+  POPGYM_ENV_NAMES,
+  POPGYM_ENVS,
+  POPGYM_GAMES,
+  type PopgymEnvName,
+} from "../envs/popgym/mod.ts";
 import { DiscreteActions } from "../envs/wrappers.ts";
 import type { JsonObject } from "../io/json.ts";
 import { A2C } from "../rl/a2c.ts";
@@ -30,8 +36,8 @@ import { TabularAgent } from "../rl/q_learning.ts";
 import { PPO } from "../rl/ppo.ts";
 import { REINFORCE } from "../rl/reinforce.ts";
 
-/** The environments {@linkcode createEnv} knows, as the command line names them. */
-export const ENV_NAMES: readonly EnvName[] = [
+/** rnnrl's own environments, as the command line names them. */
+export const CORE_ENV_NAMES: readonly CoreEnvName[] = [
   "cartpole",
   "cartpole-masked",
   "bandit",
@@ -41,8 +47,8 @@ export const ENV_NAMES: readonly EnvName[] = [
   "pendulum-masked",
 ];
 
-/** The name of an environment {@linkcode createEnv} can build. */
-export type EnvName =
+/** The name of one of rnnrl's own environments. */
+export type CoreEnvName =
   | "cartpole"
   | "cartpole-masked"
   | "bandit"
@@ -50,6 +56,24 @@ export type EnvName =
   | "minesweeper-memory"
   | "pendulum"
   | "pendulum-masked";
+
+/** The environments {@linkcode createEnv} knows: rnnrl's own, then POPGym's 33. */
+export const ENV_NAMES: readonly EnvName[] = [...CORE_ENV_NAMES, ...POPGYM_ENV_NAMES];
+
+/**
+ * The name of an environment {@linkcode createEnv} can build: one of rnnrl's own, or a POPGym
+ * game at a difficulty (`repeat-previous-easy`, …).
+ */
+export type EnvName = CoreEnvName | PopgymEnvName;
+
+/** The environment names as help texts list them. */
+export const ENV_CHOICES_SUMMARY = `one of ${CORE_ENV_NAMES.join(", ")}, or POPGym's ` +
+  `${POPGYM_GAMES.join(", ")} with -easy, -medium or -hard (repeat-previous-easy, …)`;
+
+/** Whether `name` is one of POPGym's environments. */
+export function isPopgymEnv(name: string): name is PopgymEnvName {
+  return POPGYM_ENVS.has(name as PopgymEnvName);
+}
 
 /** Options of {@linkcode createEnv}; each applies only where it makes sense. */
 export interface CreateEnvOptions {
@@ -71,13 +95,15 @@ export interface CreateEnvOptions {
   pendulumActions?: number;
   /** pendulum: the continuous torque itself, for agents with a continuous policy (default false). */
   continuous?: boolean;
+  /** POPGym's environments: append the previous action to the observation (default false). */
+  observePreviousAction?: boolean;
 }
 
 /**
  * Builds an environment by name: "cartpole", "cartpole-masked" (velocities hidden), "bandit" (the
  * 10-armed testbed), "minesweeper", "minesweeper-memory", "pendulum" and "pendulum-masked"
  * (the angular velocity hidden), whose torque is discretised by {@linkcode DiscreteActions} unless
- * `continuous` is set.
+ * `continuous` is set, and POPGym's games by their names (`repeat-previous-easy`, …).
  *
  * @example
  * ```ts
@@ -118,10 +144,14 @@ export function createEnv(name: EnvName, options: CreateEnvOptions = {}): EnvCor
       if (options.continuous) return pendulum;
       return new DiscreteActions(pendulum, { count: options.pendulumActions ?? 5 });
     }
-    default:
+    default: {
+      const popgym = POPGYM_ENVS.get(name);
+      if (popgym) return popgym({ seed, observePreviousAction: options.observePreviousAction });
       throw new RangeError(
-        `Cannot create environment "${name}": expected one of ${ENV_NAMES.join(", ")}`,
+        `Cannot create environment "${name}": expected one of ${CORE_ENV_NAMES.join(", ")}, ` +
+          `or a POPGym game (${POPGYM_GAMES.join(", ")}) with -easy, -medium or -hard`,
       );
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import { BACKEND_CHOICES, type BackendChoice } from "../backend/create.ts";
 import { RunDirError, UserError } from "../io/errors.ts";
 import { canonicalJson, type JsonObject, type JsonValue } from "../io/json.ts";
 import { readConfig } from "../io/run_dir.ts";
+import { POPGYM_ENV_NAMES, type PopgymEnvName } from "../envs/popgym/mod.ts";
 import {
   ALGO_NAMES,
   type AlgoName,
@@ -79,7 +80,15 @@ const ENV_OPTIONS: Record<EnvName, readonly (keyof CreateEnvOptions)[]> = {
   "minesweeper-memory": ["difficulty", "width", "height", "mines", "observeAction"],
   pendulum: ["pendulumActions", "continuous"],
   "pendulum-masked": ["pendulumActions", "continuous"],
+  ...popgymOptions(),
 };
+
+/** POPGym's environments take the previous-action observation. */
+function popgymOptions(): Record<PopgymEnvName, readonly (keyof CreateEnvOptions)[]> {
+  const options = {} as Record<PopgymEnvName, readonly (keyof CreateEnvOptions)[]>;
+  for (const name of POPGYM_ENV_NAMES) options[name] = ["observePreviousAction"];
+  return options;
+}
 
 /**
  * The environments that take an option, for messages: `envsWithOption("width")` is

@@ -74,7 +74,23 @@ export type PopgymFactoryOptions = Omit<PopgymOptions, "difficulty">;
 export type PopgymFactory = (options?: PopgymFactoryOptions) => Env;
 
 /** The games, by the command-line prefix of their names. */
-const GAMES: Readonly<Record<string, new (options: PopgymOptions) => Env>> = {
+export type PopgymGame =
+  | "repeat-previous"
+  | "repeat-first"
+  | "count-recall"
+  | "autoencode"
+  | "stateless-cartpole"
+  | "noisy-stateless-cartpole"
+  | "higher-lower"
+  | "multiarmed-bandit"
+  | "battleship"
+  | "concentration"
+  | "minesweeper";
+
+/** A registered POPGym environment's name: the game and the difficulty. */
+export type PopgymEnvName = `${PopgymGame}-${PopgymDifficulty}`;
+
+const GAMES: Readonly<Record<PopgymGame, new (options: PopgymOptions) => Env>> = {
   "repeat-previous": RepeatPrevious,
   "repeat-first": RepeatFirst,
   "count-recall": CountRecall,
@@ -88,9 +104,13 @@ const GAMES: Readonly<Record<string, new (options: PopgymOptions) => Env>> = {
   "minesweeper": PopgymMineSweeper,
 };
 
-function registry(): ReadonlyMap<string, PopgymFactory> {
-  const envs = new Map<string, PopgymFactory>();
-  for (const [game, Game] of Object.entries(GAMES)) {
+/** The games, in POPGym's order. */
+export const POPGYM_GAMES: readonly PopgymGame[] = Object.keys(GAMES) as PopgymGame[];
+
+function registry(): ReadonlyMap<PopgymEnvName, PopgymFactory> {
+  const envs = new Map<PopgymEnvName, PopgymFactory>();
+  for (const game of POPGYM_GAMES) {
+    const Game = GAMES[game];
     for (const difficulty of ["easy", "medium", "hard"] as PopgymDifficulty[]) {
       envs.set(`${game}-${difficulty}`, (options = {}) => new Game({ ...options, difficulty }));
     }
@@ -113,4 +133,7 @@ function registry(): ReadonlyMap<string, PopgymFactory> {
  * }
  * ```
  */
-export const POPGYM_ENVS: ReadonlyMap<string, PopgymFactory> = registry();
+export const POPGYM_ENVS: ReadonlyMap<PopgymEnvName, PopgymFactory> = registry();
+
+/** The registered names, as {@linkcode POPGYM_ENVS} lists them. */
+export const POPGYM_ENV_NAMES: readonly PopgymEnvName[] = [...POPGYM_ENVS.keys()];
