@@ -198,12 +198,13 @@ const REINFORCE_CARTPOLE: JsonObject = {
 };
 
 /**
- * PPO on "cartpole-masked" follows the RL Zoo's PPO for CartPole (8 copies × 32 steps, 20 epochs,
- * no entropy bonus, the learning rate from 1e-3 and the clip range from 0.2 both falling linearly
- * to 0 over the 100 000 steps) with one minibatch of whole sequences (recurrent minibatches are
- * whole copies), γ = 0.99, λ = 0.95, rewards scaled by 0.1, and an LSTM of 64 units before a
- * 64-unit ReLU layer (or a GRU, with `--cell gru`; an MLP with `--cell none`). "cartpole" uses
- * the same settings.
+ * PPO on "cartpole-masked" takes the RL Zoo's RecurrentPPO settings for CartPoleNoVel (8 copies ×
+ * 32 steps in one minibatch of whole sequences, 20 epochs, γ = 0.98, λ = 0.8, no entropy bonus,
+ * the learning rate from 1e-3 and the clip range from 0.2 both falling linearly to 0 over the
+ * 100 000 steps, an LSTM of 64 units before a 64-unit ReLU layer in the actor and in the critic)
+ * with rewards scaled by 0.1. `--cell gru` swaps the LSTM for a GRU, `--cell none` for nothing (an
+ * MLP). With γ = 0.99 and λ = 0.95 one seed in three of each cell ended below 475. "cartpole"
+ * uses the same settings.
  */
 const PPO_CARTPOLE: JsonObject = {
   envs: 8,
@@ -214,8 +215,8 @@ const PPO_CARTPOLE: JsonObject = {
   hiddenSizes: [64],
   learningRate: { start: 1e-3, end: 0, steps: 100_000 },
   clipRange: { start: 0.2, end: 0, steps: 100_000 },
-  gamma: 0.99,
-  gaeLambda: 0.95,
+  gamma: 0.98,
+  gaeLambda: 0.8,
   entropyCoef: 0,
   rewardScale: 0.1,
 };
