@@ -10,7 +10,7 @@
  * The algorithms are those of Cephes' `expf` and `tanhf` (S. L. Moshier), with their published
  * polynomial coefficients; the code is written afresh. Measured against `Math.exp`/`Math.tanh`
  * in float64 (see `tests/backend_f32_math_test.ts`): `expF32` is within 1 float32 ulp on
- * [−87, 88], `sigmoidF32` and `tanhF32` within 1.2e-7 absolute.
+ * [−87, 88], `sigmoidF32` and `tanhF32` within 1e-7 absolute.
  *
  * @module
  */
