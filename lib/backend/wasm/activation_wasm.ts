@@ -30,7 +30,7 @@ const F32 = 4;
 const SIGN = 0x80000000 | 0;
 const MAGNITUDE = 0x7fffffff;
 
-/** Locals that the emitted math borrows; one set per function. */
+/** Locals that the emitted math borrows, and the constants it reads; one set per function. */
 interface Temps {
   xc: Local;
   kf: Local;
@@ -40,38 +40,97 @@ interface Temps {
   a: Local;
   small: Local;
   twice: Local;
+  /** Splatted constants by their 32-bit pattern, set once before any loop. */
+  consts: Map<number, Local>;
 }
 
+const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0];
+
+/** The lane patterns of every constant the kernels use (f32 values as their bits). */
+const CONSTANTS: readonly number[] = [
+  ...[EXP_MIN_F32, EXP_MAX_F32, LOG2E_F32, LN2_HI_F32, LN2_LO_F32, 1, 2, TANH_SMALL_F32].map(
+    f32Bits,
+  ),
+  ...EXP_P_F32.map(f32Bits),
+  ...TANH_Q_F32.map(f32Bits),
+  127,
+  SIGN >>> 0,
+  MAGNITUDE,
+];
+
+/**
+ * Declares the temporaries and emits the constants into locals. Call it before the function's
+ * loops: V8 rebuilds a `v128.const` from immediates wherever it appears, while a local costs at
+ * most a reload from the stack.
+ */
 function temps(f: FunctionBody): Temps {
   const v = () => f.local("v128");
-  return { xc: v(), kf: v(), r: v(), z: v(), neg: v(), a: v(), small: v(), twice: v() };
+  const consts = new Map<number, Local>();
+  for (const pattern of CONSTANTS) {
+    if (consts.has(pattern)) continue;
+    const l = v();
+    f.i32x4Const(pattern).set(l);
+    consts.set(pattern, l);
+  }
+  return { xc: v(), kf: v(), r: v(), z: v(), neg: v(), a: v(), small: v(), twice: v(), consts };
+}
+
+/** Pushes the f32 constant `value` in all lanes. */
+function k(f: FunctionBody, t: Temps, value: number): void {
+  f.get(t.consts.get(f32Bits(value))!);
+}
+
+/** Pushes the i32 constant `value` in all lanes. */
+function ki(f: FunctionBody, t: Temps, value: number): void {
+  f.get(t.consts.get(value >>> 0)!);
 }
 
 /** Pushes e^x for the four lanes of local `x` (see `expF32`). Clobbers xc, kf, r, z. */
 function emitExp(f: FunctionBody, x: Local, t: Temps): void {
   // xc = min(max(x, −87), 88): NaN stays NaN.
-  f.get(x).f32x4Const(EXP_MIN_F32).f32x4Max().f32x4Const(EXP_MAX_F32).f32x4Min().set(t.xc);
+  f.get(x);
+  k(f, t, EXP_MIN_F32);
+  f.f32x4Max();
+  k(f, t, EXP_MAX_F32);
+  f.f32x4Min().set(t.xc);
   // kf = nearest(xc · log2 e)
-  f.get(t.xc).f32x4Const(LOG2E_F32).f32x4Mul().f32x4Nearest().set(t.kf);
+  f.get(t.xc);
+  k(f, t, LOG2E_F32);
+  f.f32x4Mul().f32x4Nearest().set(t.kf);
   // r = (xc − kf·C1) − kf·C2
-  f.get(t.xc).get(t.kf).f32x4Const(LN2_HI_F32).f32x4Mul().f32x4Sub();
-  f.get(t.kf).f32x4Const(LN2_LO_F32).f32x4Mul().f32x4Sub().set(t.r);
+  f.get(t.xc).get(t.kf);
+  k(f, t, LN2_HI_F32);
+  f.f32x4Mul().f32x4Sub().get(t.kf);
+  k(f, t, LN2_LO_F32);
+  f.f32x4Mul().f32x4Sub().set(t.r);
   f.get(t.r).get(t.r).f32x4Mul().set(t.z);
   // p = ((((P0·r + P1)·r + P2)·r + P3)·r + P4)·r + P5, then p·z + r + 1
-  f.f32x4Const(EXP_P_F32[0]).get(t.r).f32x4Mul().f32x4Const(EXP_P_F32[1]).f32x4Add();
+  k(f, t, EXP_P_F32[0]);
+  f.get(t.r).f32x4Mul();
+  k(f, t, EXP_P_F32[1]);
+  f.f32x4Add();
   for (let i = 2; i < EXP_P_F32.length; i++) {
-    f.get(t.r).f32x4Mul().f32x4Const(EXP_P_F32[i]).f32x4Add();
+    f.get(t.r).f32x4Mul();
+    k(f, t, EXP_P_F32[i]);
+    f.f32x4Add();
   }
-  f.get(t.z).f32x4Mul().get(t.r).f32x4Add().f32x4Const(1).f32x4Add();
+  f.get(t.z).f32x4Mul().get(t.r).f32x4Add();
+  k(f, t, 1);
+  f.f32x4Add();
   // · 2^k, k = kf as an integer in [−126, 127]: the float with biased exponent k + 127.
-  f.get(t.kf).i32x4TruncSatF32x4S().i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl();
+  f.get(t.kf).i32x4TruncSatF32x4S();
+  ki(f, t, 127);
+  f.i32x4Add().i32Const(23).i32x4Shl();
   f.f32x4Mul();
 }
 
 /** Pushes σ(x) = 1 / (1 + e^−x) for the lanes of local `x` (see `sigmoidF32`). */
 function emitSigmoid(f: FunctionBody, x: Local, t: Temps): void {
-  f.get(x).i32x4Const(SIGN).v128Xor().set(t.neg);
-  f.f32x4Const(1).f32x4Const(1);
+  f.get(x);
+  ki(f, t, SIGN);
+  f.v128Xor().set(t.neg);
+  k(f, t, 1);
+  k(f, t, 1);
   emitExp(f, t.neg, t);
   f.f32x4Add().f32x4Div();
 }
@@ -81,21 +140,35 @@ function emitTanh(f: FunctionBody, x: Local, t: Temps): void {
   f.get(x).f32x4Abs().set(t.a);
   // |x| < 0.625: a + (z·Q(z))·a with z = a².
   f.get(t.a).get(t.a).f32x4Mul().set(t.z);
-  f.f32x4Const(TANH_Q_F32[0]).get(t.z).f32x4Mul().f32x4Const(TANH_Q_F32[1]).f32x4Add();
+  k(f, t, TANH_Q_F32[0]);
+  f.get(t.z).f32x4Mul();
+  k(f, t, TANH_Q_F32[1]);
+  f.f32x4Add();
   for (let i = 2; i < TANH_Q_F32.length; i++) {
-    f.get(t.z).f32x4Mul().f32x4Const(TANH_Q_F32[i]).f32x4Add();
+    f.get(t.z).f32x4Mul();
+    k(f, t, TANH_Q_F32[i]);
+    f.f32x4Add();
   }
   f.get(t.z).f32x4Mul().get(t.a).f32x4Mul().get(t.a).f32x4Add().set(t.small);
   // Else 1 − 2 / (e^{2a} + 1). (emitExp reuses z: the small branch is done with it.)
-  f.get(t.a).f32x4Const(2).f32x4Mul().set(t.twice);
+  f.get(t.a);
+  k(f, t, 2);
+  f.f32x4Mul().set(t.twice);
   f.get(t.small);
-  f.f32x4Const(1).f32x4Const(2);
+  k(f, t, 1);
+  k(f, t, 2);
   emitExp(f, t.twice, t);
-  f.f32x4Const(1).f32x4Add().f32x4Div().f32x4Sub();
+  k(f, t, 1);
+  f.f32x4Add().f32x4Div().f32x4Sub();
   // Per lane: small where a < 0.625 (false for NaN), else large.
-  f.get(t.a).f32x4Const(TANH_SMALL_F32).f32x4Lt().v128Bitselect();
+  f.get(t.a);
+  k(f, t, TANH_SMALL_F32);
+  f.f32x4Lt().v128Bitselect();
   // The sign of x on the magnitude.
-  f.i32x4Const(MAGNITUDE).v128And().get(x).i32x4Const(SIGN).v128And().v128Or();
+  ki(f, t, MAGNITUDE);
+  f.v128And().get(x);
+  ki(f, t, SIGN);
+  f.v128And().v128Or();
 }
 
 type Emit = (f: FunctionBody, x: Local, t: Temps) => void;
