@@ -7,6 +7,11 @@
  * use: in float64 a central difference is accurate to about 1e-8, so the analytic gradients of the
  * real code paths can be checked tightly.
  *
+ * One difference between the two: float32 tensors take sigmoid and tanh (in the LSTM and GRU
+ * gates and in `matmul`/`activate`) from the deterministic float32 functions of `f32_math.ts`,
+ * run as WebAssembly SIMD kernels where available (`cpu_activations.ts`), while float64 tensors use
+ * `Math.exp` and `Math.tanh`. The backward passes read the stored activations either way.
+ *
  * @module
  */
 
