@@ -7,6 +7,11 @@
  * use: in float64 a central difference is accurate to about 1e-8, so the analytic gradients of the
  * real code paths can be checked tightly.
  *
+ * One difference between the two: float32 tensors take sigmoid and tanh (in the LSTM and GRU
+ * gates and in `matmul`/`activate`) from the deterministic float32 functions of `f32_math.ts`,
+ * run as WebAssembly SIMD kernels where available (`cpu_activations.ts`), while float64 tensors use
+ * `Math.exp` and `Math.tanh`. The backward passes read the stored activations either way.
+ *
  * @module
  */
 
@@ -33,6 +38,13 @@ import {
   shapeSize,
   type Tensor,
 } from "./backend.ts";
+import {
+  activateRows,
+  f32UsesLibm,
+  lstmCellF32,
+  sigmoidInPlace,
+  tanhInPlace,
+} from "./cpu_activations.ts";
 import { gemm } from "./cpu_gemm.ts";
 import {
   expectBounds,
@@ -125,8 +137,18 @@ export function cpuData(t: Tensor): FloatArray {
   return t.data;
 }
 
+/** σ in double precision: the float64 path (float32 tensors use `cpu_activations.ts`). */
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
+}
+
+/**
+ * Whether `data` takes the float32 activation path of `cpu_activations.ts` (deterministic
+ * float32 exp/sigmoid/tanh, WebAssembly SIMD where available) rather than `Math.exp`/`Math.tanh`
+ * in double precision, which float64 tensors keep for the gradient checks.
+ */
+function f32Activations(data: FloatArray): data is Float32Array {
+  return data instanceof Float32Array && !f32UsesLibm();
 }
 
 /** Stack frames from this file, recognised by its URL. */
@@ -763,7 +785,9 @@ export class CpuBackend implements Backend {
       const gt = g.subarray(t * batch * g3, (t + 1) * batch * g3);
       const rt = reset.data.subarray(t * bh, (t + 1) * bh);
       const ht = h.data.subarray(t * bh, (t + 1) * bh);
-      if (linearBeforeReset) {
+      if (f32Activations(gt)) {
+        gruGatesF32(gt, hp, rec, bu, rt, ht, batch, H, linearBeforeReset, uh, uzr);
+      } else if (linearBeforeReset) {
         matmulInto(hp, u, rec, batch, g3, H);
         for (let b = 0; b < batch; b++) {
           for (let j = 0; j < H; j++) {
@@ -1210,10 +1234,12 @@ function activateInPlace(x: FloatArray, activation: Activation): void {
       for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
       return;
     case "tanh":
-      for (let i = 0; i < x.length; i++) x[i] = Math.tanh(x[i]);
+      if (f32Activations(x)) tanhInPlace(x);
+      else for (let i = 0; i < x.length; i++) x[i] = Math.tanh(x[i]);
       return;
     case "sigmoid":
-      for (let i = 0; i < x.length; i++) x[i] = sigmoid(x[i]);
+      if (f32Activations(x)) sigmoidInPlace(x);
+      else for (let i = 0; i < x.length; i++) x[i] = sigmoid(x[i]);
       return;
     default:
       throw new RangeError(`Cannot apply activation "${activation}"`);
@@ -1223,6 +1249,8 @@ function activateInPlace(x: FloatArray, activation: Activation): void {
 /**
  * The fused LSTM cell for one step: `z` holds the gate pre-activations [B, 4H] and is overwritten
  * with the activated gates; `cell` holds c_{t−1} masked on entry (also in `cPrev`) and c_t on exit.
+ * Float32 tensors go through `lstmCellF32` (float32 arithmetic throughout); float64 tensors
+ * through the double-precision loop below.
  */
 function lstmGatesForward(
   z: FloatArray,
@@ -1233,6 +1261,13 @@ function lstmGatesForward(
   batch: number,
   hidden: number,
 ): void {
+  if (
+    f32Activations(z) && cPrev instanceof Float32Array && cell instanceof Float32Array &&
+    cTanh instanceof Float32Array && h instanceof Float32Array
+  ) {
+    lstmCellF32(z, cPrev, cell, cTanh, h, batch, hidden);
+    return;
+  }
   const g4 = 4 * hidden;
   for (let b = 0; b < batch; b++) {
     const zr = b * g4;
@@ -1252,6 +1287,68 @@ function lstmGatesForward(
       const ct = Math.tanh(cell[sr + j]);
       cTanh[sr + j] = ct;
       h[sr + j] = o * cTanh[sr + j];
+    }
+  }
+}
+
+/**
+ * The gate math of one GRU step on float32 tensors (the loop of `gruForward` for float64, with
+ * the same formulas): the z and r pre-activations are summed and stored first, then σ is applied
+ * to each row's contiguous block of 2H, then the candidate's pre-activation is summed from the
+ * stored r and stored, tanh applied to its block of H, and h computed from the stored gates. With
+ * `linearBeforeReset` the recurrent matmul (`rec`, [B, 3H]) is computed here; without it, `rec`
+ * ([B, 2H] then [B, H]) takes `[U_z U_r]·h` and then `U_h·(r ⊙ h)`.
+ */
+function gruGatesF32(
+  gt: Float32Array,
+  hp: FloatArray,
+  rec: FloatArray,
+  bu: FloatArray,
+  rt: FloatArray,
+  ht: FloatArray,
+  batch: number,
+  H: number,
+  linearBeforeReset: boolean,
+  uh: FloatArray,
+  uzr: FloatArray,
+): void {
+  const g3 = 3 * H;
+  const rw = linearBeforeReset ? g3 : 2 * H; // row width of rec for the z and r gates
+  matmulInto(hp, uzr, rec, batch, rw, H);
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < H; j++) {
+      const gi = b * g3 + j, ri = b * rw + j;
+      gt[gi] = gt[gi] + rec[ri] + bu[j];
+      gt[gi + H] = gt[gi + H] + rec[ri + H] + bu[H + j];
+    }
+  }
+  activateRows("sigmoid", gt, 0, batch, 2 * H, g3);
+  if (linearBeforeReset) {
+    for (let b = 0; b < batch; b++) {
+      for (let j = 0; j < H; j++) {
+        const gi = b * g3 + j, si = b * H + j;
+        rt[si] = rec[gi + 2 * H] + bu[2 * H + j];
+        // Read back the stored values so backward sees exactly what forward used.
+        gt[gi + 2 * H] = gt[gi + 2 * H] + gt[gi + H] * rt[si];
+      }
+    }
+  } else {
+    for (let b = 0; b < batch; b++) {
+      for (let j = 0; j < H; j++) rt[b * H + j] = gt[b * g3 + H + j] * hp[b * H + j];
+    }
+    matmulInto(rt, uh, rec, batch, H, H);
+    for (let b = 0; b < batch; b++) {
+      for (let j = 0; j < H; j++) {
+        const gi = b * g3 + j;
+        gt[gi + 2 * H] = gt[gi + 2 * H] + rec[b * H + j] + bu[2 * H + j];
+      }
+    }
+  }
+  activateRows("tanh", gt, 2 * H, batch, H, g3);
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < H; j++) {
+      const gi = b * g3 + j, si = b * H + j;
+      ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
     }
   }
 }

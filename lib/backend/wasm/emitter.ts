@@ -1,7 +1,8 @@
 /**
  * A tiny WebAssembly binary emitter: just enough of the format (function types, an imported
- * memory, exported functions, i32/f32 scalar ops, simd128 loads/stores and f32x4 arithmetic,
- * structured control flow) to assemble the CPU backend's kernels from readable TypeScript.
+ * memory, exported functions, i32/f32 scalar ops, simd128 loads/stores, f32x4 arithmetic,
+ * comparisons and rounding, bitwise v128 ops, a few i32x4 ops, structured control flow) to
+ * assemble the CPU backend's kernels from readable TypeScript.
  *
  * Reference: the WebAssembly core specification 2.0, "Binary format" (and the fixed-width SIMD
  * proposal merged into it) for section ids and opcodes.
@@ -151,6 +152,21 @@ export class FunctionBody {
     return this.#op(0x6c);
   }
 
+  /** `i32.and`. */
+  i32And(): this {
+    return this.#op(0x71);
+  }
+
+  /** `i32.shl`. */
+  i32Shl(): this {
+    return this.#op(0x74);
+  }
+
+  /** `i32.shr_u`. */
+  i32ShrU(): this {
+    return this.#op(0x76);
+  }
+
   /** `i32.eqz`. */
   i32Eqz(): this {
     return this.#op(0x45);
@@ -229,6 +245,32 @@ export class FunctionBody {
     return this;
   }
 
+  /** `v128.const` of four f32 lanes, lane 0 first (each value rounded to float32). */
+  v128ConstF32(lanes: readonly [number, number, number, number]): this {
+    this.#simd(0x0c);
+    const bytes = new Uint8Array(new Float32Array(lanes).buffer);
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  /** `v128.const` of four i32 lanes, lane 0 first (each value taken modulo 2^32). */
+  v128ConstI32(lanes: readonly [number, number, number, number]): this {
+    this.#simd(0x0c);
+    const bytes = new Uint8Array(new Int32Array(lanes).buffer);
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  /** `v128.const` with the same f32 value in all four lanes. */
+  f32x4Const(value: number): this {
+    return this.v128ConstF32([value, value, value, value]);
+  }
+
+  /** `v128.const` with the same i32 value in all four lanes. */
+  i32x4Const(value: number): this {
+    return this.v128ConstI32([value, value, value, value]);
+  }
+
   /**
    * `i8x16.shuffle` expressed on f32 lanes: lane i of the result is lane `lanes[i]` of the two
    * operands concatenated (0–3 the first, 4–7 the second).
@@ -247,6 +289,82 @@ export class FunctionBody {
   /** `f32x4.mul`: lane-wise IEEE single-precision multiplication. */
   f32x4Mul(): this {
     return this.#simd(0xe6);
+  }
+
+  /** `f32x4.sub`: lane-wise IEEE single-precision subtraction (first operand minus second). */
+  f32x4Sub(): this {
+    return this.#simd(0xe5);
+  }
+
+  /** `f32x4.div`: lane-wise IEEE single-precision division (first operand over second). */
+  f32x4Div(): this {
+    return this.#simd(0xe7);
+  }
+
+  /** `f32x4.min`: lane-wise minimum; NaN if either lane is NaN, and −0 below +0. */
+  f32x4Min(): this {
+    return this.#simd(0xe8);
+  }
+
+  /** `f32x4.max`: lane-wise maximum; NaN if either lane is NaN, and +0 above −0. */
+  f32x4Max(): this {
+    return this.#simd(0xe9);
+  }
+
+  /** `f32x4.abs`: clears the sign bit of every lane (NaN included). */
+  f32x4Abs(): this {
+    return this.#simd(0xe0);
+  }
+
+  /** `f32x4.nearest`: rounds every lane to the nearest integer, ties to even. */
+  f32x4Nearest(): this {
+    return this.#simd(0x6a);
+  }
+
+  /** `f32x4.lt`: lane-wise `a < b`, all ones where true, all zeros where false (NaN: false). */
+  f32x4Lt(): this {
+    return this.#simd(0x43);
+  }
+
+  /** `v128.and`: bitwise and. */
+  v128And(): this {
+    return this.#simd(0x4e);
+  }
+
+  /** `v128.or`: bitwise or. */
+  v128Or(): this {
+    return this.#simd(0x50);
+  }
+
+  /** `v128.xor`: bitwise exclusive or. */
+  v128Xor(): this {
+    return this.#simd(0x51);
+  }
+
+  /**
+   * `v128.bitselect`: the stack holds `a`, `b`, `mask`; the result takes each bit from `a` where
+   * the mask bit is 1 and from `b` where it is 0.
+   */
+  v128Bitselect(): this {
+    return this.#simd(0x52);
+  }
+
+  /**
+   * `i32x4.trunc_sat_f32x4_s`: each f32 lane truncated toward zero to a signed i32, saturating
+   * out of range, NaN giving 0.
+   */
+  i32x4TruncSatF32x4S(): this {
+    return this.#simd(0xf8);
+  }
+
+  /** `i32x4.add`: lane-wise integer addition, modulo 2^32. */
+  i32x4Add(): this {
+    return this.#simd(0xae);
+  }
+
+  /** `i32x4.shl`: shifts every i32 lane left by the i32 on the stack (taken modulo 32). */
+  i32x4Shl(): this {
+    return this.#simd(0xab);
   }
 
   /** `memory.copy` (bulk memory): stack holds destination, source, byte count. */
