@@ -273,7 +273,8 @@ export function tableRows(table: BenchmarkMetricTable, models: readonly string[]
 function withSeeds(cell: BenchmarkCell, rows: BenchmarkMetricTable["rows"]): string {
   const most = Math.max(...rows.flatMap((r) => r.cells.map((c) => c.seeds)));
   const text = formatInterval(cell.interval);
-  return cell.seeds < most && cell.interval ? `${text} (${cell.seeds} seeds)` : text;
+  if (cell.seeds >= most || !cell.interval) return text;
+  return `${text} (${cell.seeds} seed${cell.seeds === 1 ? "" : "s"})`;
 }
 
 /**
