@@ -40,6 +40,7 @@ import {
   normalizedReturn,
 } from "./benchmark.ts";
 import { runStatus } from "./benchmark_runner.ts";
+import { isPopgymEnv } from "./registry.ts";
 
 /** The bootstrap of every interval of the results: fixed, so that they can be reproduced. */
 export const BENCHMARK_BOOTSTRAP = { confidence: 0.95, resamples: 2000, seed: 0 } as const;
@@ -120,25 +121,23 @@ function notes(plan: BenchmarkPlan, results: BenchmarkResults): string[] {
       results.budgets.map((b) => `${b.env} ${b.algo}: ${n(b.steps)}`).join(", ")
     } steps)`;
   const intervals = [...new Set(results.budgets.map((b) => b.evalEvery))];
-  const scaled = plan.envs.filter((env) => {
+  const scale = plan.envs.map((env) => {
     const r = BENCHMARK_NORMALIZATION[env];
-    return r.min !== 0 || r.max !== 1;
-  }).map((env) => {
-    const r = BENCHMARK_NORMALIZATION[env];
-    return r.min === 0
-      ? `${env}'s are divided by ${n(r.max)}`
-      : `${env}'s map [${r.min}, ${r.max}]`;
+    if (isPopgymEnv(env)) return "POPGym's lie in [−1, 1] and are kept as they are";
+    if (r.min === 0 && r.max === 1) return `${env}'s are kept as they are`;
+    if (r.min === 0) return `${env}'s are divided by ${n(r.max)}`;
+    return `${env}'s are mapped from [${r.min}, ${r.max}] to [0, 1]`;
   });
   const mlps = plan.models.filter((m) => m.endsWith("-none"));
   return [
     `${plan.models.join(", ")} on ${plan.envs.length} environments` +
-    (plan.suite ? ` (suite ${plan.suite})` : "") + `: ${budget}, ${plan.seeds.length} seeds ` +
+    (plan.suite ? ` (suite ${plan.suite})` : "") + `: ${budget}, ${plan.seeds.length} ` +
+    `seed${plan.seeds.length === 1 ? "" : "s"} ` +
     `(${plan.seeds.join(", ")}); ${results.runs.length} of ${results.planned} runs scored.`,
     `Greedy evaluations every ${intervals.map(n).join(" or ")} steps over ${plan.evalEpisodes} ` +
     `episodes during training, and over ${plan.finalEvalEpisodes} episodes at the end ` +
     "(eval.json); every run is evaluated on the same episodes.",
-    "Scores are normalised returns: POPGym's lie in [−1, 1] and are kept as they are" +
-    (scaled.length ? `; ${scaled.join("; ")}` : "") + ".",
+    `Scores are normalised returns: ${[...new Set(scale)].join("; ")}.`,
     `A cell is the mean over seeds with its ${100 * BENCHMARK_BOOTSTRAP.confidence}% ` +
     `percentile-bootstrap interval over seeds (${BENCHMARK_BOOTSTRAP.resamples} resamples, ` +
     `seed ${BENCHMARK_BOOTSTRAP.seed}). IQM (all envs) is the interquartile mean over every ` +
