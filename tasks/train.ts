@@ -24,6 +24,7 @@
 import type { BackendChoice } from "../lib/backend/create.ts";
 import { BACKEND_CHOICES } from "../lib/backend/create.ts";
 import {
+  abortOnSignals,
   defineCli,
   exitWithTaskRunner,
   parseCli,
@@ -287,35 +288,11 @@ export async function trainFromArgs(
   await train(config, { out: flags.out, resume: flags.resume, signal, command: "deno task train" });
 }
 
-/**
- * Aborts the returned signal on SIGINT or SIGTERM (training then stops at its next boundary). A
- * signal repeated within a second counts once: a terminal's Ctrl-C reaches `deno task` and this
- * process together, and `deno task` passes it on as well. A later one exits at once; every file is
- * written atomically, so that loses only the work since the last checkpoint.
- */
-function stopOnSignals(): AbortSignal {
-  const controller = new AbortController();
-  let first = 0;
-  const stop = (name: "SIGINT" | "SIGTERM") => {
-    const now = performance.now();
-    if (!controller.signal.aborted) {
-      first = now;
-      controller.abort(name);
-    } else if (now - first > 1000) {
-      console.error(`error: ${name} again: stopped at once, without a checkpoint`);
-      Deno.exit(name === "SIGINT" ? 130 : 143);
-    }
-  };
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-  return controller.signal;
-}
-
 if (import.meta.main) {
   exitWithTaskRunner(
     "the run directory keeps its last checkpoint (continue with deno task train --resume)",
   );
-  const signal = stopOnSignals();
+  const signal = abortOnSignals();
   await runCli(() => trainFromArgs(Deno.args, signal));
   // A WebGPU device can keep the event loop alive; the run is over.
   Deno.exit(0);

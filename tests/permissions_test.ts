@@ -15,7 +15,7 @@ Deno.test("deno.json tasks never grant all permissions", () => {
 });
 
 Deno.test("deno.json tasks that train or evaluate get no network access", () => {
-  for (const name of ["train", "eval", "report", "bandit-testbed", "export"]) {
+  for (const name of ["train", "eval", "report", "bandit-testbed", "export", "benchmark"]) {
     const command = tasks[name];
     if (command === undefined) continue;
     assert.ok(!/--allow-net\b/.test(command), `task ${name} may use the network: ${command}`);
@@ -23,7 +23,7 @@ Deno.test("deno.json tasks that train or evaluate get no network access", () => 
 });
 
 Deno.test("deno.json has every CLI task, and only the test task may start subprocesses", async () => {
-  for (const name of ["train", "eval", "export", "report", "bandit-testbed"]) {
+  for (const name of ["train", "eval", "export", "report", "bandit-testbed", "benchmark"]) {
     const command = tasks[name];
     assert.ok(command !== undefined, `deno.json has no task ${name}`);
     const script = command.split(/\s+/).find((word) => word.endsWith(".ts"));
@@ -37,7 +37,7 @@ Deno.test("deno.json has every CLI task, and only the test task may start subpro
 });
 
 Deno.test("deno.json tasks grant environment variables by name only, and never prompt", () => {
-  for (const name of ["train", "eval", "report", "bandit-testbed", "export"]) {
+  for (const name of ["train", "eval", "report", "bandit-testbed", "export", "benchmark"]) {
     const words = tasks[name].split(/\s+/);
     assert.ok(words.includes("--no-prompt"), `task ${name} may prompt: ${tasks[name]}`);
     for (const word of words.filter((w) => w.startsWith("--allow-env"))) {
@@ -45,6 +45,11 @@ Deno.test("deno.json tasks grant environment variables by name only, and never p
     }
   }
   assert.ok(!/--allow-env/.test(tasks.eval), "eval writes nothing and reads no variable");
+  // The benchmark's workers train as train does, with the grants they inherit from it.
+  assert.equal(
+    tasks.benchmark.replace("tasks/benchmark.ts", ""),
+    tasks.train.replace("tasks/train.ts", ""),
+  );
 });
 
 Deno.test("deno task train runs identically with --deny-env", async () => {

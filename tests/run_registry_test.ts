@@ -6,7 +6,7 @@ import { randomPolicy } from "../lib/rl/baselines.ts";
 import { copyEnv } from "../lib/rl/env_input.ts";
 import { evaluate } from "../lib/rl/evaluation.ts";
 import { recordReplay } from "../lib/report/recorder.ts";
-import { createEnv, ENV_NAMES, runBaseline } from "../lib/run/registry.ts";
+import { createEnv, ENV_NAMES, isPopgymEnv, runBaseline } from "../lib/run/registry.ts";
 import { functionPolicy } from "./helpers/mod.ts";
 
 Deno.test("createEnv builds every named environment", () => {
@@ -21,7 +21,10 @@ Deno.test("createEnv builds every named environment", () => {
   };
   for (const name of ENV_NAMES) {
     const env = createEnv(name, { seed: 1 });
-    assert.deepEqual([env.observationSize, specOf(env).actionCount], sizes[name], name);
+    // POPGym's sizes are checked game by game in envs_popgym_test.ts.
+    if (!isPopgymEnv(name)) {
+      assert.deepEqual([env.observationSize, specOf(env).actionCount], sizes[name], name);
+    }
     env.reset();
     env.step(0);
   }

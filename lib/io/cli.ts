@@ -633,6 +633,33 @@ export function exitWithTaskRunner(message: string): boolean {
   return true;
 }
 
+/**
+ * Aborts the returned signal on SIGINT or SIGTERM, so that a task stops politely: training stops
+ * at its next boundary with a checkpoint. A signal repeated within a second counts once: a
+ * terminal's Ctrl-C reaches `deno task` and this process together, and `deno task` passes it on as
+ * well. A later one exits at once (code 130 or 143); every file is written atomically, so that
+ * loses only the work since the last checkpoint.
+ *
+ * @returns The signal; its `reason` is the signal's name, "SIGINT" or "SIGTERM".
+ */
+export function abortOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  let first = 0;
+  const stop = (name: "SIGINT" | "SIGTERM") => {
+    const now = performance.now();
+    if (!controller.signal.aborted) {
+      first = now;
+      controller.abort(name);
+    } else if (now - first > 1000) {
+      console.error(`error: ${name} again: stopped at once, without a checkpoint`);
+      Deno.exit(name === "SIGINT" ? 130 : 143);
+    }
+  };
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  return controller.signal;
+}
+
 function writeStdout(text: string): void {
   const bytes = new TextEncoder().encode(text);
   for (let done = 0; done < bytes.length;) done += Deno.stdout.writeSync(bytes.subarray(done));

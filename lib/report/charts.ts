@@ -392,6 +392,143 @@ export function testbedSpecs(testbed: Testbed): { reward: VegaLiteSpec; optimal:
   };
 }
 
+/** One model's learning curve in {@linkcode benchmarkCurveSpec}: a band over seeds. */
+export interface ModelCurve {
+  /** The model's name in the legend. */
+  model: string;
+  /** The mean over seeds at each step, with its interval (stats.ts' `curveBand`). */
+  band: readonly { step: number; mean: number; lower: number; upper: number }[];
+}
+
+/**
+ * A benchmark environment's learning curves: per model, the normalised evaluation return against
+ * step, the mean over seeds as a line and its bootstrap interval over seeds as a band. Models keep
+ * their colour from chart to chart (the legend lists them in the order given).
+ *
+ * @param title The chart's title (the environment).
+ * @param curves One curve a model.
+ * @param options The subtitle.
+ * @returns A Vega-Lite spec.
+ * @example
+ * ```ts
+ * import { benchmarkCurveSpec, renderSvg } from "./charts.ts";
+ * const band = [{ step: 100, mean: 0.1, lower: 0, upper: 0.2 }, { step: 200, mean: 0.3, lower: 0.2, upper: 0.4 }];
+ * const svg = await renderSvg(benchmarkCurveSpec("repeat-first-easy", [{ model: "ppo-gru", band }]));
+ * if (!svg.includes("ppo-gru")) throw new Error("the legend names the model");
+ * ```
+ */
+export function benchmarkCurveSpec(
+  title: string,
+  curves: readonly ModelCurve[],
+  options: { subtitle?: string } = {},
+): VegaLiteSpec {
+  const models = curves.map((c) => c.model);
+  const values = curves.flatMap((c) => c.band.map((p) => ({ ...p, model: c.model })));
+  const x = { field: "step", type: "quantitative", axis: STEP_AXIS } as const;
+  const color = {
+    field: "model",
+    type: "nominal",
+    title: null,
+    scale: { domain: models },
+  } as const;
+  return lite({
+    ...BASE,
+    width: 420,
+    height: 220,
+    title: { text: title, subtitle: options.subtitle ?? "" },
+    data: { values },
+    layer: [
+      {
+        mark: { type: "area", opacity: 0.18 },
+        encoding: {
+          x,
+          y: {
+            field: "lower",
+            type: "quantitative",
+            title: "normalised return",
+            scale: { zero: false },
+          },
+          y2: { field: "upper" },
+          color,
+        },
+      },
+      {
+        mark: { type: "line", strokeWidth: 2, point: { size: 14 } },
+        encoding: { x, y: { field: "mean", type: "quantitative" }, color },
+      },
+    ],
+  });
+}
+
+/** One bar of {@linkcode intervalChartSpec}: an estimate and its interval. */
+export interface IntervalRow {
+  /** The row's label (a model). */
+  label: string;
+  /** The point estimate. */
+  estimate: number;
+  /** The interval's lower end. */
+  lower: number;
+  /** The interval's upper end. */
+  upper: number;
+}
+
+/**
+ * Estimates with their intervals, one row a label: a point at the estimate and an error bar from
+ * the lower to the upper end (the benchmark's IQM per model, say).
+ *
+ * @param title The chart's title.
+ * @param rows The rows, in display order.
+ * @param options The subtitle and the axis title.
+ * @returns A Vega-Lite spec (small, for a two-column grid).
+ * @example
+ * ```ts
+ * import { intervalChartSpec, renderSvg } from "./charts.ts";
+ * const rows = [{ label: "ppo-none", estimate: 0.1, lower: 0, upper: 0.2 }];
+ * if (!(await renderSvg(intervalChartSpec("IQM", rows))).includes("ppo-none")) throw new Error();
+ * ```
+ */
+export function intervalChartSpec(
+  title: string,
+  rows: readonly IntervalRow[],
+  options: { subtitle?: string; axisTitle?: string } = {},
+): VegaLiteSpec {
+  const labels = rows.map((r) => r.label);
+  const y = { field: "label", type: "nominal", title: null, sort: labels } as const;
+  const color = {
+    field: "label",
+    type: "nominal",
+    legend: null,
+    scale: { domain: labels },
+  } as const;
+  return lite({
+    ...BASE,
+    width: 380,
+    height: Math.max(60, 28 * rows.length),
+    title: { text: title, subtitle: options.subtitle ?? "" },
+    data: { values: rows.map((r) => ({ ...r })) },
+    layer: [
+      {
+        mark: { type: "rule", strokeWidth: 2 },
+        encoding: {
+          y,
+          x: {
+            field: "lower",
+            type: "quantitative",
+            title: options.axisTitle ?? "score",
+            scale: { zero: false },
+          },
+          x2: { field: "upper" },
+          color,
+        },
+      },
+      {
+        mark: { type: "point", filled: true, size: 60 },
+        encoding: { y, x: { field: "estimate", type: "quantitative" }, color },
+      },
+    ],
+  });
+}
+
 /** Options of {@linkcode renderSvg}. */
 export interface RenderSvgOptions {
   /**

@@ -106,6 +106,7 @@ section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; paddi
 figure { margin: 8px 0; }
 figure.chart svg, figure.replay svg { max-width: 100%; height: auto; display: block; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 4px 16px; }
+.grid.wide { grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { text-align: left; padding: 3px 10px 3px 0; border-bottom: 1px solid #eceff2;
   vertical-align: top; }
@@ -170,17 +171,37 @@ async function sha256Base64(text: string): Promise<string> {
   return btoa(binary);
 }
 
-/** Renders specs to SVG with ids unique in the page. */
-class ChartRenderer {
+/**
+ * Renders the charts of one page: each spec to an inline SVG in a `<figure class="chart">`, its
+ * ids prefixed so that they stay unique in the page.
+ */
+export class ChartRenderer {
   #count = 0;
 
+  /**
+   * Renders a spec as a figure.
+   *
+   * @param spec The Vega-Lite spec.
+   * @param name The figure's `data-chart` name.
+   * @returns The figure's HTML.
+   */
   async figure(spec: VegaLiteSpec, name: string): Promise<string> {
     const svg = await renderSvg(spec, { idPrefix: `c${this.#count++}-` });
     return `<figure class="chart" data-chart="${escapeHtml(name)}">${svg}</figure>`;
   }
 }
 
-async function page(title: string, body: string[], generated: Date): Promise<string> {
+/**
+ * A report page: the document with its Content-Security-Policy (nothing may load, only the inline
+ * replay script may run), the report's style, the escaped title and generation time, then `body`
+ * (HTML, escaped by the caller) and the footer.
+ *
+ * @param title The page's title and heading (escaped here).
+ * @param body The sections, HTML.
+ * @param generated The time shown as "generated".
+ * @returns The HTML text.
+ */
+export async function htmlPage(title: string, body: string[], generated: Date): Promise<string> {
   const hash = await sha256Base64(SCRIPT);
   const csp = `default-src 'none'; img-src data:; style-src 'unsafe-inline'; ` +
     `script-src 'sha256-${hash}'`;
@@ -444,7 +465,7 @@ export async function renderReport(
   for (let i = 0; i < runs.length; i++) {
     body.push(await runSection(runs[i], i, charts, window, runs.length === 1));
   }
-  return await page(title, body, options.generated ?? new Date());
+  return await htmlPage(title, body, options.generated ?? new Date());
 }
 
 /**
@@ -517,7 +538,7 @@ export async function renderTestbedReport(
     await charts.figure(specs.optimal, "testbed-optimal"),
     `</section>`,
   ];
-  return await page(options.title ?? "Bandit testbed", body, options.generated ?? new Date());
+  return await htmlPage(options.title ?? "Bandit testbed", body, options.generated ?? new Date());
 }
 
 /**

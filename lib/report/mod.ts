@@ -20,16 +20,44 @@ export {
 } from "./html.ts";
 export type { ReportOptions, TestbedReportOptions } from "./html.ts";
 export {
+  benchmarkCurveSpec,
   compareRunsSpec,
   episodeReturnSpec,
   evalCurveSpec,
   evalReturnsSpec,
+  intervalChartSpec,
   renderSvg,
   testbedSpecs,
   trainFieldSpec,
   winRateSpec,
 } from "./charts.ts";
-export type { EpisodeChartOptions, RenderSvgOptions, RunGroup, VegaLiteSpec } from "./charts.ts";
+export type {
+  EpisodeChartOptions,
+  IntervalRow,
+  ModelCurve,
+  RenderSvgOptions,
+  RunGroup,
+  VegaLiteSpec,
+} from "./charts.ts";
+export {
+  BENCHMARK_METRIC_TITLES,
+  BENCHMARK_METRICS,
+  benchmarkMarkdown,
+  benchmarkTables,
+  FINAL_EVALUATIONS,
+  finalScore,
+  formatInterval,
+  maxMeanEpisodicReturn,
+  tableRows,
+} from "./benchmark_scores.ts";
+export type {
+  BenchmarkCell,
+  BenchmarkMetric,
+  BenchmarkMetricTable,
+  BenchmarkRunScores,
+  BenchmarkTableOptions,
+} from "./benchmark_scores.ts";
+export { type BenchmarkReportInput, renderBenchmarkReport } from "./benchmark_report.ts";
 export { cartPoleReplaySvg, minesweeperReplaySvg } from "./replay.ts";
 export { recordReplay, type ReplayRecorder } from "./recorder.ts";
 export type { ReplayDrawing } from "./replay.ts";

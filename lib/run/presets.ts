@@ -7,6 +7,7 @@
  * @module
  */
 
+import { POPGYM_ENVS, type PopgymEnvName } from "../envs/popgym/mod.ts";
 import type { JsonObject } from "../io/json.ts";
 import type { AlgoName } from "./registry.ts";
 import type { EnvName } from "./registry.ts";
@@ -311,11 +312,43 @@ export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = {
   "bandit/gradient-bandit": { steps: 100_000, options: { stepSize: 0.1, baseline: true } },
 };
 
+/**
+ * PPO on every POPGym environment (`repeat-previous-easy`, …, the memory benchmark's games):
+ * one setting for all 33, as POPGym's baselines use one. POPGym's own baseline
+ * (popgym/baselines/ppo.py) trains each run for 10 million steps with RLlib's PPO over 64
+ * environments, batches of 65 536 steps in minibatches of 8192, γ = 0.99 and memory models of
+ * 256 units, every environment wrapped in `PreviousAction` (the last action appended to the
+ * observation). This is a CPU-sized budget of the same recipe: 100 000 steps, 16 copies × 64
+ * steps (1024 a rollout) in 4 minibatches for 4 epochs, a cell of 64 units before a 64-unit ReLU
+ * layer, the learning rate falling from 5e-4 to 0, γ = 0.99, λ = 0.95, an entropy bonus of 0.01,
+ * unscaled rewards (POPGym's returns already lie in [−1, 1]) and raw observations (one-hots and
+ * bounded positions), with the previous action observed. Not tuned per game yet.
+ */
+export const POPGYM_PPO_PRESET: TrainPreset = {
+  steps: 100_000,
+  options: {
+    envs: 16,
+    rolloutSteps: 64,
+    minibatches: 4,
+    epochs: 4,
+    cellUnits: 64,
+    hiddenSizes: [64],
+    learningRate: { start: 5e-4, end: 0, steps: 100_000 },
+    gamma: 0.99,
+    gaeLambda: 0.95,
+    entropyCoef: 0.01,
+    rewardScale: 1,
+    normalizeObservations: false,
+  },
+  envOptions: { observePreviousAction: true },
+};
+
 /** The steps a run trains for when no preset applies. */
 export const DEFAULT_TRAIN_STEPS = 100_000;
 
 /**
- * The preset for an environment and algorithm (the defaults when there is none).
+ * The preset for an environment and algorithm: its entry in {@linkcode TRAIN_PRESETS}, else
+ * {@linkcode POPGYM_PPO_PRESET} for PPO on a POPGym environment, else the defaults.
  *
  * @example
  * ```ts
@@ -324,5 +357,32 @@ export const DEFAULT_TRAIN_STEPS = 100_000;
  * ```
  */
 export function presetFor(env: EnvName, algo: AlgoName): TrainPreset {
-  return TRAIN_PRESETS[`${env}/${algo}`] ?? { steps: DEFAULT_TRAIN_STEPS, options: {} };
+  const preset = TRAIN_PRESETS[`${env}/${algo}`];
+  if (preset) return preset;
+  if (algo === "ppo" && POPGYM_ENVS.has(env as PopgymEnvName)) return POPGYM_PPO_PRESET;
+  return { steps: DEFAULT_TRAIN_STEPS, options: {} };
+}
+
+/**
+ * The environment options an environment's presets are tuned for, whichever algorithm's: the
+ * pair's own preset's, else those every other preset of the environment shares (minesweeper-memory's
+ * medium board, say, for an algorithm without a preset there), else none.
+ *
+ * @example
+ * ```ts
+ * import { presetEnvOptions } from "@rnnrl/rnnrl";
+ * const board = presetEnvOptions("minesweeper-memory", "ppo");
+ * if (board.difficulty !== "medium") throw new Error("the presets' board");
+ * ```
+ */
+export function presetEnvOptions(env: EnvName, algo: AlgoName): JsonObject {
+  const own = TRAIN_PRESETS[`${env}/${algo}`];
+  if (own) return own.envOptions ?? {};
+  const fallback = presetFor(env, algo);
+  if (fallback.envOptions) return fallback.envOptions;
+  const others = Object.entries(TRAIN_PRESETS)
+    .filter(([key]) => key.startsWith(`${env}/`))
+    .map(([, preset]) => JSON.stringify(preset.envOptions ?? {}));
+  if (others.length === 0 || others.some((o) => o !== others[0])) return {};
+  return JSON.parse(others[0]);
 }

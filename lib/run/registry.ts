@@ -67,7 +67,7 @@ export const ENV_NAMES: readonly EnvName[] = [...CORE_ENV_NAMES, ...POPGYM_ENV_N
 export type EnvName = CoreEnvName | PopgymEnvName;
 
 /** The environment names as help texts list them. */
-export const ENV_CHOICES_SUMMARY = `one of ${CORE_ENV_NAMES.join(", ")}, or POPGym's ` +
+export const ENV_CHOICES_SUMMARY: string = `one of ${CORE_ENV_NAMES.join(", ")}, or POPGym's ` +
   `${POPGYM_GAMES.join(", ")} with -easy, -medium or -hard (repeat-previous-easy, …)`;
 
 /** Whether `name` is one of POPGym's environments. */

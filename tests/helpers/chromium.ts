@@ -68,6 +68,11 @@ export class ChromiumPage {
   #listeners: ((method: string, params: Record<string, unknown>) => void)[] = [];
   /** Every URL the page requested, in order (recorded from Network.requestWillBeSent). */
   readonly requests: string[] = [];
+  /**
+   * Every error the page reported, in order: uncaught exceptions, `console.error` calls and the
+   * browser's own error entries (a blocked resource, a violation of the page's CSP).
+   */
+  readonly errors: string[] = [];
 
   private constructor(child: Deno.ChildProcess, profile: string, socket: WebSocket) {
     this.#child = child;
@@ -84,6 +89,15 @@ export class ChromiumPage {
       } else if (typeof message.method === "string") {
         if (message.method === "Network.requestWillBeSent") {
           this.requests.push(String(message.params?.request?.url));
+        }
+        const params = message.params ?? {};
+        if (message.method === "Runtime.exceptionThrown") {
+          const details = params.exceptionDetails ?? {};
+          this.errors.push(String(details.exception?.description ?? details.text));
+        } else if (message.method === "Runtime.consoleAPICalled" && params.type === "error") {
+          this.errors.push((params.args ?? []).map((a: { value?: unknown }) => a.value).join(" "));
+        } else if (message.method === "Log.entryAdded" && params.entry?.level === "error") {
+          this.errors.push(String(params.entry.text));
         }
         for (const listener of this.#listeners) listener(message.method, message.params ?? {});
       }
@@ -127,6 +141,7 @@ export class ChromiumPage {
       await page.send("Page.enable");
       await page.send("Runtime.enable");
       await page.send("Network.enable");
+      await page.send("Log.enable");
       return page;
     } catch (error) {
       child.kill("SIGKILL");

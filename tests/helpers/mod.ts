@@ -20,7 +20,7 @@ export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 const DENO_JSON = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
 
 /** The CLIs under tasks/, by their deno.json task name. */
-export type TaskName = "train" | "eval" | "export" | "report" | "bandit-testbed";
+export type TaskName = "train" | "eval" | "export" | "report" | "bandit-testbed" | "benchmark";
 
 /**
  * The `deno run` flags and script of a deno.json task, e.g. for "eval"
