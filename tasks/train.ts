@@ -33,6 +33,7 @@ import {
 } from "../lib/io/cli.ts";
 import type { JsonObject } from "../lib/io/json.ts";
 import { openRunDir } from "../lib/io/run_dir.ts";
+import { EXPLORATIONS } from "../lib/rl/boltzmann.ts";
 import { presetFor } from "../lib/run/presets.ts";
 import {
   ALGO_NAMES,
@@ -128,6 +129,17 @@ export const TRAIN_CLI = defineCli({
       description: "The recurrent cell of a2c, reinforce, ppo (none: an MLP) and drqn",
     },
     "cell-units": { type: "integer", min: 1, description: "Units of the recurrent cell" },
+    exploration: {
+      type: "choice",
+      choices: EXPLORATIONS,
+      description: "How dqn, drqn, q-learning and sarsa explore: epsilon-greedy or boltzmann",
+    },
+    temperature: {
+      type: "number",
+      min: 0,
+      minExclusive: true,
+      description: "The temperature of --exploration boltzmann (default: the preset's, else 1)",
+    },
     actions: {
       type: "choice",
       choices: ["discrete", "continuous"],
@@ -160,7 +172,16 @@ function agentOverrides(flags: Flags): JsonObject {
   if (flags.logEvery !== undefined) out.logInterval = flags.logEvery;
   if (flags.cell !== undefined) out.cell = flags.cell;
   if (flags.cellUnits !== undefined) out.cellUnits = flags.cellUnits;
+  if (flags.exploration !== undefined) out.exploration = flags.exploration;
+  if (flags.temperature !== undefined) out.temperature = flags.temperature;
   return out;
+}
+
+/** `--temperature` is Boltzmann exploration's: refused where the agent explores otherwise. */
+function checkTemperature(flags: Flags, agent: JsonObject): void {
+  if (flags.temperature !== undefined && agent.exploration !== "boltzmann") {
+    throw new UsageError("--temperature applies to --exploration boltzmann only");
+  }
 }
 
 /** The flags that set environment options; each is refused for an environment without it. */
@@ -284,6 +305,7 @@ export async function trainFromArgs(
     throw new UsageError("--stop-on-return needs --eval-every: it acts on the evaluations");
   }
   const config = flags.resume ? await resumedConfig(flags, flags.out!) : newConfig(flags);
+  checkTemperature(flags, config.agent);
   await train(config, { out: flags.out, resume: flags.resume, signal, command: "deno task train" });
 }
 
