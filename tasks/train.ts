@@ -157,6 +157,21 @@ export const TRAIN_CLI = defineCli({
       choices: ["easy", "medium", "hard"],
       description: "minesweeper-memory board (default easy)",
     },
+    items: {
+      type: "integer",
+      min: 2,
+      description: "recommender: items in the catalogue (default 20)",
+    },
+    "interest-dimension": {
+      type: "integer",
+      min: 1,
+      description: "recommender: dimension of interests and topics (default 4)",
+    },
+    "history-length": {
+      type: "integer",
+      min: 1,
+      description: "recommender: recommendations the observation shows (default 8)",
+    },
   },
 });
 
@@ -184,14 +199,25 @@ function checkTemperature(flags: Flags, agent: JsonObject): void {
   }
 }
 
+/** The environment options that a flag of the same name sets, with the flag. */
+const ENV_FLAGS = [
+  ["width", "width"],
+  ["height", "height"],
+  ["mines", "mines"],
+  ["difficulty", "difficulty"],
+  ["items", "items"],
+  ["interestDimension", "interest-dimension"],
+  ["historyLength", "history-length"],
+] as const;
+
 /** The flags that set environment options; each is refused for an environment without it. */
 function envOverrides(flags: Flags, env: EnvName): JsonObject {
   const out: JsonObject = {};
-  for (const key of ["width", "height", "mines", "difficulty"] as const) {
+  for (const [key, flag] of ENV_FLAGS) {
     if (flags[key] === undefined) continue;
     if (!envTakesOption(env, key)) {
       throw new UsageError(
-        `--${key} does not apply to --env ${env} (only to ${envsWithOption(key).join(", ")})`,
+        `--${flag} does not apply to --env ${env} (only to ${envsWithOption(key).join(", ")})`,
       );
     }
     out[key] = flags[key]!;
