@@ -63,7 +63,9 @@ export interface EmbeddingShape {
  *
  * @throws {RangeError} For a field that is not a positive integer.
  */
-export function checkEmbeddingShape(value: EmbeddingShape | null): EmbeddingShape | null {
+export function checkEmbeddingShape(
+  value: EmbeddingShape | null | undefined,
+): EmbeddingShape | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== "object" || Array.isArray(value)) {
     throw new TypeError("Cannot use embedding: expected { vocabulary, size, ids } or null");
@@ -94,7 +96,7 @@ export interface ActorCriticShape {
    * An Embedding before everything else, over the observation's leading ids (null: none). Not
    * with `normalizeObservations`: ids are not features to standardise.
    */
-  embedding: EmbeddingShape | null;
+  embedding?: EmbeddingShape | null;
   /** The recurrent cell of each network ("none" for a feed-forward policy). */
   cell: PolicyCell;
   /** The hidden size of the recurrent cell. */
@@ -154,7 +156,7 @@ export class ActorCritic {
       new Sequential(backend, {
         inputSize: I,
         layers: [
-          ...embeddingLayers(shape.embedding),
+          ...embeddingLayers(shape.embedding ?? null),
           ...(shape.normalizeObservations ? [new Dense({ units: I })] : []),
           ...cellLayers(shape.cell, shape.cellUnits),
           ...shape.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
