@@ -266,6 +266,23 @@ function fitCellwiseToBoard(agent: JsonObject, flags: Flags): JsonObject {
   };
 }
 
+/**
+ * An embedding over the recommender's history (the recommender preset's) follows `--items` (the
+ * vocabulary is the items and the empty slot) and `--history-length` (the ids).
+ */
+function fitEmbeddingToHistory(agent: JsonObject, flags: Flags): JsonObject {
+  const embedding = agent.embedding;
+  if (!embedding || typeof embedding !== "object" || Array.isArray(embedding)) return agent;
+  return {
+    ...agent,
+    embedding: {
+      ...embedding,
+      ...(flags.items === undefined ? {} : { vocabulary: flags.items + 1 }),
+      ...(flags.historyLength === undefined ? {} : { ids: flags.historyLength }),
+    },
+  };
+}
+
 /** The configuration of a new run: the preset, then the flags. */
 function newConfig(flags: Flags): TrainConfig {
   const env: EnvName = flags.env ?? "cartpole";
@@ -278,7 +295,10 @@ function newConfig(flags: Flags): TrainConfig {
     steps: flags.steps ?? preset.steps,
     backend: (flags.backend ?? "auto") as BackendChoice,
     envOptions: { ...preset.envOptions, ...envOverrides(flags, env) },
-    agent: fitCellwiseToBoard({ ...preset.options, ...agentOverrides(flags) }, flags),
+    agent: fitEmbeddingToHistory(
+      fitCellwiseToBoard({ ...preset.options, ...agentOverrides(flags) }, flags),
+      flags,
+    ),
     checkpointEvery: flags.checkpointEvery ?? preset.checkpointEvery ?? 10_000,
     evalEpisodes: flags.evalEpisodes ?? 100,
     evalSeed: flags.evalSeed ?? 1000,
