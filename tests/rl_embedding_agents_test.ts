@@ -51,7 +51,11 @@ Deno.test("the embedding option is checked: its fields, normalizeObservations, c
     /^TypeError: Cannot use embedding.extra: its fields are vocabulary, size and ids$/,
   );
   assert.throws(
-    () => new DQN({ observationSize: 9, actionCount: 9 }, { embedding, cellwise: { height: 3, width: 3, radius: 1 } }),
+    () =>
+      new DQN({ observationSize: 9, actionCount: 9 }, {
+        embedding,
+        cellwise: { height: 3, width: 3, radius: 1 },
+      }),
     /Cannot use embedding with cellwise/,
   );
   assert.throws(
@@ -89,7 +93,8 @@ Deno.test("PPO with an Embedding and an LSTM learns on the recommender, resumes 
 Deno.test("DQN and DRQN with an Embedding learn on the recommender and resume exactly", async () => {
   for (
     const make of [
-      () => new DQN(env(), { embedding, hiddenSizes: [8], learningStarts: 50, batchSize: 8, seed: 2 }),
+      () =>
+        new DQN(env(), { embedding, hiddenSizes: [8], learningStarts: 50, batchSize: 8, seed: 2 }),
       () =>
         new DRQN(env(), {
           embedding,
@@ -106,7 +111,7 @@ Deno.test("DQN and DRQN with an Embedding learn on the recommender and resume ex
     const agent = make();
     await agent.learn(train, { steps: 200 });
     const state = await agent.getState();
-    const copy = (agent instanceof DQN ? DQN.fromState(state) : DRQN.fromState(state));
+    const copy = agent instanceof DQN ? DQN.fromState(state) : DRQN.fromState(state);
     const a = await evaluate(env(), agent, { episodes: 3, seed: 4 });
     const b = await evaluate(env(), copy, { episodes: 3, seed: 4 });
     assert.deepEqual(b.returns, a.returns);
