@@ -4,8 +4,9 @@
  * where the game has wins (the object `eval.json` holds).
  *
  *     deno task eval --run runs/NAME [--episodes N] [--seed N] [--onnx]
- *     deno task eval --env NAME --agent random|solver [--episodes N] [--seed N]
+ *     deno task eval --env NAME --agent random|solver|popular|myopic [--episodes N] [--seed N]
  *                    [--width N --height N --mines N] [--difficulty easy|medium|hard]
+ *                    [--items N --interest-dimension N --history-length N]
  *
  * With `--run` it plays the run's trained agent, by default through rnnrl's own forward pass and
  * with `--onnx` through an onnxruntime-web session of the exported policy (`policy.onnx` when the
@@ -24,6 +25,7 @@ import { runFile } from "../lib/io/run_dir.ts";
 import { OnnxPolicy, onnxPolicy } from "../lib/onnx/policy.ts";
 import { evaluate, type EvaluationResult } from "../lib/rl/evaluation.ts";
 import {
+  BASELINE_AGENTS,
   type BaselineAgent,
   ENV_CHOICES_SUMMARY,
   ENV_NAMES,
@@ -39,7 +41,18 @@ import {
   loadRun,
 } from "../lib/run/trainer.ts";
 
-const AGENTS: readonly BaselineAgent[] = ["random", "solver"];
+const AGENTS: readonly BaselineAgent[] = BASELINE_AGENTS;
+
+/** The environment options of baselines that a flag sets, with the flag. */
+const ENV_FLAGS = [
+  ["width", "width"],
+  ["height", "height"],
+  ["mines", "mines"],
+  ["difficulty", "difficulty"],
+  ["items", "items"],
+  ["interestDimension", "interest-dimension"],
+  ["historyLength", "history-length"],
+] as const;
 
 /** The command line of the task. */
 const EVAL_CLI = defineCli({
@@ -60,7 +73,8 @@ const EVAL_CLI = defineCli({
     agent: {
       type: "choice",
       choices: AGENTS,
-      description: "The baseline (solver plays minesweeper only)",
+      description:
+        "The baseline (solver plays minesweeper only; popular and myopic recommender only)",
     },
     episodes: { type: "integer", min: 1, default: 100, description: "Episodes to play" },
     seed: {
@@ -78,6 +92,21 @@ const EVAL_CLI = defineCli({
       choices: ["easy", "medium", "hard"],
       description: "minesweeper-memory board: easy 4x4/2, medium 6x6/6, hard 8x8/10 (baselines)",
     },
+    items: {
+      type: "integer",
+      min: 2,
+      description: "recommender: items in the catalogue (baselines)",
+    },
+    "interest-dimension": {
+      type: "integer",
+      min: 1,
+      description: "recommender: dimension of interests and topics (baselines)",
+    },
+    "history-length": {
+      type: "integer",
+      min: 1,
+      description: "recommender: recommendations the observation shows (baselines)",
+    },
   },
 });
 
@@ -91,9 +120,9 @@ const EVAL_CLI = defineCli({
 export async function evaluateFromArgs(args: readonly string[]): Promise<EvaluationResult> {
   const { flags } = parseCli(EVAL_CLI, args);
   if (flags.run !== undefined) {
-    for (const other of ["env", "agent", "width", "height", "mines", "difficulty"] as const) {
+    for (const [other, flag] of [["env", "env"], ["agent", "agent"], ...ENV_FLAGS] as const) {
       if (flags[other] !== undefined) {
-        throw new UsageError(`--${other} does not apply with --run: the run fixes it`);
+        throw new UsageError(`--${flag} does not apply with --run: the run fixes it`);
       }
     }
     return await evaluateRun(flags.run, flags.episodes, flags.seed, flags.onnx);
@@ -102,10 +131,10 @@ export async function evaluateFromArgs(args: readonly string[]): Promise<Evaluat
   if (flags.env === undefined) throw new UsageError("--env (or --run) is required");
   if (flags.agent === undefined) throw new UsageError("--agent is required with --env");
   const { env, agent } = flags;
-  for (const key of ["width", "height", "mines", "difficulty"] as const) {
+  for (const [key, flag] of ENV_FLAGS) {
     if (flags[key] !== undefined && !envTakesOption(env, key)) {
       throw new UsageError(
-        `--${key} does not apply to --env ${env} (only to ${envsWithOption(key).join(", ")})`,
+        `--${flag} does not apply to --env ${env} (only to ${envsWithOption(key).join(", ")})`,
       );
     }
   }
@@ -119,6 +148,9 @@ export async function evaluateFromArgs(args: readonly string[]): Promise<Evaluat
       height: flags.height,
       mines: flags.mines,
       difficulty: flags.difficulty,
+      items: flags.items,
+      interestDimension: flags.interestDimension,
+      historyLength: flags.historyLength,
     })
   );
 }

@@ -34,6 +34,7 @@ import {
 } from "../lib/io/cli.ts";
 import type { JsonObject } from "../lib/io/json.ts";
 import { openRunDir } from "../lib/io/run_dir.ts";
+import { EXPLORATIONS } from "../lib/rl/boltzmann.ts";
 import { presetFor } from "../lib/run/presets.ts";
 import {
   ALGO_NAMES,
@@ -129,6 +130,17 @@ export const TRAIN_CLI = defineCli({
       description: "The recurrent cell of a2c, reinforce, ppo (none: an MLP) and drqn",
     },
     "cell-units": { type: "integer", min: 1, description: "Units of the recurrent cell" },
+    exploration: {
+      type: "choice",
+      choices: EXPLORATIONS,
+      description: "How dqn, drqn, q-learning and sarsa explore: epsilon-greedy or boltzmann",
+    },
+    temperature: {
+      type: "number",
+      min: 0,
+      minExclusive: true,
+      description: "The temperature of --exploration boltzmann (default: the preset's, else 1)",
+    },
     actions: {
       type: "choice",
       choices: ["discrete", "continuous"],
@@ -146,6 +158,21 @@ export const TRAIN_CLI = defineCli({
       choices: ["easy", "medium", "hard"],
       description: "minesweeper-memory board (default easy)",
     },
+    items: {
+      type: "integer",
+      min: 2,
+      description: "recommender: items in the catalogue (default 20)",
+    },
+    "interest-dimension": {
+      type: "integer",
+      min: 1,
+      description: "recommender: dimension of interests and topics (default 4)",
+    },
+    "history-length": {
+      type: "integer",
+      min: 1,
+      description: "recommender: recommendations the observation shows (default 8)",
+    },
   },
 });
 
@@ -161,17 +188,37 @@ function agentOverrides(flags: Flags): JsonObject {
   if (flags.logEvery !== undefined) out.logInterval = flags.logEvery;
   if (flags.cell !== undefined) out.cell = flags.cell;
   if (flags.cellUnits !== undefined) out.cellUnits = flags.cellUnits;
+  if (flags.exploration !== undefined) out.exploration = flags.exploration;
+  if (flags.temperature !== undefined) out.temperature = flags.temperature;
   return out;
 }
+
+/** `--temperature` is Boltzmann exploration's: refused where the agent explores otherwise. */
+function checkTemperature(flags: Flags, agent: JsonObject): void {
+  if (flags.temperature !== undefined && agent.exploration !== "boltzmann") {
+    throw new UsageError("--temperature applies to --exploration boltzmann only");
+  }
+}
+
+/** The environment options that a flag of the same name sets, with the flag. */
+const ENV_FLAGS = [
+  ["width", "width"],
+  ["height", "height"],
+  ["mines", "mines"],
+  ["difficulty", "difficulty"],
+  ["items", "items"],
+  ["interestDimension", "interest-dimension"],
+  ["historyLength", "history-length"],
+] as const;
 
 /** The flags that set environment options; each is refused for an environment without it. */
 function envOverrides(flags: Flags, env: EnvName): JsonObject {
   const out: JsonObject = {};
-  for (const key of ["width", "height", "mines", "difficulty"] as const) {
+  for (const [key, flag] of ENV_FLAGS) {
     if (flags[key] === undefined) continue;
     if (!envTakesOption(env, key)) {
       throw new UsageError(
-        `--${key} does not apply to --env ${env} (only to ${envsWithOption(key).join(", ")})`,
+        `--${flag} does not apply to --env ${env} (only to ${envsWithOption(key).join(", ")})`,
       );
     }
     out[key] = flags[key]!;
@@ -220,6 +267,23 @@ function fitCellwiseToBoard(agent: JsonObject, flags: Flags): JsonObject {
   };
 }
 
+/**
+ * An embedding over the recommender's history (the recommender preset's) follows `--items` (the
+ * vocabulary is the items and the empty slot) and `--history-length` (the ids).
+ */
+function fitEmbeddingToHistory(agent: JsonObject, flags: Flags): JsonObject {
+  const embedding = agent.embedding;
+  if (!embedding || typeof embedding !== "object" || Array.isArray(embedding)) return agent;
+  return {
+    ...agent,
+    embedding: {
+      ...embedding,
+      ...(flags.items === undefined ? {} : { vocabulary: flags.items + 1 }),
+      ...(flags.historyLength === undefined ? {} : { ids: flags.historyLength }),
+    },
+  };
+}
+
 /** The configuration of a new run: the preset, then the flags. */
 function newConfig(flags: Flags): TrainConfig {
   const env: EnvName = flags.env ?? "cartpole";
@@ -232,7 +296,10 @@ function newConfig(flags: Flags): TrainConfig {
     steps: flags.steps ?? preset.steps,
     backend: (flags.backend ?? "auto") as BackendChoice,
     envOptions: { ...preset.envOptions, ...envOverrides(flags, env) },
-    agent: fitCellwiseToBoard({ ...preset.options, ...agentOverrides(flags) }, flags),
+    agent: fitEmbeddingToHistory(
+      fitCellwiseToBoard({ ...preset.options, ...agentOverrides(flags) }, flags),
+      flags,
+    ),
     checkpointEvery: flags.checkpointEvery ?? preset.checkpointEvery ?? 10_000,
     evalEpisodes: flags.evalEpisodes ?? 100,
     evalSeed: flags.evalSeed ?? 1000,
@@ -285,6 +352,7 @@ export async function trainFromArgs(
     throw new UsageError("--stop-on-return needs --eval-every: it acts on the evaluations");
   }
   const config = flags.resume ? await resumedConfig(flags, flags.out!) : newConfig(flags);
+  checkTemperature(flags, config.agent);
   await train(config, { out: flags.out, resume: flags.resume, signal, command: "deno task train" });
 }
 

@@ -6,7 +6,7 @@ import { randomPolicy } from "../lib/rl/baselines.ts";
 import { copyEnv } from "../lib/rl/env_input.ts";
 import { evaluate } from "../lib/rl/evaluation.ts";
 import { recordReplay } from "../lib/report/recorder.ts";
-import { createEnv, ENV_NAMES, isPopgymEnv, runBaseline } from "../lib/run/registry.ts";
+import { CORE_ENV_NAMES, createEnv, ENV_NAMES, runBaseline } from "../lib/run/registry.ts";
 import { functionPolicy } from "./helpers/mod.ts";
 
 Deno.test("createEnv builds every named environment", () => {
@@ -18,11 +18,12 @@ Deno.test("createEnv builds every named environment", () => {
     "minesweeper-memory": [9, 16],
     "pendulum": [3, 5],
     "pendulum-masked": [2, 5],
+    "recommender": [16, 20],
   };
   for (const name of ENV_NAMES) {
     const env = createEnv(name, { seed: 1 });
-    // POPGym's sizes are checked game by game in envs_popgym_test.ts.
-    if (!isPopgymEnv(name)) {
+    // rnnrl's own sizes; POPGym's are checked game by game in envs_popgym_test.ts.
+    if ((CORE_ENV_NAMES as readonly string[]).includes(name)) {
       assert.deepEqual([env.observationSize, specOf(env).actionCount], sizes[name], name);
     }
     env.reset();
@@ -31,6 +32,8 @@ Deno.test("createEnv builds every named environment", () => {
   const actions = (env: Parameters<typeof specOf>[0]) => specOf(env).actionCount;
   assert.equal(actions(createEnv("minesweeper", { width: 16, height: 16, mines: 40 })), 256);
   assert.equal(actions(createEnv("minesweeper-memory", { difficulty: "hard" })), 64);
+  const small = createEnv("recommender", { items: 5, historyLength: 3, interestDimension: 2 });
+  assert.deepEqual([small.observationSize, actions(small)], [6, 5]);
   assert.deepEqual(specOf(createEnv("pendulum-masked", { continuous: true })), {
     id: "pendulum-masked",
     observationSize: 2,
@@ -117,6 +120,28 @@ Deno.test("runBaseline reports the solver's win rate and refuses it off Mineswee
   );
 });
 
+Deno.test("runBaseline plays the recommender's popular and myopic baselines and refuses them elsewhere", async () => {
+  const run = (agent: "random" | "popular" | "myopic") =>
+    runBaseline({ env: "recommender", agent, episodes: 300, seed: 2 });
+  const [random, popular, myopic] = [
+    await run("random"),
+    await run("popular"),
+    await run("myopic"),
+  ];
+  assert.ok(random.meanReturn < popular.meanReturn && popular.meanReturn < myopic.meanReturn);
+  assert.deepEqual((await run("myopic")).returns, myopic.returns, "seeded: the same sessions");
+  const small = await runBaseline({
+    env: "recommender",
+    agent: "popular",
+    items: 4,
+    historyLength: 2,
+  });
+  assert.equal(small.episodes, 100);
+  for (const agent of ["popular", "myopic"] as const) {
+    await assert.rejects(() => runBaseline({ env: "cartpole", agent }), /"recommender" only/);
+  }
+});
+
 const EVAL = new URL("../tasks/eval.ts", import.meta.url).pathname;
 
 async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -158,6 +183,9 @@ Deno.test("eval task reports bad flags and values on one stderr line with exit c
       ["--env", "cartpole", "--agent", "random", "--episodes", "-3"],
       ["--env", "cartpole", "--agent", "solver"],
       ["--env", "minesweeper", "--agent", "random", "--mines", "81"],
+      ["--env", "minesweeper", "--agent", "myopic"],
+      ["--env", "cartpole", "--agent", "random", "--items", "5"],
+      ["--env", "recommender", "--agent", "popular", "--items", "1"],
     ]
   ) {
     const { code, stdout, stderr } = await runCli(args);

@@ -156,3 +156,59 @@ export function expectLists(what: string, params: Tensor[], ...others: Tensor[][
     for (const list of others) expectSameSize(p, list[k], what);
   });
 }
+
+/** The sizes of an embedding op, as {@linkcode embeddingDims} derives and checks them. */
+export interface EmbeddingDims {
+  /** Rows R. */
+  rows: number;
+  /** Input columns I. */
+  inputs: number;
+  /** Id columns L (the first L of I). */
+  ids: number;
+  /** Passed-through columns I − L. */
+  passed: number;
+  /** The vocabulary V. */
+  vocabulary: number;
+  /** The embedding size E. */
+  size: number;
+  /** Output columns L·E + I − L. */
+  outputs: number;
+}
+
+/**
+ * Checks the operands of an embedding op: `x` `[R, I]` with `ids` in 1..I, and either the table
+ * `[V, E]` (forward) or the upstream gradient `[R, L·E + I − L]` and the vocabulary (backward).
+ */
+export function embeddingDims(
+  x: Tensor,
+  ids: number,
+  table: { table: Tensor } | { dOutput: Tensor; vocabulary: number },
+): EmbeddingDims {
+  const [rows, inputs] = matrixDims(x, "the embedding input");
+  if (!(Number.isSafeInteger(ids) && ids >= 1 && ids <= inputs)) {
+    throw new RangeError(
+      `Cannot look up embeddings: ids is ${ids}, expected an integer in 1..${inputs}`,
+    );
+  }
+  const passed = inputs - ids;
+  if ("table" in table) {
+    const [vocabulary, size] = matrixDims(table.table, "the embedding table");
+    return { rows, inputs, ids, passed, vocabulary, size, outputs: ids * size + passed };
+  }
+  const vocabulary = table.vocabulary;
+  if (!(Number.isSafeInteger(vocabulary) && vocabulary >= 1)) {
+    throw new RangeError(
+      `Cannot back-propagate embeddings: the vocabulary is ${vocabulary}, expected a positive integer`,
+    );
+  }
+  const [gradRows, outputs] = matrixDims(table.dOutput, "the embedding gradient");
+  const size = (outputs - passed) / ids;
+  if (gradRows !== rows || !(Number.isInteger(size) && size >= 1)) {
+    throw new TypeError(
+      `Cannot back-propagate embeddings: the gradient has shape ${
+        formatShape(table.dOutput.shape)
+      }, expected [${rows}, ${ids}·E + ${passed}]`,
+    );
+  }
+  return { rows, inputs, ids, passed, vocabulary, size, outputs };
+}

@@ -279,6 +279,14 @@ export function patchDims(t: Tensor, options: PatchOptions, fold: boolean): Patc
   return { batch: rows, channels, height, width, radius, features: side * side * (channels + 1) };
 }
 
+/** The gradients returned by {@linkcode Backend.embeddingBackward}. */
+export interface EmbeddingGradients {
+  /** Gradient with respect to the table, `[V, E]`: each row the sum over that id's uses. */
+  dTable: Tensor;
+  /** Gradient with respect to the input `[R, I]`: 0 at the id columns, the passed-through part. */
+  dInput: Tensor;
+}
+
 /** A loss value and its gradient with respect to the prediction. */
 export interface LossResult {
   /** The mean loss, a tensor of shape `[1]`. */
@@ -392,6 +400,27 @@ export interface Backend {
    * come from no input and are dropped). Computed as a gather, so the sums are deterministic.
    */
   foldPatches(patches: Tensor, options: PatchOptions): Tensor;
+
+  /**
+   * Looks ids up in an embedding table (a gather). `x` is `[R, I]`, its first `ids` columns item
+   * ids held as floats (whole numbers in `0..V−1`), the rest features passed through; `table` is
+   * `[V, E]`. The result is `[R, ids·E + I − ids]`: row r holds the table rows of its ids, in
+   * column order, then its passed-through features. An id that is not a whole number in range is
+   * a RangeError on the CPU and gives NaN on the GPU (a shader cannot throw).
+   */
+  embeddingForward(x: Tensor, table: Tensor, ids: number): Tensor;
+  /**
+   * The gradients of {@linkcode Backend.embeddingForward} for the upstream gradient `dOutput`
+   * (`[R, ids·E + I − ids]`): the table's, a scatter-add of every id's slice of `dOutput` into
+   * its row, summed in the order of the ids (row by row, column by column) so that it is
+   * deterministic; and the input's (ids have none).
+   */
+  embeddingBackward(
+    x: Tensor,
+    dOutput: Tensor,
+    vocabulary: number,
+    ids: number,
+  ): EmbeddingGradients;
 
   /**
    * Runs an LSTM over a whole sequence. `x` is `[T, B, I]`, `h0` and `c0` are `[B, H]`.

@@ -20,6 +20,7 @@ import {
   type AdamStep,
   type Backend,
   counterUniform,
+  type EmbeddingGradients,
   formatShape,
   type GruCache,
   type GruForwardOptions,
@@ -47,6 +48,7 @@ import {
 } from "./cpu_activations.ts";
 import { gemm } from "./cpu_gemm.ts";
 import {
+  embeddingDims,
   expectBounds,
   expectLists,
   expectSameShape,
@@ -607,6 +609,51 @@ export class CpuBackend implements Backend {
       }
     }
     return out;
+  }
+
+  /** Looks ids up in an embedding table (see {@linkcode Backend.embeddingForward}). */
+  embeddingForward(x: Tensor, table: Tensor, ids: number): CpuTensor {
+    const { rows, inputs: I, passed, vocabulary: V, size: E, outputs: O } = embeddingDims(
+      x,
+      ids,
+      { table },
+    );
+    const src = cpuData(x), t = cpuData(table);
+    const out = this.#new([rows, O]);
+    const dst = out.data;
+    for (let r = 0; r < rows; r++) {
+      for (let l = 0; l < ids; l++) {
+        const id = checkId(src[r * I + l], V, r, l);
+        dst.set(t.subarray(id * E, (id + 1) * E), r * O + l * E);
+      }
+      for (let k = 0; k < passed; k++) dst[r * O + ids * E + k] = src[r * I + ids + k];
+    }
+    return out;
+  }
+
+  /** The gradients of an embedding lookup (see {@linkcode Backend.embeddingBackward}). */
+  embeddingBackward(
+    x: Tensor,
+    dOutput: Tensor,
+    vocabulary: number,
+    ids: number,
+  ): EmbeddingGradients {
+    const { rows, inputs: I, passed, size: E, outputs: O } = embeddingDims(x, ids, {
+      dOutput,
+      vocabulary,
+    });
+    const src = cpuData(x), g = cpuData(dOutput);
+    const dTable = this.#new([vocabulary, E]), dInput = this.#new([rows, I]);
+    const dt = dTable.data, di = dInput.data;
+    // Row by row, id by id: each table entry sums its uses in this order, as the kernel does.
+    for (let r = 0; r < rows; r++) {
+      for (let l = 0; l < ids; l++) {
+        const id = checkId(src[r * I + l], vocabulary, r, l);
+        for (let e = 0; e < E; e++) dt[id * E + e] += g[r * O + l * E + e];
+      }
+      for (let k = 0; k < passed; k++) di[r * I + ids + k] = g[r * O + ids * E + k];
+    }
+    return { dTable, dInput };
   }
 
   /** Runs an LSTM over a whole sequence (see {@linkcode Backend.lstmForward}). */
@@ -1415,6 +1462,17 @@ function softmaxInto(x: FloatArray, out: FloatArray, rows: number, cols: number)
     }
     for (let j = 0; j < cols; j++) out[row + j] /= total;
   }
+}
+
+function checkId(id: number, vocabulary: number, row: number, column: number): number {
+  if (!(Number.isInteger(id) && id >= 0 && id < vocabulary)) {
+    throw new RangeError(
+      `Cannot look up embeddings: id ${id} (row ${row}, column ${column}) is not an integer in 0..${
+        vocabulary - 1
+      }`,
+    );
+  }
+  return id;
 }
 
 function checkAction(a: number, count: number): number {

@@ -56,6 +56,13 @@ export class SavedState {
     return this.#fields[key] === null ? null : this.count(key, max);
   }
 
+  /** A finite number in [low, high]. */
+  number(key: string, low = -Infinity, high = Infinity): number {
+    const v = this.#fields[key];
+    if (!(typeof v === "number" && Number.isFinite(v) && v >= low && v <= high)) this.fail();
+    return v;
+  }
+
   /** `length` finite numbers, each in [low, high]. */
   numbers(key: string, length: number, low = -Infinity, high = Infinity): number[] {
     const v = this.#fields[key];

@@ -1,6 +1,6 @@
 /**
  * Environments: CartPole (scalar and batched), the k-armed bandit, Minesweeper (classic and
- * memory), Pendulum with action discretisation, and vector environments.
+ * memory), Pendulum with action discretisation, a simulated recommender, and vector environments.
  *
  * @module
  */
@@ -52,6 +52,14 @@ export {
   type PendulumInfo,
   type PendulumOptions,
 } from "./pendulum.ts";
+export {
+  Recommender,
+  RECOMMENDER_MODEL,
+  type RecommenderCatalogue,
+  type RecommenderInfo,
+  type RecommenderModel,
+  type RecommenderOptions,
+} from "./recommender.ts";
 export { DiscreteActions, type DiscreteActionsOptions } from "./wrappers.ts";
 export { VectorEnv, type VectorResetResult, type VectorStepResult } from "./vector.ts";
 export * from "./popgym/mod.ts";

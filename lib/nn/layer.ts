@@ -43,6 +43,7 @@ export type LayerConfig =
   | { type: "dense"; units: number; activation: string }
   | { type: "lstm"; units: number }
   | { type: "gru"; units: number; linearBeforeReset: boolean }
+  | { type: "embedding"; vocabulary: number; size: number; ids: number }
   | {
     type: "cellwise";
     height: number;

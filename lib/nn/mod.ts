@@ -1,5 +1,5 @@
 /**
- * The layer API: Dense, LSTM, GRU, Cellwise, Sequential, initialisers, optimizers and clipping.
+ * The layer API: Dense, Embedding, LSTM, GRU, Cellwise, Sequential, initialisers, optimizers and clipping.
  *
  * @module
  */
@@ -8,6 +8,7 @@ export * from "./parameter.ts";
 export * from "./init.ts";
 export * from "./layer.ts";
 export * from "./dense.ts";
+export * from "./embedding.ts";
 export * from "./lstm.ts";
 export * from "./gru.ts";
 export * from "./cellwise.ts";

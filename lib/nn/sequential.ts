@@ -8,6 +8,7 @@ import type { Backend, Tensor } from "../backend/backend.ts";
 import { Rng } from "../io/rng.ts";
 import { Cellwise } from "./cellwise.ts";
 import { Dense } from "./dense.ts";
+import { Embedding } from "./embedding.ts";
 import { GRU } from "./gru.ts";
 import type { Layer, LayerConfig, LayerState } from "./layer.ts";
 import { LSTM } from "./lstm.ts";
@@ -116,6 +117,8 @@ export class Sequential {
           return new LSTM({ units: c.units });
         case "gru":
           return new GRU({ units: c.units, linearBeforeReset: c.linearBeforeReset });
+        case "embedding":
+          return new Embedding({ vocabulary: c.vocabulary, size: c.size, ids: c.ids });
         case "cellwise":
           return new Cellwise({
             height: c.height,

@@ -3,6 +3,9 @@
  *
  * Dense layers become `Gemm` (feed-forward models) or `MatMul` + `Add` (recurrent models, whose
  * Dense layers apply to `[T, B, H]` sequences), activations become `Relu`, `Tanh` and `Sigmoid`,
+ * an Embedding layer becomes `Gather` from its table (its id columns `Slice`d off the float
+ * observation and `Cast` to int64 in the graph, so the input stays float; the passed-through
+ * columns `Concat`enated after the vectors),
  * LSTM layers become ONNX's `LSTM` operator, GRU layers ONNX's `GRU` operator (with
  * `linear_before_reset` as the layer has it), and a Cellwise layer (feed-forward models only)
  * becomes its patch gather (`Reshape`, `Pad`, `Add` of the outside flag, `Gather` with a constant
@@ -149,8 +152,8 @@ export function parseOnnxStateName(
  * Writes a model as ONNX bytes (a `.onnx` file). The weights are read from the model's backend
  * at the time of the call.
  *
- * @param model The model; its layers must be Dense (linear, relu, tanh or sigmoid), LSTM, GRU,
- * or Cellwise in a model without recurrent layers.
+ * @param model The model; its layers must be Dense (linear, relu, tanh or sigmoid), Embedding,
+ * LSTM, GRU, or Cellwise in a model without recurrent layers.
  * @param options The batch and time dimensions and the opset.
  * @returns The encoded model.
  * @throws {TypeError} When a layer cannot be exported, e.g.
@@ -243,6 +246,20 @@ export async function exportOnnx(
         output: last ? ONNX_OUTPUT : undefined,
       });
       inputSize = cells;
+    } else if (config.type === "embedding") {
+      const { vocabulary, size, ids } = config;
+      const table = expectShape(0, [vocabulary, size]);
+      x = embeddingNodes(g, x, {
+        table,
+        vocabulary,
+        size,
+        ids,
+        inputSize,
+        rank: lead.length + 1,
+        prefix,
+        output: last ? ONNX_OUTPUT : undefined,
+      });
+      inputSize = ids * size + inputSize - ids;
     } else if (config.type === "dense") {
       const units = config.units;
       const w = expectShape(0, [inputSize, units]);
@@ -362,6 +379,18 @@ function checkExportable(layer: Layer, i: number): void {
         `Cannot export layer ${i} to ONNX: linearBeforeReset is ${JSON.stringify(lbr)}`,
       );
     }
+  } else if (config.type === "embedding") {
+    const { vocabulary, size, ids } = config as {
+      vocabulary?: unknown;
+      size?: unknown;
+      ids?: unknown;
+    };
+    for (const [name, value] of [["vocabulary", vocabulary], ["size", size], ["ids", ids]]) {
+      if (!(Number.isSafeInteger(value) && (value as number) >= 1)) {
+        throw new TypeError(`Cannot export layer ${i} to ONNX: ${name} is ${value}`);
+      }
+    }
+    return;
   } else if (config.type !== "lstm") {
     throw new TypeError(
       `Cannot export layer ${i} to ONNX: unsupported layer type ${JSON.stringify(config.type)}`,
@@ -458,6 +487,63 @@ function cellwiseNodes(
   const outputShape = g.addInt64Initializer(`${prefix}.output_shape`, [-1, cells], [2]);
   const out = options.output ?? g.freshName(`${prefix}.y`);
   return g.addNode("Reshape", [y, outputShape], [out], { name: `${prefix}.reshape` })[0];
+}
+
+/**
+ * An Embedding layer over `x` (`[.., I]`, rank 2 or 3): the first `ids` columns sliced off and
+ * cast from float to int64 (the observation input stays float; `Cast` truncates, and the ids are
+ * whole numbers), looked up in the table with `Gather` (axis 0) to `[.., ids, E]`, reshaped to
+ * `[.., ids·E]`, and, when there are columns after the ids, concatenated with them.
+ */
+function embeddingNodes(
+  g: OnnxGraphBuilder,
+  x: string,
+  options: {
+    table: Float32Array;
+    vocabulary: number;
+    size: number;
+    ids: number;
+    inputSize: number;
+    rank: number;
+    prefix: string;
+    output?: string;
+  },
+): string {
+  const { prefix, ids, size, inputSize, rank } = options;
+  const axis = rank - 1, passed = inputSize - ids;
+  const node = (op: string, inputs: string[], name: string, attributes = {}, output?: string) =>
+    g.addNode(op, inputs, [output ?? g.freshName(`${prefix}.${name}`)], {
+      name: g.freshName(`${prefix}.${name}_node`),
+      ...attributes,
+    })[0];
+  const slice = (from: number, to: number, name: string) =>
+    node("Slice", [
+      x,
+      g.addInt64Initializer(`${prefix}.${name}_starts`, [from], [1]),
+      g.addInt64Initializer(`${prefix}.${name}_ends`, [to], [1]),
+      g.addInt64Initializer(`${prefix}.${name}_axes`, [axis], [1]),
+    ], name);
+  const idColumns = ids === inputSize ? x : slice(0, ids, "ids");
+  const indices = node("Cast", [idColumns], "indices", {
+    attributes: [intAttribute("to", 7)], // INT64
+  });
+  const table = g.addInitializer(`${prefix}.table`, options.table, [options.vocabulary, size]);
+  const vectors = node("Gather", [table, indices], "vectors", {
+    attributes: [intAttribute("axis", 0)],
+  });
+  const shape = [...new Array(rank - 1).fill(0), ids * size]; // 0 keeps the leading dims
+  const flat = node(
+    "Reshape",
+    [vectors, g.addInt64Initializer(`${prefix}.shape`, shape, [rank])],
+    "flat",
+    {},
+    passed === 0 ? options.output : undefined,
+  );
+  if (passed === 0) return flat;
+  const rest = slice(ids, inputSize, "passed");
+  return node("Concat", [flat, rest], "concat", {
+    attributes: [intAttribute("axis", axis)],
+  }, options.output);
 }
 
 /** `x · w + b` over the last axis of an input of any rank, as `MatMul` then `Add`. */

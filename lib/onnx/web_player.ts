@@ -177,11 +177,19 @@ function describeLayers(json: string | undefined): string {
   if (!json) return "";
   try {
     const config = JSON.parse(json) as {
-      layers: { type: string; units: number; activation?: string }[];
+      layers: {
+        type: string;
+        units: number;
+        activation?: string;
+        vocabulary?: number;
+        size?: number;
+      }[];
     };
     return config.layers.map((l) =>
       l.type === "lstm" || l.type === "gru"
         ? `${l.type.toUpperCase()}(${l.units})`
+        : l.type === "embedding"
+        ? `Embedding(${l.vocabulary}×${l.size})`
         : `Dense(${l.units}${l.activation && l.activation !== "linear" ? `, ${l.activation}` : ""})`
     ).join(" → ");
   } catch {

@@ -82,6 +82,7 @@ const TRAIN_FIELD_ORDER = [
   "explainedVariance",
   "clipRange",
   "epsilon",
+  "temperature",
   "qMean",
   "qMax",
   "qMin",

@@ -7,7 +7,9 @@
  * - shared (`sharedNetwork`): one trunk whose last layer gives the policy outputs and the value
  *   side by side, trained with one optimizer on the sum of the losses.
  *
- * With `normalizeObservations`, the networks start with a linear layer that the optimizer never
+ * With `embedding`, each network starts with an {@linkcode Embedding} of the observation's leading
+ * ids (the rest of the observation passes through beside their vectors). With
+ * `normalizeObservations`, the networks start with a linear layer that the optimizer never
  * moves and every update sets to `(x − mean) / std` of the observations seen so far (the running
  * statistics, {@linkcode RunningMoments}, are part of the checkpoint), so the exported policy takes
  * raw observations. What the policy outputs mean — logits, or a Gaussian's mean — is the
@@ -20,6 +22,7 @@ import type { Backend, Tensor } from "../backend/backend.ts";
 import type { EnvSpec } from "../envs/env.ts";
 import type { JsonObject, JsonValue } from "../io/json.ts";
 import { Dense } from "../nn/dense.ts";
+import { Embedding } from "../nn/embedding.ts";
 import type { Layer } from "../nn/layer.ts";
 import { GRU } from "../nn/gru.ts";
 import { LSTM } from "../nn/lstm.ts";
@@ -40,8 +43,60 @@ export function cellLayers(cell: PolicyCell, units: number): Layer[] {
   return [];
 }
 
+/**
+ * An {@linkcode Embedding} first in a network: the first `ids` observation entries are ids (whole
+ * numbers in `0..vocabulary−1`, such as the recommender's item history), each looked up as a
+ * learned vector of `size`; the entries after them pass through beside the vectors.
+ */
+export interface EmbeddingShape {
+  /** The number of ids. */
+  vocabulary: number;
+  /** The size of each id's vector. */
+  size: number;
+  /** How many leading observation entries are ids. */
+  ids: number;
+}
+
+/**
+ * Checks an `embedding` option (null for none, or an {@linkcode EmbeddingShape} of positive
+ * integers) and returns a copy.
+ *
+ * @throws {RangeError} For a field that is not a positive integer.
+ */
+export function checkEmbeddingShape(
+  value: EmbeddingShape | null | undefined,
+): EmbeddingShape | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError("Cannot use embedding: expected { vocabulary, size, ids } or null");
+  }
+  for (const key of ["vocabulary", "size", "ids"] as const) {
+    if (!(Number.isSafeInteger(value[key]) && value[key] >= 1)) {
+      throw new RangeError(
+        `Cannot use embedding.${key} ${value[key]}: expected a positive integer`,
+      );
+    }
+  }
+  for (const key of Object.keys(value)) {
+    if (!["vocabulary", "size", "ids"].includes(key)) {
+      throw new TypeError(`Cannot use embedding.${key}: its fields are vocabulary, size and ids`);
+    }
+  }
+  return { vocabulary: value.vocabulary, size: value.size, ids: value.ids };
+}
+
+/** The embedding layer of a network (none for null). */
+export function embeddingLayers(shape: EmbeddingShape | null): Layer[] {
+  return shape ? [new Embedding(shape)] : [];
+}
+
 /** The shape of the actor and critic networks. */
 export interface ActorCriticShape {
+  /**
+   * An Embedding before everything else, over the observation's leading ids (null: none). Not
+   * with `normalizeObservations`: ids are not features to standardise.
+   */
+  embedding?: EmbeddingShape | null;
   /** The recurrent cell of each network ("none" for a feed-forward policy). */
   cell: PolicyCell;
   /** The hidden size of the recurrent cell. */
@@ -101,6 +156,7 @@ export class ActorCritic {
       new Sequential(backend, {
         inputSize: I,
         layers: [
+          ...embeddingLayers(shape.embedding ?? null),
           ...(shape.normalizeObservations ? [new Dense({ units: I })] : []),
           ...cellLayers(shape.cell, shape.cellUnits),
           ...shape.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),

@@ -1,6 +1,6 @@
 /**
- * The built-in baseline policies: uniformly random among the valid actions, and the Minesweeper
- * probability solver. They act through the same {@linkcode Policy} interface as trained agents,
+ * The built-in baseline policies: uniformly random among the valid actions, the Minesweeper
+ * probability solver, and the recommender's most popular item and myopic oracle. They act through the same {@linkcode Policy} interface as trained agents,
  * so the one evaluator plays them too.
  *
  * @module
@@ -8,6 +8,7 @@
 
 import { type EnvCore, isContinuous, specOf } from "../envs/env.ts";
 import type { Minesweeper } from "../envs/minesweeper.ts";
+import type { Recommender } from "../envs/recommender.ts";
 import { MinesweeperSolver } from "../envs/minesweeper_solver.ts";
 import { Rng } from "../io/rng.ts";
 import type { Policy, PolicyStep } from "./policy.ts";
@@ -87,5 +88,65 @@ export function solverPolicy(
     },
     disposeState: () => {},
     act: () => Promise.resolve({ action: solver.act(env.visible), state: undefined }),
+  };
+}
+
+/**
+ * The "most popular" recommender: it ranks the catalogue once by {@linkcode Recommender.popularity}
+ * (each item's click probability averaged over users) and recommends the most popular item that
+ * is not in the history the observation shows (the last `historyLength` recommendations; the most
+ * popular of all when every item is). It knows the catalogue's statistics but nothing of the user.
+ *
+ * @example
+ * ```ts
+ * import { evaluate, popularPolicy, Recommender } from "@rnnrl/rnnrl";
+ * const env = new Recommender();
+ * const result = await evaluate(env, popularPolicy(env), { episodes: 20, seed: 1 });
+ * if (!(result.meanReturn > 0)) throw new Error("some clicks");
+ * ```
+ */
+export function popularPolicy(env: Recommender): Policy<undefined> {
+  const popularity = env.popularity();
+  const ranking = Array.from(popularity.keys()).sort((a, b) =>
+    popularity[b] - popularity[a] || a - b
+  );
+  const H = env.historyLength;
+  return {
+    initialState: () => undefined,
+    disposeState: () => {},
+    act(observation): Promise<PolicyStep<undefined>> {
+      const shown = new Set<number>();
+      for (let k = 0; k < H; k++) if (observation[k] > 0) shown.add(observation[k] - 1);
+      const action = ranking.find((item) => !shown.has(item)) ?? ranking[0];
+      return Promise.resolve({ action, state: undefined });
+    },
+  };
+}
+
+/**
+ * The myopic oracle recommender: it reads the true click probabilities of the user in front of
+ * it ({@linkcode Recommender.clickProbabilities}, the hidden interest and fatigue included) and
+ * recommends the item most likely to be clicked now, the lowest-numbered among equals. It knows
+ * more than any agent can, and looks no further than the next click.
+ *
+ * @example
+ * ```ts
+ * import { evaluate, myopicPolicy, popularPolicy, Recommender } from "@rnnrl/rnnrl";
+ * const env = new Recommender();
+ * const myopic = await evaluate(env, myopicPolicy(env), { episodes: 200, seed: 1 });
+ * const popular = await evaluate(env, popularPolicy(env), { episodes: 200, seed: 1 });
+ * if (!(myopic.meanReturn > popular.meanReturn)) throw new Error("knowing the user helps");
+ * ```
+ */
+export function myopicPolicy(env: Recommender): Policy<undefined> {
+  return {
+    initialState: () => undefined,
+    disposeState: () => {},
+    act(): Promise<PolicyStep<undefined>> {
+      const p = env.clickProbabilities();
+      let best = 0;
+      for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
+      return Promise.resolve({ action: best, state: undefined });
+    },
   };
 }

@@ -3,7 +3,8 @@
  * (one shared MLP scores every cell from its neighbourhood, {@linkcode Cellwise}): uniform replay,
  * a target network (hard copies every N steps, or Polyak averaging), double DQN (van Hasselt et
  * al., 2016), an optional dueling head (Wang et al., 2016), n-step returns, the Huber loss,
- * gradient clipping and a linear ε schedule. The loop is the off-policy chassis's
+ * gradient clipping and a linear ε schedule (or Boltzmann exploration, `exploration: "boltzmann"`:
+ * actions drawn from the softmax of Q / τ, τ a constant or a ramp). The loop is the off-policy chassis's
  * ({@linkcode OffPolicyAgent}); this file is the options, the network, what is stored, and one
  * update (`train`). The LSTM Q-network trained on sequences is {@linkcode DRQN}.
  *
@@ -33,6 +34,8 @@ import { Dense } from "../nn/dense.ts";
 import { clipGradients } from "../nn/optimizers.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { resolveOptions } from "./_options.ts";
+import { embeddingLayers } from "./actor_critic.ts";
+import { BOLTZMANN_DEFAULTS } from "./boltzmann.ts";
 import type { AgentPolicyState } from "./agent.ts";
 import {
   checkQLearningOptions,
@@ -59,6 +62,7 @@ export interface DqnOptions extends QLearningOptions {
 /** The defaults: CleanRL's and SB3's DQN where they agree, sized for small control tasks. */
 export const DQN_DEFAULTS: Readonly<DqnOptions> = Object.freeze({
   hiddenSizes: [120, 84],
+  embedding: null,
   cellwise: null,
   dueling: false,
   learningRate: 2.5e-4,
@@ -73,6 +77,7 @@ export const DQN_DEFAULTS: Readonly<DqnOptions> = Object.freeze({
   tau: 1,
   doubleDqn: true,
   epsilon: { start: 1, end: 0.05, steps: 25_000 },
+  ...BOLTZMANN_DEFAULTS,
   huberDelta: 1,
   maxGradNorm: 10,
   logInterval: 100,
@@ -96,6 +101,9 @@ export function resolveDqnOptions(options: Partial<DqnOptions> = {}): DqnOptions
       throw new RangeError(
         "Cannot use dueling with cellwise: a per-cell network has no state-value head",
       );
+    }
+    if (o.embedding) {
+      throw new RangeError("Cannot use embedding with cellwise: a board's cells are not ids");
     }
   } else o.cellwise = null;
   return o;
@@ -138,6 +146,7 @@ export class DQN extends OffPolicyAgent<DqnOptions> {
     }
     const layers = () =>
       board ? [new Cellwise({ ...board, hidden: o.hiddenSizes, activation: "relu" })] : [
+        ...embeddingLayers(o.embedding),
         ...o.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
         new Dense({ units: A + (o.dueling ? 1 : 0) }),
       ];
@@ -175,7 +184,8 @@ export class DQN extends OffPolicyAgent<DqnOptions> {
 
   /**
    * The greedy action (the largest Q among the valid actions); with `deterministic: false`,
-   * ε-greedy at the schedule's final ε.
+   * ε-greedy at the schedule's final ε, or with Boltzmann exploration a draw from the softmax of
+   * Q / τ at the final temperature.
    */
   async act(
     observation: Float32Array,
@@ -183,6 +193,12 @@ export class DQN extends OffPolicyAgent<DqnOptions> {
     options: ActOptions = {},
   ): Promise<PolicyStep<undefined>> {
     const mask = options.mask;
+    if (this.samplesBoltzmann(options)) {
+      return {
+        action: this.sampledBoltzmann(await this.qValues(observation), options),
+        state: undefined,
+      };
+    }
     const explored = this.sampledExploration(options);
     if (explored !== undefined) return { action: explored, state: undefined };
     const action = mask
@@ -201,14 +217,17 @@ export class DQN extends OffPolicyAgent<DqnOptions> {
     return values;
   }
 
-  /** ε-greedy with the counter-based draws of the current step. */
-  protected explore(
+  /** ε-greedy (or Boltzmann) with the counter-based draws of the current step. */
+  protected async explore(
     observation: Float32Array,
     epsilon: number,
     mask: Uint8Array | undefined,
   ): Promise<number> {
-    if (!mask) return this.#chooseAction(observation, epsilon, this.stepCount);
-    return maskedEpsilonGreedy(
+    if (this.options.exploration === "boltzmann") {
+      return this.boltzmannExplore(await this.qValues(observation), mask);
+    }
+    if (!mask) return await this.#chooseAction(observation, epsilon, this.stepCount);
+    return await maskedEpsilonGreedy(
       () => this.qValues(observation),
       mask,
       epsilon,

@@ -36,7 +36,8 @@ import { Dense } from "../nn/dense.ts";
 import { clipGradients } from "../nn/optimizers.ts";
 import { type RecurrentState, Sequential } from "../nn/sequential.ts";
 import { inRange, nonNegativeInteger, positiveInteger, resolveOptions } from "./_options.ts";
-import { cellLayers } from "./actor_critic.ts";
+import { cellLayers, embeddingLayers } from "./actor_critic.ts";
+import { BOLTZMANN_DEFAULTS } from "./boltzmann.ts";
 import type { AgentPolicyState } from "./agent.ts";
 import {
   checkQLearningOptions,
@@ -155,6 +156,7 @@ export interface DrqnOptions extends QLearningOptions {
  * `bufferSize` count sequences; `nStep` applies within them (R2D2 uses 5).
  */
 export const DRQN_DEFAULTS: Readonly<DrqnOptions> = Object.freeze({
+  embedding: null,
   cell: "lstm",
   cellUnits: 64,
   hiddenSizes: [64],
@@ -176,6 +178,7 @@ export const DRQN_DEFAULTS: Readonly<DrqnOptions> = Object.freeze({
   tau: 1,
   doubleDqn: true,
   epsilon: { start: 1, end: 0.05, steps: 10_000 },
+  ...BOLTZMANN_DEFAULTS,
   huberDelta: 1,
   maxGradNorm: 10,
   logInterval: 100,
@@ -243,6 +246,7 @@ export class DRQN extends OffPolicyAgent<DrqnOptions> {
         new Sequential(this.backend, {
           inputSize: this.spec.observationSize,
           layers: [
+            ...embeddingLayers(o.embedding),
             ...cellLayers(o.cell, o.cellUnits),
             ...o.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
             new Dense({ units: this.spec.actionCount + (o.dueling ? 1 : 0) }),
@@ -278,7 +282,8 @@ export class DRQN extends OffPolicyAgent<DrqnOptions> {
 
   /**
    * The greedy action (the largest Q among the valid actions), carrying the state (default zeros;
-   * consumed); with `deterministic: false`, ε-greedy at the schedule's final ε.
+   * consumed); with `deterministic: false`, ε-greedy at the schedule's final ε, or with
+   * Boltzmann exploration a draw from the softmax of Q / τ at the final temperature.
    */
   async act(
     observation: Float32Array,
@@ -287,11 +292,17 @@ export class DRQN extends OffPolicyAgent<DrqnOptions> {
   ): Promise<PolicyStep<RecurrentState>> {
     const { q, state: next } = await this.#step(observation, state);
     this.disposeState(state);
+    if (this.samplesBoltzmann(options)) {
+      return { action: this.sampledBoltzmann(q, options), state: next };
+    }
     const explored = this.sampledExploration(options);
     return { action: explored ?? maskedArgmax(q, options.mask), state: next };
   }
 
-  /** ε-greedy with the counter-based draws of the current step, carrying the actor's state. */
+  /**
+   * ε-greedy (or Boltzmann) with the counter-based draws of the current step, carrying the actor's
+   * state.
+   */
   protected async explore(
     observation: Float32Array,
     epsilon: number,
@@ -305,7 +316,9 @@ export class DRQN extends OffPolicyAgent<DrqnOptions> {
     model.disposeState(this.#state!);
     this.#state = result.state;
     let action: number;
-    if (mask) {
+    if (this.options.exploration === "boltzmann") {
+      action = this.boltzmannExplore(await this.backend.read(result.q), mask);
+    } else if (mask) {
       action = await maskedEpsilonGreedy(
         () => this.backend.read(result.q),
         mask,

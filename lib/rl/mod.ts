@@ -21,6 +21,7 @@ export * from "./replay.ts";
 export * from "./sequence_replay.ts";
 export * from "./rollout_buffer.ts";
 export * from "./q_network.ts";
+export * from "./boltzmann.ts";
 export * from "./off_policy.ts";
 export * from "./dqn.ts";
 export * from "./drqn.ts";

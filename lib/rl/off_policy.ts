@@ -1,6 +1,7 @@
 /**
  * The off-policy loop of the Q-learning agents ({@linkcode DQN}, {@linkcode DRQN}), written once:
- * act ε-greedily among the valid actions, store the step, every `trainFrequency` steps (after
+ * act ε-greedily (or, with `exploration: "boltzmann"`, by sampling the softmax of Q / τ) among the
+ * valid actions, store the step, every `trainFrequency` steps (after
  * `learningStarts`) make `gradientSteps` updates, and every `targetUpdateInterval` steps move the
  * target network towards the online one. An algorithm supplies how it acts while exploring, what
  * it stores, and its update.
@@ -8,7 +9,7 @@
  * @module
  */
 
-import type { Backend } from "../backend/backend.ts";
+import { type Backend, counterUniform } from "../backend/backend.ts";
 import { createCpuBackend } from "../backend/cpu.ts";
 import { actionMaskOf, type EnvSpec, type StepResult } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
@@ -21,7 +22,15 @@ import {
   nonNegativeInteger,
   positiveInteger,
 } from "./_options.ts";
+import { checkEmbeddingShape, type EmbeddingShape } from "./actor_critic.ts";
 import { BaseAgent, type LearnSession } from "./agent.ts";
+import {
+  boltzmannAction,
+  type BoltzmannOptions,
+  checkBoltzmannOptions,
+  finalTemperature,
+  temperatureAt,
+} from "./boltzmann.ts";
 import { requireDiscrete, singleEnv, type TrainingEnv } from "./env_input.ts";
 import { EnvCursor } from "./env_cursor.ts";
 import { type ActOptions, uniformValidAction } from "./policy.ts";
@@ -43,9 +52,11 @@ import {
 } from "./state.ts";
 
 /** The options DQN and DRQN share: the Q-learning target, the loss, and the off-policy loop. */
-export interface QLearningOptions {
+export interface QLearningOptions extends BoltzmannOptions {
   /** Sizes of the hidden ReLU layers of the Q-network. */
   hiddenSizes: number[];
+  /** An Embedding first in the Q-network, over the observation's leading ids (null: none). */
+  embedding: EmbeddingShape | null;
   /** Split the output layer into a state value and advantages, Q = V + A − mean(A). */
   dueling: boolean;
   /** Select the next action with the online network and value it with the target network. */
@@ -70,7 +81,7 @@ export interface QLearningOptions {
   targetUpdateInterval: number;
   /** ...as θ⁻ ← τθ + (1 − τ)θ⁻ (1 is a hard copy). */
   tau: number;
-  /** The exploration rate ε over environment steps. */
+  /** The exploration rate ε over environment steps (with `exploration: "epsilon"`). */
   epsilon: LinearRamp;
   /** Where the Huber loss turns from quadratic to linear. */
   huberDelta: number;
@@ -110,6 +121,8 @@ export function checkQLearningOptions(o: QLearningOptions): void {
   o.epsilon = checkRamp(o.epsilon, "epsilon");
   inRange(o.epsilon.start, 0, 1, "epsilon.start");
   inRange(o.epsilon.end, 0, 1, "epsilon.end");
+  checkBoltzmannOptions(o);
+  o.embedding = checkEmbeddingShape(o.embedding);
   inRange(o.huberDelta, Number.MIN_VALUE, Infinity, "huberDelta");
   inRange(o.maxGradNorm, Number.MIN_VALUE, Infinity, "maxGradNorm");
   integerSeed(o.seed);
@@ -175,6 +188,11 @@ export abstract class OffPolicyAgent<Options extends QLearningOptions> extends B
     return rampValue(this.options.epsilon, this.stepCount);
   }
 
+  /** Boltzmann exploration's temperature at the current step. */
+  get temperature(): number {
+    return temperatureAt(this.options.temperature, this.stepCount);
+  }
+
   /** The online network's greedy policy is the exported one; undefined with a dueling head. */
   override policyNetwork(): QNetwork["model"] | undefined {
     return this.options.dueling ? undefined : this.online.model;
@@ -185,10 +203,37 @@ export abstract class OffPolicyAgent<Options extends QLearningOptions> extends B
    * final ε; undefined when the draw says to act greedily.
    */
   protected sampledExploration(options: ActOptions): number | undefined {
-    if (options.deterministic !== false) return undefined;
+    if (options.deterministic !== false || this.options.exploration === "boltzmann") {
+      return undefined;
+    }
     const rng = options.rng ?? this.actRng;
     if (!(rng.uniform() < this.options.epsilon.end)) return undefined;
     return uniformValidAction(this.spec.actionCount, rng.uniform(), options.mask);
+  }
+
+  /** True when sampled acting (`deterministic: false`) draws from the Boltzmann distribution. */
+  protected samplesBoltzmann(options: ActOptions): boolean {
+    return options.deterministic === false && this.options.exploration === "boltzmann";
+  }
+
+  /**
+   * The action of sampled acting with Boltzmann exploration: drawn from the softmax of Q / τ at
+   * the final temperature among the valid actions, with the caller's RNG (or the agent's).
+   */
+  protected sampledBoltzmann(q: ArrayLike<number>, options: ActOptions): number {
+    const rng = options.rng ?? this.actRng;
+    const tau = finalTemperature(this.options.temperature);
+    return boltzmannAction(q, tau, this.options.qClip, rng.uniform(), options.mask);
+  }
+
+  /**
+   * The action of Boltzmann exploration while learning: drawn from the softmax of Q / τ at the
+   * current temperature among the valid actions, with lane 0 of the counter-based draw of this
+   * step (so a resumed run draws what an unbroken one would).
+   */
+  protected boltzmannExplore(q: ArrayLike<number>, mask: Uint8Array | undefined): number {
+    const u = counterUniform(this.explorationSeed, this.stepCount, 0);
+    return boltzmannAction(q, this.temperature, this.options.qClip, u, mask);
   }
 
   /** The loop (see the module documentation). */
@@ -203,8 +248,10 @@ export abstract class OffPolicyAgent<Options extends QLearningOptions> extends B
     const start = this.cursor.begin(env);
     if (start.fresh) this.startEpisode(true);
     let observation = start.observation;
+    const boltzmann = o.exploration === "boltzmann";
     while (this.stepCount < until && !session.stopped) {
       const epsilon = rampValue(o.epsilon, this.stepCount);
+      const rate = boltzmann ? { temperature: this.temperature } : { epsilon };
       const mask = actionMaskOf(env);
       const action = await this.explore(observation, epsilon, mask);
       const { result, ended } = this.cursor.step(action);
@@ -230,7 +277,7 @@ export abstract class OffPolicyAgent<Options extends QLearningOptions> extends B
           if (read && stats) {
             await session.update({
               step: this.stepCount,
-              epsilon,
+              ...rate,
               updates: this.updateCount,
               ...stats,
             });
@@ -242,7 +289,10 @@ export abstract class OffPolicyAgent<Options extends QLearningOptions> extends B
     }
   }
 
-  /** The action to take while learning, ε-greedy with the counter-based draws of this step. */
+  /**
+   * The action to take while learning: ε-greedy with the counter-based draws of this step, or
+   * {@linkcode OffPolicyAgent.boltzmannExplore} with Boltzmann exploration (ε is then unused).
+   */
   protected abstract explore(
     observation: Float32Array,
     epsilon: number,

@@ -28,6 +28,7 @@ import {
   ActorCritic,
   type ActorCriticShape,
   type ActorCriticState,
+  checkEmbeddingShape,
   POLICY_CELLS,
 } from "./actor_critic.ts";
 import { logitPenalty, type PolicyHead } from "./policy_heads.ts";
@@ -88,6 +89,7 @@ export const ON_POLICY_DEFAULTS: Readonly<OnPolicyOptions> = Object.freeze({
   normalizeObservations: true,
   sharedNetwork: false,
   logStdInit: 0,
+  embedding: null,
   optimizer: "adam",
   learningRate: 1e-3,
   gamma: 0.99,
@@ -112,6 +114,13 @@ export function checkOnPolicyOptions(o: OnPolicyOptions): void {
   o.cellUnits = positiveInteger(o.cellUnits, "cellUnits");
   o.hiddenSizes = layerSizes(o.hiddenSizes, "hiddenSizes");
   o.sharedNetwork = Boolean(o.sharedNetwork);
+  o.embedding = checkEmbeddingShape(o.embedding);
+  if (o.embedding && o.normalizeObservations) {
+    throw new RangeError(
+      "Cannot use normalizeObservations with embedding: ids are not features to standardise " +
+        "(set normalizeObservations to false)",
+    );
+  }
   if (!Number.isFinite(o.logStdInit)) {
     throw new RangeError(`Cannot use logStdInit ${o.logStdInit}: expected a finite number`);
   }

@@ -5,7 +5,8 @@
  *
  * The update is Q(s, a) ← Q(s, a) + α(target − Q(s, a)) with the target `r` on termination, else
  * `r + γ·max_a' Q(s', a')` (Q-learning) or `r + γ·Q(s', a')` with a' the next ε-greedy action
- * (SARSA). Truncation (a time limit) still bootstraps. Observations become state numbers through
+ * (SARSA). Exploration is ε-greedy, or with `exploration: "boltzmann"` a draw from the softmax of
+ * Q(s, ·) / τ. Truncation (a time limit) still bootstraps. Observations become state numbers through
  * a {@linkcode StateEncoder}: CartPole's {@linkcode Discretizer}, or for environments whose
  * observation is already a state number, an {@linkcode IndexEncoder} (the `states` option).
  *
@@ -18,6 +19,14 @@ import { Rng, type RngState } from "../io/rng.ts";
 import { inRange, integerSeed, positiveInteger, resolveOptions } from "./_options.ts";
 import { type AgentPolicyState, BaseAgent, type LearnSession } from "./agent.ts";
 import { argmaxRandom } from "./bandits.ts";
+import {
+  BOLTZMANN_DEFAULTS,
+  boltzmannAction,
+  type BoltzmannOptions,
+  checkBoltzmannOptions,
+  finalTemperature,
+  temperatureAt,
+} from "./boltzmann.ts";
 import { cartPoleDiscretizer, Discretizer, IndexEncoder, type StateEncoder } from "./discretize.ts";
 import { EnvCursor } from "./env_cursor.ts";
 import { requireDiscrete, singleEnv, type TrainingEnv } from "./env_input.ts";
@@ -151,8 +160,11 @@ export class TabularQ {
 }
 
 /** Options of {@linkcode TabularAgent}, with their defaults. */
-export interface TabularAgentOptions extends TabularQOptions {
-  /** Exploration ε: a constant, or a ramp over environment steps. Default 1 → 0.05 in 10 000. */
+export interface TabularAgentOptions extends TabularQOptions, BoltzmannOptions {
+  /**
+   * Exploration ε (with `exploration: "epsilon"`): a constant, or a ramp over environment steps.
+   * Default 1 → 0.05 in 10 000.
+   */
   epsilon: number | LinearRamp;
   /**
    * Bins per observation dimension of CartPole's discretiser; default [1, 6, 6, 12] on cartpole,
@@ -176,6 +188,7 @@ export const TABULAR_DEFAULTS: Readonly<TabularAgentOptions> = Object.freeze({
   stepSize: 0.1,
   gamma: 0.99,
   epsilon: { start: 1, end: 0.05, steps: 10_000 },
+  ...BOLTZMANN_DEFAULTS,
   initialValue: 0,
   bins: null,
   states: null,
@@ -221,6 +234,7 @@ export function resolveTabularOptions(
     inRange(o.epsilon.start, 0, 1, "epsilon.start");
     inRange(o.epsilon.end, 0, 1, "epsilon.end");
   }
+  checkBoltzmannOptions(o);
   if (!Number.isFinite(o.initialValue)) {
     throw new RangeError(`Cannot use initialValue ${o.initialValue}: expected a finite number`);
   }
@@ -322,6 +336,11 @@ export class TabularAgent extends BaseAgent<TabularAgentOptions> {
     return typeof epsilon === "number" ? epsilon : rampValue(epsilon, this.stepCount);
   }
 
+  /** Boltzmann exploration's temperature at the current step. */
+  get temperature(): number {
+    return temperatureAt(this.options.temperature, this.stepCount);
+  }
+
   /** A table has no recurrent state. */
   initialState(): undefined {
     return undefined;
@@ -332,7 +351,8 @@ export class TabularAgent extends BaseAgent<TabularAgentOptions> {
 
   /**
    * The greedy action: the largest Q(s, ·) among the valid actions, the lowest-numbered among
-   * equals; with `deterministic: false`, ε-greedy at the schedule's final ε.
+   * equals; with `deterministic: false`, ε-greedy at the schedule's final ε, or with Boltzmann
+   * exploration a draw from the softmax of Q / τ at the final temperature.
    */
   act(
     observation: Float32Array,
@@ -340,6 +360,18 @@ export class TabularAgent extends BaseAgent<TabularAgentOptions> {
     options: ActOptions = {},
   ): Promise<PolicyStep<undefined>> {
     const state = this.encoder.encode(observation);
+    if (options.deterministic === false && this.options.exploration === "boltzmann") {
+      const rng = options.rng ?? this.#rng;
+      const tau = finalTemperature(this.options.temperature);
+      const action = boltzmannAction(
+        this.table.row(state),
+        tau,
+        this.options.qClip,
+        rng.uniform(),
+        options.mask,
+      );
+      return Promise.resolve({ action, state: undefined });
+    }
     if (options.deterministic === false) {
       const rng = options.rng ?? this.#rng;
       const e = this.options.epsilon;
@@ -389,7 +421,10 @@ export class TabularAgent extends BaseAgent<TabularAgentOptions> {
         const loss = this.#tdSum / this.#tdCount;
         this.#tdSum = 0;
         this.#tdCount = 0;
-        await session.update({ step: this.stepCount, loss, epsilon: this.epsilon });
+        const rate = this.options.exploration === "boltzmann"
+          ? { temperature: this.temperature }
+          : { epsilon: this.epsilon };
+        await session.update({ step: this.stepCount, loss, ...rate });
       }
       if (ended) {
         this.episodeCount++;
@@ -456,8 +491,15 @@ export class TabularAgent extends BaseAgent<TabularAgentOptions> {
     this.#action = action;
   }
 
-  /** The ε-greedy action in a state among the valid ones, ties broken at random. */
+  /**
+   * The ε-greedy action in a state among the valid ones, ties broken at random; or with Boltzmann
+   * exploration, one drawn from the softmax of Q(s, ·) / τ among them (one uniform draw).
+   */
   #explore(state: number, mask: Uint8Array | undefined): number {
+    if (this.options.exploration === "boltzmann") {
+      const u = this.#rng.uniform();
+      return boltzmannAction(this.table.row(state), this.temperature, this.options.qClip, u, mask);
+    }
     const epsilon = this.epsilon, A = this.spec.actionCount;
     if (epsilon > 0 && this.#rng.uniform() < epsilon) {
       return mask ? uniformValidAction(A, this.#rng.uniform(), mask) : this.#rng.int(A);

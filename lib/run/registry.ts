@@ -16,6 +16,7 @@ import {
   type MinesweeperRewards,
 } from "../envs/minesweeper.ts";
 import { Pendulum } from "../envs/pendulum.ts";
+import { Recommender } from "../envs/recommender.ts";
 import {
   POPGYM_ENV_NAMES,
   POPGYM_ENVS,
@@ -27,7 +28,7 @@ import type { JsonObject } from "../io/json.ts";
 import { A2C } from "../rl/a2c.ts";
 import type { Agent } from "../rl/agent.ts";
 import { BanditAgent, type BanditAgentOptions, type BanditAlgo } from "../rl/bandit_agent.ts";
-import { randomPolicy, solverPolicy } from "../rl/baselines.ts";
+import { myopicPolicy, popularPolicy, randomPolicy, solverPolicy } from "../rl/baselines.ts";
 import { DQN } from "../rl/dqn.ts";
 import { DRQN } from "../rl/drqn.ts";
 import { evaluate, type EvaluationResult } from "../rl/evaluation.ts";
@@ -45,6 +46,7 @@ export const CORE_ENV_NAMES: readonly CoreEnvName[] = [
   "minesweeper-memory",
   "pendulum",
   "pendulum-masked",
+  "recommender",
 ];
 
 /** The name of one of rnnrl's own environments. */
@@ -55,7 +57,8 @@ export type CoreEnvName =
   | "minesweeper"
   | "minesweeper-memory"
   | "pendulum"
-  | "pendulum-masked";
+  | "pendulum-masked"
+  | "recommender";
 
 /** The environments {@linkcode createEnv} knows: rnnrl's own, then POPGym's 33. */
 export const ENV_NAMES: readonly EnvName[] = [...CORE_ENV_NAMES, ...POPGYM_ENV_NAMES];
@@ -97,13 +100,20 @@ export interface CreateEnvOptions {
   continuous?: boolean;
   /** POPGym's environments: append the previous action to the observation (default false). */
   observePreviousAction?: boolean;
+  /** recommender: the catalogue's size, the number of actions (default 20). */
+  items?: number;
+  /** recommender: the dimension of interests and topics (default 4). */
+  interestDimension?: number;
+  /** recommender: the recommendations the observation shows (default 8). */
+  historyLength?: number;
 }
 
 /**
  * Builds an environment by name: "cartpole", "cartpole-masked" (velocities hidden), "bandit" (the
  * 10-armed testbed), "minesweeper", "minesweeper-memory", "pendulum" and "pendulum-masked"
  * (the angular velocity hidden), whose torque is discretised by {@linkcode DiscreteActions} unless
- * `continuous` is set, and POPGym's games by their names (`repeat-previous-easy`, …).
+ * `continuous` is set, "recommender" (a simulated user, {@linkcode Recommender}), and POPGym's
+ * games by their names (`repeat-previous-easy`, …).
  *
  * @example
  * ```ts
@@ -144,6 +154,13 @@ export function createEnv(name: EnvName, options: CreateEnvOptions = {}): EnvCor
       if (options.continuous) return pendulum;
       return new DiscreteActions(pendulum, { count: options.pendulumActions ?? 5 });
     }
+    case "recommender":
+      return new Recommender({
+        seed,
+        items: options.items,
+        interestDimension: options.interestDimension,
+        historyLength: options.historyLength,
+      });
     default: {
       const popgym = POPGYM_ENVS.get(name);
       if (popgym) return popgym({ seed, observePreviousAction: options.observePreviousAction });
@@ -220,13 +237,19 @@ export function createAgent(
 }
 
 /** The built-in baseline agents of `deno task eval --agent`. */
-export type BaselineAgent = "random" | "solver";
+export type BaselineAgent = "random" | "solver" | "popular" | "myopic";
+
+/** The baselines {@linkcode BaselineAgent} names, for validation and help text. */
+export const BASELINE_AGENTS: readonly BaselineAgent[] = ["random", "solver", "popular", "myopic"];
 
 /** Options of {@linkcode runBaseline}. */
 export interface BaselineOptions extends CreateEnvOptions {
   /** The environment. */
   env: EnvName;
-  /** The agent: "random" (any environment) or "solver" (minesweeper only). */
+  /**
+   * The agent: "random" (any environment), "solver" (minesweeper only), "popular" or "myopic"
+   * (recommender only: the most popular item, and the oracle greedy on the true click probability).
+   */
   agent: BaselineAgent;
   /** The number of episodes (default 100). */
   episodes?: number;
@@ -238,7 +261,8 @@ function policySeed(seed: number): number {
 }
 
 /**
- * Evaluates a built-in baseline: what `deno task eval --env NAME --agent random|solver` prints.
+ * Evaluates a built-in baseline: what `deno task eval --env NAME --agent random|solver|popular|myopic`
+ * prints.
  *
  * @example
  * ```ts
@@ -260,8 +284,17 @@ export async function runBaseline(options: BaselineOptions): Promise<EvaluationR
       );
     }
     policy = solverPolicy(env, { seed: policySeed(seed) });
+  } else if (options.agent === "popular" || options.agent === "myopic") {
+    if (!(env instanceof Recommender)) {
+      throw new RangeError(
+        `Cannot run the ${options.agent} baseline on "${options.env}": it plays "recommender" only`,
+      );
+    }
+    policy = options.agent === "popular" ? popularPolicy(env) : myopicPolicy(env);
   } else {
-    throw new RangeError(`Cannot run baseline "${options.agent}": expected "random" or "solver"`);
+    throw new RangeError(
+      `Cannot run baseline "${options.agent}": expected one of ${BASELINE_AGENTS.join(", ")}`,
+    );
   }
   return await evaluate(env, policy, { episodes: options.episodes, seed });
 }

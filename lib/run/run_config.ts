@@ -80,6 +80,7 @@ const ENV_OPTIONS: Record<EnvName, readonly (keyof CreateEnvOptions)[]> = {
   "minesweeper-memory": ["difficulty", "width", "height", "mines", "observeAction"],
   pendulum: ["pendulumActions", "continuous"],
   "pendulum-masked": ["pendulumActions", "continuous"],
+  recommender: ["items", "interestDimension", "historyLength"],
   ...popgymOptions(),
 };
 

@@ -12,6 +12,7 @@ import {
   ACTIVATIONS,
   type AdamStep,
   type Backend,
+  type EmbeddingGradients,
   formatShape,
   type GruCache,
   type GruForwardOptions,
@@ -31,6 +32,7 @@ import {
   type Tensor,
 } from "../backend.ts";
 import {
+  embeddingDims,
   expectActivation,
   expectBounds,
   expectLists,
@@ -61,6 +63,7 @@ import {
   type LstmDims,
   lstmUsesRegisterKernels,
 } from "./kernels/lstm.ts";
+import { encodeEmbeddingBackward, encodeEmbeddingForward } from "./kernels/embedding.ts";
 import { encodeMatmul } from "./kernels/matmul.ts";
 import { encodeFoldPatches, encodeUnfoldPatches } from "./kernels/patches.ts";
 import { encodeAdam, encodeRmsprop, type OptimizerSlot } from "./kernels/optimizers.ts";
@@ -576,6 +579,38 @@ export class WebGpuBackend implements Backend {
     const out = this.#new([dims.batch, dims.channels * dims.height * dims.width], "fold");
     encodeFoldPatches(this.#recorder, pb, out.buffer, dims);
     return out;
+  }
+
+  /** Looks ids up in an embedding table (see {@linkcode Backend.embeddingForward}); NaN for a bad id. */
+  embeddingForward(x: Tensor, table: Tensor, ids: number): WebGpuTensor {
+    const dims = embeddingDims(x, ids, { table });
+    const xb = this.#buf(x), tb = this.#buf(table);
+    const out = this.#new([dims.rows, dims.outputs], "embedding");
+    encodeEmbeddingForward(this.#recorder, xb, tb, out.buffer, dims);
+    return out;
+  }
+
+  /**
+   * The gradients of an embedding lookup (see {@linkcode Backend.embeddingBackward}): the table's
+   * as a deterministic gather, one invocation per table element summing its ids' uses in order.
+   */
+  embeddingBackward(
+    x: Tensor,
+    dOutput: Tensor,
+    vocabulary: number,
+    ids: number,
+  ): EmbeddingGradients {
+    const dims = embeddingDims(x, ids, { dOutput, vocabulary });
+    const xb = this.#buf(x), gb = this.#buf(dOutput);
+    const dTable = this.#new([dims.vocabulary, dims.size], "embedding dTable");
+    const dInput = this.#new([dims.rows, dims.inputs], "embedding dInput");
+    encodeEmbeddingBackward(this.#recorder, {
+      x: xb,
+      dOutput: gb,
+      dTable: dTable.buffer,
+      dInput: dInput.buffer,
+    }, dims);
+    return { dTable, dInput };
   }
 
   /** Runs an LSTM over a whole sequence (see {@linkcode Backend.lstmForward}). */
