@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { JsonObject } from "../lib/io/json.ts";
 import { type CpuBackend, createCpuBackend } from "../lib/backend/cpu.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
 import { actionMaskOf, type Env, type ResetResult, type StepResult } from "../lib/envs/env.ts";
@@ -111,6 +112,27 @@ Deno.test("a saved state restores only into an agent of its kind, options and si
   const copy = DRQN.fromState(state);
   assert.equal(copy.options.cellUnits, 8);
   assert.deepEqual(await copy.getState(), state);
+});
+
+Deno.test("a state saved before an option existed restores with that option's default, and only with it", async () => {
+  const env = new CartPole({ maskVelocity: true });
+  for (const agent of [new DRQN(env, { cellUnits: 8 }), new PPO(env, { cellUnits: 8 })]) {
+    const state = await agent.getState();
+    // As an older rnnrl saved it: without the newest options.
+    const options = { ...(state.json.options as Record<string, unknown>) };
+    const older = { ...state, json: { ...state.json, options: options as JsonObject } };
+    const dropped = agent instanceof DRQN ? ["exploration", "temperature", "qClip"] : ["embedding"];
+    for (const key of dropped) delete options[key];
+    const restored = agent instanceof DRQN ? DRQN.fromState(older) : PPO.fromState(older);
+    assert.deepEqual((await restored.getState()).arrays, state.arrays, agent.kind);
+    assert.deepEqual(restored.options, agent.options, agent.kind);
+  }
+  const older = await new DRQN(env, { cellUnits: 8 }).getState();
+  delete (older.json.options as Record<string, unknown>).exploration;
+  assert.throws(
+    () => new DRQN(env, { cellUnits: 8, exploration: "boltzmann" }).setState(older),
+    /saved with exploration "epsilon", not "boltzmann"$/,
+  );
 });
 
 Deno.test("act consumes the recurrent state it is given and returns a new one; evaluation leaks nothing", async () => {

@@ -82,6 +82,11 @@ export function resolveA2cOptions(options: Partial<A2cOptions> = {}): A2cOptions
  * ```
  */
 export class A2C extends OnPolicyAgent<A2cOptions> {
+  /** The defaults, which fill in options that a state saved before they existed lacks. */
+  protected override optionDefaults(): object {
+    return A2C_DEFAULTS;
+  }
+
   /** Builds the networks for an environment's sizes. */
   constructor(
     env: EnvSpec | EnvCore<unknown>,

@@ -288,7 +288,9 @@ export abstract class BaseAgent<Options extends object> implements Agent {
     if (j.kind !== this.kind) {
       throw new TypeError(`Cannot restore ${name} from a state of kind "${String(j.kind)}"`);
     }
-    const difference = optionDifference(j.options, JSON.parse(JSON.stringify(this.options)));
+    // An option the state does not mention was added after it was saved: it had its default.
+    const saved = { ...this.optionDefaults(), ...(j.options as JsonObject) };
+    const difference = optionDifference(saved, JSON.parse(JSON.stringify(this.options)));
     if (difference) {
       throw new TypeError(`Cannot restore ${name}: the state was saved with ${difference}`);
     }
@@ -345,6 +347,14 @@ export abstract class BaseAgent<Options extends object> implements Agent {
     backend?: Backend,
   ): Promise<A> {
     return restoreAgent(this, await readAgentState(path), backend);
+  }
+
+  /**
+   * The defaults of the agent's options, which fill in the options a saved state predates (none
+   * by default: every option must then be in the state).
+   */
+  protected optionDefaults(): object {
+    return {};
   }
 
   /** The agent's own part of the saved state (the header is the base's). */

@@ -121,6 +121,11 @@ export function resolveDqnOptions(options: Partial<DqnOptions> = {}): DqnOptions
  * ```
  */
 export class DQN extends OffPolicyAgent<DqnOptions> {
+  /** The defaults, which fill in options that a state saved before they existed lacks. */
+  protected override optionDefaults(): object {
+    return DQN_DEFAULTS;
+  }
+
   /** DQN's networks carry no state. */
   readonly recurrent: boolean = false;
   /** The network that is trained. */

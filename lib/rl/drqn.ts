@@ -227,6 +227,11 @@ export function resolveDrqnOptions(options: Partial<DrqnOptions> = {}): DrqnOpti
  * ```
  */
 export class DRQN extends OffPolicyAgent<DrqnOptions> {
+  /** The defaults, which fill in options that a state saved before they existed lacks. */
+  protected override optionDefaults(): object {
+    return DRQN_DEFAULTS;
+  }
+
   /** DRQN carries the recurrent cell's state between steps. */
   readonly recurrent: boolean = true;
   /** The network that is trained. */

@@ -147,6 +147,11 @@ interface UpdateSums {
  * ```
  */
 export class PPO extends OnPolicyAgent<PpoOptions> {
+  /** The defaults, which fill in options that a state saved before they existed lacks. */
+  protected override optionDefaults(): object {
+    return PPO_DEFAULTS;
+  }
+
   /** Builds the networks for an environment's sizes (and its action bounds, if continuous). */
   constructor(
     env: EnvSpec | EnvCore<unknown>,

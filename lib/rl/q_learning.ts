@@ -295,6 +295,11 @@ export function tabularEncoder(
  * ```
  */
 export class TabularAgent extends BaseAgent<TabularAgentOptions> {
+  /** The defaults, which fill in options that a state saved before they existed lacks. */
+  protected override optionDefaults(): object {
+    return TABULAR_DEFAULTS;
+  }
+
   /** A table has no recurrent state. */
   readonly recurrent: boolean = false;
   /** The Q-table. */

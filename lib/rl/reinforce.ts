@@ -71,6 +71,11 @@ export function resolveReinforceOptions(
  * ```
  */
 export class REINFORCE extends OnPolicyAgent<ReinforceOptions> {
+  /** The defaults, which fill in options that a state saved before they existed lacks. */
+  protected override optionDefaults(): object {
+    return REINFORCE_DEFAULTS;
+  }
+
   /** Builds the networks for an environment's sizes. */
   constructor(
     env: EnvSpec | EnvCore<unknown>,

@@ -135,9 +135,12 @@ export class RolloutBuffer {
         data: this.actionMasks.slice(0, rows * N * A),
       });
     }
-    this.startStates.forEach((state, k) =>
-      arrays.push({ name: `${prefix}startState.${k}`, shape: [N, state.length / N], data: state })
-    );
+    // The start states belong to the steps recorded; with none, they are read afresh at step 0.
+    if (rows > 0) {
+      this.startStates.forEach((state, k) =>
+        arrays.push({ name: `${prefix}startState.${k}`, shape: [N, state.length / N], data: state })
+      );
+    }
     return arrays;
   }
 
@@ -161,7 +164,7 @@ export class RolloutBuffer {
         findArray(state, prefix + "actionMasks", Uint8Array, rows * this.envs * masks.shape[2]),
       );
     }
-    this.startStates = Array.from(
+    this.startStates = rows === 0 ? [] : Array.from(
       { length: networks },
       (_, k) => findArray(state, `${prefix}startState.${k}`, Float32Array).slice(),
     );
