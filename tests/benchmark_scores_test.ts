@@ -100,7 +100,7 @@ Deno.test("PPO on a POPGym environment takes the POPGym preset, with the previou
     assert.equal(presetFor(env, "ppo"), POPGYM_PPO_PRESET);
     assert.deepEqual(presetEnvOptions(env, "ppo"), { observePreviousAction: true });
   }
-  assert.equal(POPGYM_PPO_PRESET.steps, 100_000);
+  assert.equal(POPGYM_PPO_PRESET.steps, 300_000);
   assert.equal(POPGYM_PPO_PRESET.options.envs, 16);
   // Other algorithms keep their defaults; rnnrl's own environments keep their presets.
   assert.deepEqual(presetFor("repeat-previous-easy", "a2c").options, {});
@@ -127,8 +127,8 @@ Deno.test("a plan's defaults, runs and configurations", () => {
   assert.equal(runs.length, 8 * 3 * 3);
   assert.equal(runs[4].dir, "repeat-previous-easy/ppo-lstm/seed-2");
   const config = checkTrainConfig(benchmarkConfig(plan, runs[4]));
-  assert.equal(config.steps, 100_000);
-  assert.equal(config.evalEvery, 5000);
+  assert.equal(config.steps, 300_000);
+  assert.equal(config.evalEvery, 15_000);
   assert.equal(config.evalEveryEpisodes, 20);
   assert.equal(config.evalEpisodes, 100);
   assert.deepEqual(config.agent, { ...POPGYM_PPO_PRESET.options, cell: "lstm" });
