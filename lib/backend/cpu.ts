@@ -45,7 +45,7 @@ import {
   sigmoidInPlace,
   tanhInPlace,
 } from "./cpu_activations.ts";
-import { gemm } from "./cpu_gemm.ts";
+import { gemm, packRhs } from "./cpu_gemm.ts";
 import {
   expectBounds,
   expectLists,
@@ -639,32 +639,37 @@ export class CpuBackend implements Backend {
     const cell = this.#alloc(batch * hidden);
     cell.set(c0d);
     const bh = batch * hidden;
-    for (let t = 0; t < steps; t++) {
-      const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
-      const cp = cPrev.data.subarray(t * bh, (t + 1) * bh);
-      hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
-      cp.set(cell);
-      if (mask) {
-        for (let b = 0; b < batch; b++) {
-          const keep = mask[t * batch + b];
-          if (keep === 1) continue;
-          for (let j = b * hidden; j < (b + 1) * hidden; j++) {
-            hp[j] *= keep;
-            cp[j] *= keep;
+    const recurrent = stepRhs(u, hidden, g4, false, steps);
+    try {
+      for (let t = 0; t < steps; t++) {
+        const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
+        const cp = cPrev.data.subarray(t * bh, (t + 1) * bh);
+        hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
+        cp.set(cell);
+        if (mask) {
+          for (let b = 0; b < batch; b++) {
+            const keep = mask[t * batch + b];
+            if (keep === 1) continue;
+            for (let j = b * hidden; j < (b + 1) * hidden; j++) {
+              hp[j] *= keep;
+              cp[j] *= keep;
+            }
           }
         }
+        const zt = z.subarray(t * batch * g4, (t + 1) * batch * g4);
+        recurrent.multiply(hp, zt, batch, true);
+        lstmGatesForward(
+          zt,
+          cp,
+          cell,
+          cTanh.data.subarray(t * bh, (t + 1) * bh),
+          h.data.subarray(t * bh, (t + 1) * bh),
+          batch,
+          hidden,
+        );
       }
-      const zt = z.subarray(t * batch * g4, (t + 1) * batch * g4);
-      matmulInto(hp, u, zt, batch, g4, hidden, false, false, true);
-      lstmGatesForward(
-        zt,
-        cp,
-        cell,
-        cTanh.data.subarray(t * bh, (t + 1) * bh),
-        h.data.subarray(t * bh, (t + 1) * bh),
-        batch,
-        hidden,
-      );
+    } finally {
+      recurrent.dispose();
     }
     const hLast = this.#new([batch, hidden]);
     if (steps > 0) hLast.data.set(h.data.subarray((steps - 1) * bh));
@@ -703,31 +708,37 @@ export class CpuBackend implements Backend {
     const dcNext = this.#alloc(bh);
     if (dhLast) dhNext.set(cpuData(dhLast));
     if (dcLast) dcNext.set(cpuData(dcLast));
-    for (let t = steps - 1; t >= 0; t--) {
-      const dg = dGates.subarray(t * batch * g4, (t + 1) * batch * g4);
-      lstmGatesBackward(
-        gates.subarray(t * batch * g4, (t + 1) * batch * g4),
-        cPrev.subarray(t * bh, (t + 1) * bh),
-        cTanh.subarray(t * bh, (t + 1) * bh),
-        dH.subarray(t * bh, (t + 1) * bh),
-        dhNext,
-        dcNext,
-        dg,
-        batch,
-        hidden,
-      );
-      // dcNext now holds dL/d(masked c_{t−1}); the gradient into the recurrent matmul's input:
-      matmulInto(dg, u, dhNext, batch, hidden, g4, false, true);
-      if (mask) {
-        for (let b = 0; b < batch; b++) {
-          const keep = mask[t * batch + b];
-          if (keep === 1) continue;
-          for (let j = b * hidden; j < (b + 1) * hidden; j++) {
-            dhNext[j] *= keep;
-            dcNext[j] *= keep;
+    // dg · Uᵀ at every step: Uᵀ packed once.
+    const recurrent = stepRhs(u, g4, hidden, true, steps);
+    try {
+      for (let t = steps - 1; t >= 0; t--) {
+        const dg = dGates.subarray(t * batch * g4, (t + 1) * batch * g4);
+        lstmGatesBackward(
+          gates.subarray(t * batch * g4, (t + 1) * batch * g4),
+          cPrev.subarray(t * bh, (t + 1) * bh),
+          cTanh.subarray(t * bh, (t + 1) * bh),
+          dH.subarray(t * bh, (t + 1) * bh),
+          dhNext,
+          dcNext,
+          dg,
+          batch,
+          hidden,
+        );
+        // dcNext now holds dL/d(masked c_{t−1}); the gradient into the recurrent matmul's input:
+        recurrent.multiply(dg, dhNext, batch);
+        if (mask) {
+          for (let b = 0; b < batch; b++) {
+            const keep = mask[t * batch + b];
+            if (keep === 1) continue;
+            for (let j = b * hidden; j < (b + 1) * hidden; j++) {
+              dhNext[j] *= keep;
+              dcNext[j] *= keep;
+            }
           }
         }
       }
+    } finally {
+      recurrent.dispose();
     }
     // Weight gradients as three large matmuls over all steps at once.
     const rows = steps * batch;
@@ -778,47 +789,62 @@ export class CpuBackend implements Backend {
     const uzr = linearBeforeReset ? u : columns(u, H, g3, 0, 2 * H);
     const uh = linearBeforeReset ? u : columns(u, H, g3, 2 * H, H);
     const rec = this.#alloc(batch * g3);
-    for (let t = 0; t < steps; t++) {
-      const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
-      hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
-      if (mask) scaleRows(hp, mask.subarray(t * batch, (t + 1) * batch), H);
-      const gt = g.subarray(t * batch * g3, (t + 1) * batch * g3);
-      const rt = reset.data.subarray(t * bh, (t + 1) * bh);
-      const ht = h.data.subarray(t * bh, (t + 1) * bh);
-      if (f32Activations(gt)) {
-        gruGatesF32(gt, hp, rec, bu, rt, ht, batch, H, linearBeforeReset, uh, uzr);
-      } else if (linearBeforeReset) {
-        matmulInto(hp, u, rec, batch, g3, H);
-        for (let b = 0; b < batch; b++) {
-          for (let j = 0; j < H; j++) {
-            const gi = b * g3 + j, si = b * H + j;
-            gt[gi] = sigmoid(gt[gi] + rec[gi] + bu[j]);
-            gt[gi + H] = sigmoid(gt[gi + H] + rec[gi + H] + bu[H + j]);
-            rt[si] = rec[gi + 2 * H] + bu[2 * H + j];
-            // Read back the stored values so backward sees exactly what forward used.
-            gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + gt[gi + H] * rt[si]);
-            ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+    // The recurrent matmuls, their weights packed once: [U_z U_r U_h]·h with linear_before_reset,
+    // else [U_z U_r]·h and U_h·(r ⊙ h).
+    const recZr = stepRhs(
+      linearBeforeReset ? u : uzr,
+      H,
+      linearBeforeReset ? g3 : 2 * H,
+      false,
+      steps,
+    );
+    const recH = linearBeforeReset ? undefined : stepRhs(uh, H, H, false, steps);
+    try {
+      for (let t = 0; t < steps; t++) {
+        const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
+        hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
+        if (mask) scaleRows(hp, mask.subarray(t * batch, (t + 1) * batch), H);
+        const gt = g.subarray(t * batch * g3, (t + 1) * batch * g3);
+        const rt = reset.data.subarray(t * bh, (t + 1) * bh);
+        const ht = h.data.subarray(t * bh, (t + 1) * bh);
+        if (f32Activations(gt)) {
+          gruGatesF32(gt, hp, rec, bu, rt, ht, batch, H, recZr, recH);
+        } else if (linearBeforeReset) {
+          recZr.multiply(hp, rec, batch);
+          for (let b = 0; b < batch; b++) {
+            for (let j = 0; j < H; j++) {
+              const gi = b * g3 + j, si = b * H + j;
+              gt[gi] = sigmoid(gt[gi] + rec[gi] + bu[j]);
+              gt[gi + H] = sigmoid(gt[gi + H] + rec[gi + H] + bu[H + j]);
+              rt[si] = rec[gi + 2 * H] + bu[2 * H + j];
+              // Read back the stored values so backward sees exactly what forward used.
+              gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + gt[gi + H] * rt[si]);
+              ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+            }
           }
-        }
-      } else {
-        matmulInto(hp, uzr, rec, batch, 2 * H, H);
-        for (let b = 0; b < batch; b++) {
-          for (let j = 0; j < H; j++) {
-            const gi = b * g3 + j, ri = b * 2 * H + j, si = b * H + j;
-            gt[gi] = sigmoid(gt[gi] + rec[ri] + bu[j]);
-            gt[gi + H] = sigmoid(gt[gi + H] + rec[ri + H] + bu[H + j]);
-            rt[si] = gt[gi + H] * hp[si];
+        } else {
+          recZr.multiply(hp, rec, batch);
+          for (let b = 0; b < batch; b++) {
+            for (let j = 0; j < H; j++) {
+              const gi = b * g3 + j, ri = b * 2 * H + j, si = b * H + j;
+              gt[gi] = sigmoid(gt[gi] + rec[ri] + bu[j]);
+              gt[gi + H] = sigmoid(gt[gi + H] + rec[ri + H] + bu[H + j]);
+              rt[si] = gt[gi + H] * hp[si];
+            }
           }
-        }
-        matmulInto(rt, uh, rec, batch, H, H);
-        for (let b = 0; b < batch; b++) {
-          for (let j = 0; j < H; j++) {
-            const gi = b * g3 + j, si = b * H + j;
-            gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + rec[si] + bu[2 * H + j]);
-            ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+          recH!.multiply(rt, rec, batch);
+          for (let b = 0; b < batch; b++) {
+            for (let j = 0; j < H; j++) {
+              const gi = b * g3 + j, si = b * H + j;
+              gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + rec[si] + bu[2 * H + j]);
+              ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+            }
           }
         }
       }
+    } finally {
+      recZr.dispose();
+      recH?.dispose();
     }
     const hLast = this.#new([batch, H]);
     hLast.data.set(steps > 0 ? h.data.subarray((steps - 1) * bh) : h0d);
@@ -854,50 +880,60 @@ export class CpuBackend implements Backend {
     // dhNext: the gradient flowing into h_t from the steps after t (dhLast at t = T − 1).
     const dhNext = this.#alloc(bh);
     if (dhLast) dhNext.set(cpuData(dhLast));
-    for (let t = steps - 1; t >= 0; t--) {
-      const o = t * batch * g3;
-      for (let b = 0; b < batch; b++) {
-        for (let j = 0; j < H; j++) {
-          const gi = o + b * g3 + j, si = b * H + j, hi = t * bh + si;
-          const z = gates[gi], r = gates[gi + H], n = gates[gi + 2 * H], hp = hPrev[hi];
-          const dhv = dH[hi] + dhNext[si];
-          const dz = dhv * (hp - n) * z * (1 - z);
-          const da = dhv * (1 - z) * (1 - n * n);
-          dG[gi] = dz;
-          dG[gi + 2 * H] = da;
-          if (dGu) {
-            const dr = da * reset[hi] * r * (1 - r);
-            dG[gi + H] = dr;
-            dGu[gi] = dz;
-            dGu[gi + H] = dr;
-            dGu[gi + 2 * H] = da * r;
-          } else {
-            dGzr![(t * batch + b) * 2 * H + j] = dz;
-            dGh![hi] = da;
-          }
-          // Now the gradient with respect to the masked h_{t−1}, starting with its direct path.
-          dhNext[si] = dhv * z;
-        }
-      }
-      if (dGu) {
-        matmulInto(dGu.subarray(o, o + batch * g3), u, dhNext, batch, H, g3, false, true, true);
-      } else {
-        // The reset gate's gradient needs d(r ⊙ h) = dG_h · U_hᵀ first.
-        matmulInto(dGh!.subarray(t * bh, (t + 1) * bh), uh, q, batch, H, H, false, true);
+    // The recurrent gradients (· Uᵀ, · [U_z U_r]ᵀ, · U_hᵀ), the transposes packed once.
+    const backU = dGu ? stepRhs(u, g3, H, true, steps) : undefined;
+    const backZr = dGu ? undefined : stepRhs(uzr, 2 * H, H, true, steps);
+    const backH = dGu ? undefined : stepRhs(uh, H, H, true, steps);
+    try {
+      for (let t = steps - 1; t >= 0; t--) {
+        const o = t * batch * g3;
         for (let b = 0; b < batch; b++) {
           for (let j = 0; j < H; j++) {
-            const gi = o + b * g3 + j, si = b * H + j;
-            const r = gates[gi + H];
-            const dr = q[si] * hPrev[t * bh + si] * r * (1 - r);
-            dG[gi + H] = dr;
-            dGzr![(t * batch + b) * 2 * H + H + j] = dr;
-            dhNext[si] += q[si] * r;
+            const gi = o + b * g3 + j, si = b * H + j, hi = t * bh + si;
+            const z = gates[gi], r = gates[gi + H], n = gates[gi + 2 * H], hp = hPrev[hi];
+            const dhv = dH[hi] + dhNext[si];
+            const dz = dhv * (hp - n) * z * (1 - z);
+            const da = dhv * (1 - z) * (1 - n * n);
+            dG[gi] = dz;
+            dG[gi + 2 * H] = da;
+            if (dGu) {
+              const dr = da * reset[hi] * r * (1 - r);
+              dG[gi + H] = dr;
+              dGu[gi] = dz;
+              dGu[gi + H] = dr;
+              dGu[gi + 2 * H] = da * r;
+            } else {
+              dGzr![(t * batch + b) * 2 * H + j] = dz;
+              dGh![hi] = da;
+            }
+            // Now the gradient with respect to the masked h_{t−1}, starting with its direct path.
+            dhNext[si] = dhv * z;
           }
         }
-        const zr = dGzr!.subarray(t * batch * 2 * H, (t + 1) * batch * 2 * H);
-        matmulInto(zr, uzr, dhNext, batch, H, 2 * H, false, true, true);
+        if (dGu) {
+          backU!.multiply(dGu.subarray(o, o + batch * g3), dhNext, batch, true);
+        } else {
+          // The reset gate's gradient needs d(r ⊙ h) = dG_h · U_hᵀ first.
+          backH!.multiply(dGh!.subarray(t * bh, (t + 1) * bh), q, batch);
+          for (let b = 0; b < batch; b++) {
+            for (let j = 0; j < H; j++) {
+              const gi = o + b * g3 + j, si = b * H + j;
+              const r = gates[gi + H];
+              const dr = q[si] * hPrev[t * bh + si] * r * (1 - r);
+              dG[gi + H] = dr;
+              dGzr![(t * batch + b) * 2 * H + H + j] = dr;
+              dhNext[si] += q[si] * r;
+            }
+          }
+          const zr = dGzr!.subarray(t * batch * 2 * H, (t + 1) * batch * 2 * H);
+          backZr!.multiply(zr, dhNext, batch, true);
+        }
+        if (mask) scaleRows(dhNext, mask.subarray(t * batch, (t + 1) * batch), H);
       }
-      if (mask) scaleRows(dhNext, mask.subarray(t * batch, (t + 1) * batch), H);
+    } finally {
+      backU?.dispose();
+      backZr?.dispose();
+      backH?.dispose();
     }
     // Weight gradients as large matmuls over all steps at once.
     const xd = cpuData(cache.x);
@@ -1184,6 +1220,63 @@ function matmulInto(
   }
 }
 
+/**
+ * A right-hand operand op(B) `[k, n]` that the steps of one sequence all multiply by (a recurrent
+ * weight matrix, or its transpose): float32 packs it once (`packRhs`), for the bits of
+ * `matmulInto` at every step; float64 runs `matmulInto` itself.
+ */
+interface StepRhs {
+  /** C[m×n] = A[m×k]·op(B) (+ C when accumulating). */
+  multiply(a: FloatArray, c: FloatArray, m: number, accumulate?: boolean): void;
+  /** Frees what packing took. */
+  dispose(): void;
+}
+
+let packRecurrent = true;
+
+/**
+ * Turns the packing of recurrent weights on or off (on by default), for tests and benches: off,
+ * every step of `lstmForward`, `lstmBackward`, `gruForward` and `gruBackward` runs a plain
+ * `gemm`, as before packing existed. Both give the same bits. Not exported from the package.
+ *
+ * @param on Whether to pack from now on.
+ * @returns Whether packing was on before.
+ */
+export function setRecurrentPacking(on: boolean): boolean {
+  const before = packRecurrent;
+  packRecurrent = on;
+  return before;
+}
+
+/**
+ * The {@linkcode StepRhs} for B `[k, n]` (`[n, k]` when transposeB), packed only when the
+ * sequence has more than one step.
+ */
+function stepRhs(
+  b: FloatArray,
+  k: number,
+  n: number,
+  transposeB: boolean,
+  steps: number,
+): StepRhs {
+  if (b instanceof Float32Array && steps > 1 && packRecurrent) {
+    const packed = packRhs(b, k, n, { transposeB });
+    return {
+      multiply: (a, c, m, accumulate = false) => {
+        if (a instanceof Float32Array && c instanceof Float32Array) {
+          packed.multiply(a, c, m, { accumulate });
+        } else matmulInto(a, b, c, m, n, k, false, transposeB, accumulate);
+      },
+      dispose: () => packed.dispose(),
+    };
+  }
+  return {
+    multiply: (a, c, m, accumulate = false) =>
+      matmulInto(a, b, c, m, n, k, false, transposeB, accumulate),
+    dispose: () => {},
+  };
+}
+
 /** Adds `bias` `[n]` to every row of `x` `[m, n]`, in place. */
 function addRows(x: FloatArray, bias: FloatArray, m: number, n: number): void {
   for (let i = 0; i < m; i++) {
@@ -1308,13 +1401,13 @@ function gruGatesF32(
   ht: FloatArray,
   batch: number,
   H: number,
-  linearBeforeReset: boolean,
-  uh: FloatArray,
-  uzr: FloatArray,
+  recZr: StepRhs,
+  recH: StepRhs | undefined,
 ): void {
   const g3 = 3 * H;
+  const linearBeforeReset = recH === undefined;
   const rw = linearBeforeReset ? g3 : 2 * H; // row width of rec for the z and r gates
-  matmulInto(hp, uzr, rec, batch, rw, H);
+  recZr.multiply(hp, rec, batch);
   for (let b = 0; b < batch; b++) {
     for (let j = 0; j < H; j++) {
       const gi = b * g3 + j, ri = b * rw + j;
@@ -1336,7 +1429,7 @@ function gruGatesF32(
     for (let b = 0; b < batch; b++) {
       for (let j = 0; j < H; j++) rt[b * H + j] = gt[b * g3 + H + j] * hp[b * H + j];
     }
-    matmulInto(rt, uh, rec, batch, H, H);
+    recH.multiply(rt, rec, batch);
     for (let b = 0; b < batch; b++) {
       for (let j = 0; j < H; j++) {
         const gi = b * g3 + j;
