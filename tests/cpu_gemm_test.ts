@@ -6,6 +6,8 @@ import {
   gemmUsesWasm,
   gemmWasm,
   packRhs,
+  sumRows,
+  sumRowsTs,
 } from "../lib/backend/cpu_gemm.ts";
 import {
   KC,
@@ -526,4 +528,75 @@ Deno.test("packRhs handles k = 0, n = 0, C overlapping A, and rejects bad sizes"
   assert.throws(() => packed.multiply(new Float32Array(4), new Float32Array(5), 2), RangeError);
   assert.throws(() => packed.multiply(new Float32Array(4), new Float32Array(6), 1.5), RangeError);
   packed.dispose();
+});
+
+/** Bitwise equality that takes every NaN as equal (their payloads are not specified). */
+function assertSameValues(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  for (let i = 0; i < actual.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+    }
+  }
+}
+
+Deno.test("gemm's bias and relu give the bits of a loop over the finished product", () => {
+  const rng = new Rng(14);
+  const shapes: [number, number, number][] = [...SHAPES.slice(0, 9), ...MORE_SHAPES, [5, 7, 0]];
+  for (const [m, n, k] of shapes) {
+    for (const t of TRANSPOSES) {
+      for (const accumulate of [false, true]) {
+        for (const relu of [false, true]) {
+          const a = random(rng, m * k), b = random(rng, k * n), c0 = random(rng, m * n);
+          const bias = random(rng, n);
+          // Sums of −0, NaN and ±Infinity reach the bias and the ReLU.
+          if (k === 0 && accumulate) c0[0] = -0;
+          bias[0] = -0;
+          if (n > 2) bias[2] = Number.NaN;
+          if (n > 3) bias[3] = -Infinity;
+          const expected = c0.slice();
+          gemm(a, b, expected, m, n, k, { ...t, accumulate });
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) expected[i * n + j] += bias[j];
+          if (relu) { for (let e = 0; e < m * n; e++) if (expected[e] < 0) expected[e] = 0; }
+          for (const [name, f] of paths) {
+            const c = c0.slice();
+            f(a, b, c, m, n, k, { ...t, accumulate, bias, relu });
+            assertSameValues(c, expected, `${name} ${label(m, n, k, t)} relu=${relu} bias`);
+            if (relu) {
+              // ReLU alone: the product's negative elements become +0, −0 and NaN stay.
+              const plain = c0.slice(), alone = c0.slice();
+              gemm(a, b, plain, m, n, k, { ...t, accumulate });
+              for (let e = 0; e < m * n; e++) if (plain[e] < 0) plain[e] = 0;
+              f(a, b, alone, m, n, k, { ...t, accumulate, relu });
+              assertSameValues(alone, plain, `${name} ${label(m, n, k, t)} relu alone`);
+            }
+          }
+        }
+      }
+    }
+  }
+  assert.throws(() =>
+    gemm(new Float32Array(4), new Float32Array(4), new Float32Array(4), 2, 2, 2, {
+      bias: new Float32Array(1),
+    }), RangeError);
+});
+
+Deno.test("sumRows gives the bits of the row-order loop, on every size", () => {
+  const rng = new Rng(15);
+  for (
+    const [m, n] of [[0, 5], [3, 0], [1, 1], [7, 3], [256, 256], [256, 64], [300, 2], [33, 1027]]
+  ) {
+    const x = random(rng, m * n + 3);
+    for (let e = 0; e < m * n; e += 97) x[e] = [-0, Infinity, 1e-42, Number.NaN, 1e30][e % 5];
+    const expected = new Float32Array(n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) expected[j] += x[i * n + j];
+    for (const f of [sumRows, sumRowsTs]) {
+      const out = random(rng, n); // overwritten
+      f(x, out, m, n);
+      assertSameValues(out, expected, `${f.name} ${m}×${n}`);
+    }
+  }
+  assert.throws(() => sumRows(new Float32Array(5), new Float32Array(3), 2, 3), RangeError);
+  assert.throws(() => sumRows(new Float32Array(6), new Float32Array(2), 2, 3), RangeError);
+  assert.throws(() => sumRows(new Float32Array(6), new Float32Array(3), -2, 3), RangeError);
 });

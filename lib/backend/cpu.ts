@@ -45,7 +45,7 @@ import {
   sigmoidInPlace,
   tanhInPlace,
 } from "./cpu_activations.ts";
-import { gemm, packRhs } from "./cpu_gemm.ts";
+import { gemm, packRhs, sumRows } from "./cpu_gemm.ts";
 import {
   expectBounds,
   expectLists,
@@ -348,15 +348,13 @@ export class CpuBackend implements Backend {
     const ad = cpuData(a), bd = cpuData(b);
     const bias = options.bias ? cpuData(options.bias) : undefined;
     const out = this.#new([m, n]);
-    matmulInto(ad, bd, out.data, m, n, k, options.transposeA, options.transposeB);
-    const c = out.data;
-    if (bias) {
-      for (let i = 0; i < m; i++) {
-        const row = i * n;
-        for (let j = 0; j < n; j++) c[row + j] += bias[j];
-      }
-    }
-    activateInPlace(c, options.activation ?? "linear");
+    const c = out.data, activation = options.activation ?? "linear";
+    // ReLU is applied with the bias, after the product, on the float32 path.
+    const relu = activation === "relu" && c instanceof Float32Array &&
+      ad instanceof Float32Array && bd instanceof Float32Array &&
+      (bias === undefined || bias instanceof Float32Array);
+    matmulInto(ad, bd, c, m, n, k, options.transposeA, options.transposeB, false, bias, relu);
+    if (!relu) activateInPlace(c, activation);
     return out;
   }
 
@@ -626,11 +624,7 @@ export class CpuBackend implements Backend {
     // The input projection of every step at once: one big matmul, plus the bias.
     const gates = this.#new([steps, batch, g4]);
     const z = gates.data;
-    matmulInto(xd, w, z, steps * batch, g4, inputs);
-    for (let r = 0; r < steps * batch; r++) {
-      const row = r * g4;
-      for (let j = 0; j < g4; j++) z[row + j] += bias[j];
-    }
+    matmulInto(xd, w, z, steps * batch, g4, inputs, false, false, false, bias);
 
     const h = this.#new([steps, batch, hidden]);
     const hPrev = this.#new([steps, batch, hidden]);
@@ -779,8 +773,8 @@ export class CpuBackend implements Backend {
     // The input projection of every step at once, with the input bias: [T·B, 3H].
     const gates = this.#new([steps, batch, g3]);
     const g = gates.data;
-    matmulInto(xd, cpuData(weights.w), g, steps * batch, g3, inputs);
-    addRows(g, cpuData(weights.bw), steps * batch, g3);
+    const bw = cpuData(weights.bw);
+    matmulInto(xd, cpuData(weights.w), g, steps * batch, g3, inputs, false, false, false, bw);
 
     const h = this.#new([steps, batch, H]);
     const hPrev = this.#new([steps, batch, H]);
@@ -1192,7 +1186,10 @@ export class CpuBackend implements Backend {
   }
 }
 
-/** C = op(A)·op(B) (+ C), dispatching float32 to the tuned kernel and float64 to a plain loop. */
+/**
+ * C = op(A)·op(B) (+ C), then + bias on every row and ReLU (float32 only: a float64 `relu` is an
+ * error), dispatching float32 to the tuned kernel and float64 to a plain loop.
+ */
 function matmulInto(
   a: FloatArray,
   b: FloatArray,
@@ -1203,11 +1200,17 @@ function matmulInto(
   transposeA = false,
   transposeB = false,
   accumulate = false,
+  bias?: FloatArray,
+  relu = false,
 ): void {
-  if (a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
-    gemm(a, b, c, m, n, k, { transposeA, transposeB, accumulate });
+  if (
+    a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array &&
+    (bias === undefined || bias instanceof Float32Array)
+  ) {
+    gemm(a, b, c, m, n, k, { transposeA, transposeB, accumulate, bias, relu });
     return;
   }
+  if (relu) throw new TypeError("Cannot apply ReLU in matmulInto off the float32 path");
   if (!accumulate) c.fill(0, 0, m * n);
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) {
@@ -1218,6 +1221,7 @@ function matmulInto(
       else for (let j = 0, bp = p * n; j < n; j++) c[row + j] += aip * b[bp + j];
     }
   }
+  if (bias) addRows(c, bias, m, n);
 }
 
 /**
@@ -1312,6 +1316,10 @@ function columns(
 }
 
 function sumRowsInto(x: FloatArray, out: FloatArray, m: number, n: number): void {
+  if (x instanceof Float32Array && out instanceof Float32Array && out.length === n) {
+    sumRows(x, out, m, n);
+    return;
+  }
   out.fill(0);
   for (let i = 0; i < m; i++) {
     const row = i * n;

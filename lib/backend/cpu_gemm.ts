@@ -19,10 +19,12 @@
  */
 
 import {
+  addBiasRows,
   packWasmB,
   releaseWasmB,
   runWasmGemm,
   runWasmGemmPacked,
+  runWasmSumRows,
   WASM_MAX_BYTES,
   wasmGemmAvailable,
   wasmGemmBytes,
@@ -37,6 +39,13 @@ export interface GemmOptions {
   transposeB?: boolean;
   /** Add the product to C instead of overwriting it. */
   accumulate?: boolean;
+  /**
+   * Add `bias[j]` to column j of every row once the product is complete (`C[i, j] + bias[j]`,
+   * rounded to float32, as a TypeScript loop over float32 arrays gives).
+   */
+  bias?: Float32Array;
+  /** Then set every element below zero to +0 (−0 and NaN stay), as `x < 0 ? 0 : x`. */
+  relu?: boolean;
 }
 
 /**
@@ -52,6 +61,7 @@ const WASM_MIN_MACS = 512;
  * Only the first m·k, k·n and m·n elements of A, B and C are used. C may overlap A or B: both are
  * read in full before C is written. With k = 0 the product is zero (C is zeroed, or left as it is
  * when accumulating). The result is deterministic; see the module doc for the summation order.
+ * A `bias` and `relu` are applied to the finished sums, element by element.
  *
  * @example Multiply a 2×3 matrix by a 3×2 matrix
  * ```ts
@@ -82,7 +92,7 @@ export function gemm(
   k: number,
   options: GemmOptions = {},
 ): void {
-  validate(a, b, c, m, n, k);
+  validate(a, b, c, m, n, k, options.bias);
   multiply(a, b, c, m, n, k, options, gemmUsesWasm(m, n, k) ? "auto" : "ts");
 }
 
@@ -122,7 +132,7 @@ export function gemmTs(
   k: number,
   options: GemmOptions = {},
 ): void {
-  validate(a, b, c, m, n, k);
+  validate(a, b, c, m, n, k, options.bias);
   multiply(a, b, c, m, n, k, options, "ts");
 }
 
@@ -149,7 +159,7 @@ export function gemmWasm(
   k: number,
   options: GemmOptions = {},
 ): void {
-  validate(a, b, c, m, n, k);
+  validate(a, b, c, m, n, k, options.bias);
   if (!wasmGemmAvailable()) {
     throw new TypeError("Cannot multiply matrices in wasm: WebAssembly SIMD is unavailable");
   }
@@ -277,6 +287,7 @@ function validate(
   m: number,
   n: number,
   k: number,
+  bias?: Float32Array,
 ): void {
   for (const [label, size] of [["m", m], ["n", n], ["k", k]] as const) {
     if (!Number.isSafeInteger(size) || size < 0) {
@@ -289,6 +300,11 @@ function validate(
         `Cannot multiply matrices: ${label} has ${array.length} elements, needs ${need} for m=${m} n=${n} k=${k}`,
       );
     }
+  }
+  if (bias && bias.length < n) {
+    throw new RangeError(
+      `Cannot multiply matrices: the bias has ${bias.length} elements, needs ${n}`,
+    );
   }
 }
 
@@ -308,18 +324,62 @@ function multiply(
 ): void {
   const transposeA = options.transposeA ?? false, transposeB = options.transposeB ?? false;
   const accumulate = options.accumulate ?? false;
+  const bias = options.bias, relu = options.relu ?? false;
   if (m === 0 || n === 0) return;
   if (k === 0) {
     if (!accumulate) c.fill(0, 0, m * n);
+    addBiasRows(c, m, n, bias, relu);
     return;
   }
-  if (path !== "ts" && runWasmGemm(a, b, c, m, n, k, transposeA, transposeB, accumulate)) return;
+  if (
+    path !== "ts" &&
+    runWasmGemm(a, b, c, m, n, k, transposeA, transposeB, accumulate, bias, relu)
+  ) return;
   if (path === "wasm") {
     throw new RangeError(
       `Cannot multiply matrices in wasm: memory cannot grow to ${wasmGemmBytes(m, n, k)} bytes`,
     );
   }
   gemmTypeScript(a, b, c, m, n, k, transposeA, transposeB, accumulate);
+  addBiasRows(c, m, n, bias, relu);
+}
+
+/** Sums below which {@linkcode sumRows} stays in TypeScript (the copy costs more than the sum). */
+const WASM_MIN_SUM = 1024;
+
+/**
+ * `out[j] = Σ_i x[i, j]` for x `[m, n]`: each column summed from +0 in row order, every sum
+ * rounded to float32 — the bits of `out.fill(0)` then `out[j] += x[i·n + j]` for i = 0..m−1, on
+ * the wasm path where it runs and for large enough sums.
+ *
+ * @param x The matrix, `[m, n]` row-major (only its first m·n elements are read).
+ * @param out The sums, `[n]`, written in place.
+ * @param m The rows of x.
+ * @param n The columns of x.
+ * @throws {RangeError} When a size is not a size or an array is too short.
+ */
+export function sumRows(x: Float32Array, out: Float32Array, m: number, n: number): void {
+  for (const [label, size] of [["m", m], ["n", n]] as const) {
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new RangeError(`Cannot sum rows: ${label} is ${size}, not a size`);
+    }
+  }
+  if (x.length < m * n || out.length < n) {
+    throw new RangeError(
+      `Cannot sum rows: x has ${x.length} elements and out ${out.length}, need ${m * n} and ${n}`,
+    );
+  }
+  if (m * n >= WASM_MIN_SUM && wasmGemmAvailable() && runWasmSumRows(x, out, m, n)) return;
+  sumRowsTs(x, out, m, n);
+}
+
+/** {@linkcode sumRows} in TypeScript only: the fallback and reference. */
+export function sumRowsTs(x: Float32Array, out: Float32Array, m: number, n: number): void {
+  out.fill(0, 0, n);
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    for (let j = 0; j < n; j++) out[j] += x[row + j];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

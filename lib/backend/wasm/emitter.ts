@@ -215,6 +215,11 @@ export class FunctionBody {
     return this.#op(0x37).#memarg(3, offset);
   }
 
+  /** `f32.add`: IEEE single-precision addition. */
+  f32Add(): this {
+    return this.#op(0x92);
+  }
+
   /** `f32.const`. */
   f32Const(value: number): this {
     this.code.push(0x43);

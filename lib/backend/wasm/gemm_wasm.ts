@@ -238,6 +238,64 @@ function copyRowsFunction(): FunctionDef {
   return { name: "copyRows", body: f, params };
 }
 
+/**
+ * `sumRows(src, dst, rows, cols)`: `dst[j] = dst[j] + src[r·cols + j]` for r = 0, 1, …, rows−1
+ * in turn, each sum rounded to float32 (four columns at a time, the last `cols mod 4` one by
+ * one). With `dst` zeroed first, this is the column sum of a `[rows, cols]` matrix in row order.
+ */
+function sumRowsFunction(): FunctionDef {
+  const params = ["i32", "i32", "i32", "i32"] as const;
+  const f = new FunctionBody(params);
+  const [src, dst, rows, cols] = f.params;
+  const r = f.local("i32"), v = f.local("i32"), vecs = f.local("i32"), rem = f.local("i32");
+  const q = f.local("i32");
+  f.get(cols).i32Const(2).i32ShrU().set(vecs);
+  f.get(cols).i32Const(3).i32And().set(rem);
+  f.forRange(r, rows, () => {
+    f.get(dst).set(q);
+    f.forRange(v, vecs, () => {
+      f.get(q).get(q).v128Load().get(src).v128Load().f32x4Add().v128Store();
+      f.addTo(q, 16).addTo(src, 16);
+    });
+    f.forRange(v, rem, () => {
+      f.get(q).get(q).f32Load().get(src).f32Load().f32Add().f32Store();
+      f.addTo(q, F32).addTo(src, F32);
+    });
+  });
+  return { name: "sumRows", body: f, params };
+}
+
+/**
+ * `addBias(c, rows, cols, bias, relu)`: `c[r·cols + j] = c[r·cols + j] + bias[j]` (rounded to
+ * float32) for `rows` rows of `cols` floats, `cols` a multiple of 4; then, when `relu` is not 0,
+ * every sum below zero becomes +0 (−0 and NaN stay as they are, as `x < 0 ? 0 : x` leaves them).
+ */
+function addBiasFunction(): FunctionDef {
+  const params = ["i32", "i32", "i32", "i32", "i32"] as const;
+  const f = new FunctionBody(params);
+  const [c, rows, cols, bias, relu] = f.params;
+  const r = f.local("i32"), v = f.local("i32"), vecs = f.local("i32"), b = f.local("i32");
+  const x = f.local("v128"), zero = f.local("v128");
+  f.get(cols).i32Const(2).i32ShrU().set(vecs);
+  f.v128Zero().set(zero);
+  f.forRange(r, rows, () => {
+    f.get(bias).set(b);
+    f.get(relu).if(() => {
+      f.forRange(v, vecs, () => {
+        f.get(c).v128Load().get(b).v128Load().f32x4Add().set(x);
+        f.get(c).get(zero).get(x).get(x).get(zero).f32x4Lt().v128Bitselect().v128Store();
+        f.addTo(c, 16).addTo(b, 16);
+      });
+    }, () => {
+      f.forRange(v, vecs, () => {
+        f.get(c).get(c).v128Load().get(b).v128Load().f32x4Add().v128Store();
+        f.addTo(c, 16).addTo(b, 16);
+      });
+    });
+  });
+  return { name: "addBias", body: f, params };
+}
+
 /** The bytes of the gemm module (generated, never stored). */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
   return assembleModule([
@@ -245,6 +303,8 @@ export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
     packFunction("packA", MR),
     packFunction("packB", NR),
     copyRowsFunction(),
+    sumRowsFunction(),
+    addBiasFunction(),
   ]);
 }
 
@@ -283,6 +343,8 @@ interface GemmExports {
     srcStride: number,
     dstStride: number,
   ): void;
+  sumRows(src: number, dst: number, rows: number, cols: number): void;
+  addBias(c: number, rows: number, cols: number, bias: number, relu: number): void;
 }
 
 const PAGE = 65536;
@@ -389,8 +451,9 @@ function layout(m: number, n: number, k: number, base: number, packedB: boolean)
   const bRaw = aRaw + roundUp(F32 * m * k, 16); // B as given
   const cPad = bRaw + (packedB ? 0 : roundUp(F32 * k * n, 16)); // C, mp × np
   const cRaw = cPad + roundUp(F32 * mp * np, 16); // C as given, when np ≠ n
-  const end = cRaw + (np === n ? 0 : F32 * m * n);
-  return { np, mp, packA, packB, aRaw, bRaw, cPad, cRaw, end };
+  const bias = cRaw + roundUp(np === n ? 0 : F32 * m * n, 16); // the bias, np floats
+  const end = bias + F32 * np;
+  return { np, mp, packA, packB, aRaw, bRaw, cPad, cRaw, bias, end };
 }
 
 type Layout = ReturnType<typeof layout>;
@@ -412,7 +475,30 @@ export function wasmGemmBytes(m: number, n: number, k: number): number {
 }
 
 /**
- * Computes `C = op(A)·op(B) (+ C)` on the wasm path. Arguments are those of `gemm`, validated
+ * `C[i, j] = C[i, j] + bias[j]` for C `[m, n]` (when there is a bias), then with `relu` every
+ * element below zero set to +0: in TypeScript, the bits of the module's `addBias` (a float32
+ * array stores the float32 rounding of the double sum of two float32 values, which is their
+ * float32 sum).
+ */
+export function addBiasRows(
+  c: Float32Array,
+  m: number,
+  n: number,
+  bias: Float32Array | undefined,
+  relu: boolean,
+): void {
+  if (bias) {
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      for (let j = 0; j < n; j++) c[row + j] += bias[j];
+    }
+  }
+  if (relu) { for (let e = 0; e < m * n; e++) if (c[e] < 0) c[e] = 0; }
+}
+
+/**
+ * Computes `C = op(A)·op(B) (+ C)` on the wasm path, then adds `bias` `[n]` to every row and
+ * applies `relu` as {@linkcode addBiasRows} does. Arguments are those of `gemm`, validated
  * there; requires m, n, k ≥ 1 and {@linkcode wasmGemmAvailable}.
  *
  * @returns False, having done nothing, when the memory cannot grow to {@linkcode wasmGemmBytes}.
@@ -427,11 +513,17 @@ export function runWasmGemm(
   transposeA: boolean,
   transposeB: boolean,
   accumulate: boolean,
+  bias?: Float32Array,
+  relu = false,
 ): boolean {
-  // Cᵀ = op(B)ᵀ·op(A)ᵀ: B takes A's place (transposed once more), A takes B's.
-  return transposes(m, n)
-    ? product(b, a, c, n, m, k, !transposeB, !transposeA, accumulate, true)
-    : product(a, b, c, m, n, k, transposeA, transposeB, accumulate, false);
+  if (transposes(m, n)) {
+    // Cᵀ = op(B)ᵀ·op(A)ᵀ: B takes A's place (transposed once more), A takes B's. The bias runs
+    // along the rows of Cᵀ there, so it is added here (n is small).
+    const done = product(b, a, c, n, m, k, !transposeB, !transposeA, accumulate, true);
+    if (done) addBiasRows(c, m, n, bias, relu);
+    return done;
+  }
+  return product(a, b, c, m, n, k, transposeA, transposeB, accumulate, false, bias, relu);
 }
 
 /**
@@ -449,6 +541,8 @@ function product(
   transposeB: boolean,
   accumulate: boolean,
   transposedC: boolean,
+  bias?: Float32Array,
+  relu = false,
 ): boolean {
   const w = wasmGemm()!;
   const at = layout(m, n, k, w.top, false);
@@ -461,6 +555,12 @@ function product(
   const aRow = transposeA ? F32 : F32 * k, aDepth = transposeA ? F32 * m : F32;
   const bCol = transposeB ? F32 * k : F32, bDepth = transposeB ? F32 : F32 * n;
   blocks(w, at, m, n, k, aRow, aDepth, -1, bCol, bDepth, accumulate);
+  if (bias) {
+    // Padding columns get a zero bias; they are thrown away.
+    w.heap.set(bias.subarray(0, n), at.bias / F32);
+    w.heap.fill(0, at.bias / F32 + n, at.bias / F32 + at.np);
+    w.fn.addBias(at.cPad, m, at.np, at.bias, relu ? 1 : 0);
+  } else if (relu) addBiasRows(w.heap.subarray(at.cPad / F32), m, at.np, undefined, true);
   unstageC(w, at, c, m, n, transposedC);
   return true;
 }
@@ -634,5 +734,23 @@ export function runWasmGemmPacked(
   const aRow = transposeA ? F32 : F32 * k, aDepth = transposeA ? F32 * m : F32;
   blocks(w, at, m, n, k, aRow, aDepth, region!.offset, 0, 0, accumulate);
   unstageC(w, at, c, m, n, false);
+  return true;
+}
+
+/**
+ * `out[j] = Σ_i x[i, j]` for x `[m, n]`, summed from +0 in row order with every sum rounded to
+ * float32 (the bits of the TypeScript loop `out[j] += x[i·n + j]` over float32 arrays), on the
+ * wasm path. Requires {@linkcode wasmGemmAvailable} and arrays at least that long.
+ *
+ * @returns False, having done nothing, when the memory cannot grow enough.
+ */
+export function runWasmSumRows(x: Float32Array, out: Float32Array, m: number, n: number): boolean {
+  const w = wasmGemm()!;
+  const src = w.top, dst = src + roundUp(F32 * m * n, 16);
+  if (!w.reserve(dst + F32 * n)) return false;
+  w.heap.set(x.subarray(0, m * n), src / F32);
+  w.heap.fill(0, dst / F32, dst / F32 + n);
+  w.fn.sumRows(src, dst, m, n);
+  out.set(w.heap.subarray(dst / F32, dst / F32 + n));
   return true;
 }
