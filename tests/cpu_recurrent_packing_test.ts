@@ -16,7 +16,11 @@ import {
 import { KC, MC, NC, NR, wasmPinnedBytes } from "../lib/backend/wasm/gemm_wasm.ts";
 import { Rng } from "../lib/io/rng.ts";
 
-/** [T, B, I, H]: the PPO-LSTM preset's shape, odd sizes, m past MC, n past NC and k past KC. */
+/**
+ * [T, B, I, H]: the PPO-LSTM preset's shape, odd sizes, m past MC, n past NC and k past KC. The
+ * LSTM backward's recurrence runs in wasm for even H (`wasm/lstm_wasm.ts`), in TypeScript with
+ * packed weights for odd H.
+ */
 const SHAPES: readonly [number, number, number, number][] = [
   [32, 8, 2, 64],
   [5, 3, 7, 5],
@@ -25,6 +29,9 @@ const SHAPES: readonly [number, number, number, number][] = [
   [3, 2, 4, Math.ceil((NC + 1) / 4)], // 4H > NC; k = 4H > KC in the backward
   [2, 3, 2, KC + 3], // k = H > KC in the forward
   [1, 4, 3, 8], // one step: nothing to pack
+  [5, 3, 7, 6], // odd B: C's padding row
+  [3, 5, 3, 66], // 4H > KC, H not a multiple of NR
+  [4, MC + 3, 2, 2],
 ];
 
 function random(cpu: CpuBackend, rng: Rng, shape: number[], scale = 1): Tensor {

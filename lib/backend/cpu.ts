@@ -46,6 +46,7 @@ import {
   tanhInPlace,
 } from "./cpu_activations.ts";
 import { gemm, packRhs, sumRows } from "./cpu_gemm.ts";
+import { runWasmLstmBackward } from "./wasm/lstm_wasm.ts";
 import {
   expectBounds,
   expectLists,
@@ -702,37 +703,53 @@ export class CpuBackend implements Backend {
     const dcNext = this.#alloc(bh);
     if (dhLast) dhNext.set(cpuData(dhLast));
     if (dcLast) dcNext.set(cpuData(dcLast));
-    // dg · Uᵀ at every step: Uᵀ packed once.
-    const recurrent = stepRhs(u, g4, hidden, true, steps);
-    try {
-      for (let t = steps - 1; t >= 0; t--) {
-        const dg = dGates.subarray(t * batch * g4, (t + 1) * batch * g4);
-        lstmGatesBackward(
-          gates.subarray(t * batch * g4, (t + 1) * batch * g4),
-          cPrev.subarray(t * bh, (t + 1) * bh),
-          cTanh.subarray(t * bh, (t + 1) * bh),
-          dH.subarray(t * bh, (t + 1) * bh),
-          dhNext,
-          dcNext,
-          dg,
-          batch,
-          hidden,
-        );
-        // dcNext now holds dL/d(masked c_{t−1}); the gradient into the recurrent matmul's input:
-        recurrent.multiply(dg, dhNext, batch);
-        if (mask) {
-          for (let b = 0; b < batch; b++) {
-            const keep = mask[t * batch + b];
-            if (keep === 1) continue;
-            for (let j = b * hidden; j < (b + 1) * hidden; j++) {
-              dhNext[j] *= keep;
-              dcNext[j] *= keep;
+    const inWasm = lstmBackwardWasm(
+      u,
+      gates,
+      cPrev,
+      cTanh,
+      dH,
+      mask,
+      dhNext,
+      dcNext,
+      dGates,
+      steps,
+      batch,
+      hidden,
+    );
+    if (!inWasm) {
+      // dg · Uᵀ at every step: Uᵀ packed once.
+      const recurrent = stepRhs(u, g4, hidden, true, steps);
+      try {
+        for (let t = steps - 1; t >= 0; t--) {
+          const dg = dGates.subarray(t * batch * g4, (t + 1) * batch * g4);
+          lstmGatesBackward(
+            gates.subarray(t * batch * g4, (t + 1) * batch * g4),
+            cPrev.subarray(t * bh, (t + 1) * bh),
+            cTanh.subarray(t * bh, (t + 1) * bh),
+            dH.subarray(t * bh, (t + 1) * bh),
+            dhNext,
+            dcNext,
+            dg,
+            batch,
+            hidden,
+          );
+          // dcNext now holds dL/d(masked c_{t−1}); the gradient into the recurrent matmul's input:
+          recurrent.multiply(dg, dhNext, batch);
+          if (mask) {
+            for (let b = 0; b < batch; b++) {
+              const keep = mask[t * batch + b];
+              if (keep === 1) continue;
+              for (let j = b * hidden; j < (b + 1) * hidden; j++) {
+                dhNext[j] *= keep;
+                dcNext[j] *= keep;
+              }
             }
           }
         }
+      } finally {
+        recurrent.dispose();
       }
-    } finally {
-      recurrent.dispose();
     }
     // Weight gradients as three large matmuls over all steps at once.
     const rows = steps * batch;
@@ -1279,6 +1296,48 @@ function stepRhs(
       matmulInto(a, b, c, m, n, k, false, transposeB, accumulate),
     dispose: () => {},
   };
+}
+
+/**
+ * The recurrent half of `lstmBackward` (the loop over the steps) on the wasm path, keeping the
+ * sequence in the gemm module's memory (`wasm/lstm_wasm.ts`): float32 only, with packing on and
+ * more than one step. Same bits as the loop.
+ *
+ * @returns False, having changed nothing, where it does not run.
+ */
+function lstmBackwardWasm(
+  u: FloatArray,
+  gates: FloatArray,
+  cPrev: FloatArray,
+  cTanh: FloatArray,
+  dH: FloatArray,
+  mask: FloatArray | undefined,
+  dhNext: FloatArray,
+  dcNext: FloatArray,
+  dGates: FloatArray,
+  steps: number,
+  batch: number,
+  hidden: number,
+): boolean {
+  const f32 = [u, gates, cPrev, cTanh, dH, dhNext, dcNext, dGates].every((x) =>
+    x instanceof Float32Array
+  );
+  return f32 && packRecurrent && steps > 1 &&
+    (mask === undefined || mask instanceof Float32Array) &&
+    runWasmLstmBackward(
+      u as Float32Array,
+      gates as Float32Array,
+      cPrev as Float32Array,
+      cTanh as Float32Array,
+      dH as Float32Array,
+      mask,
+      dhNext as Float32Array,
+      dcNext as Float32Array,
+      dGates as Float32Array,
+      steps,
+      batch,
+      hidden,
+    );
 }
 
 /** Adds `bias` `[n]` to every row of `x` `[m, n]`, in place. */

@@ -620,7 +620,7 @@ function unstageC(
  */
 function blocks(
   w: WasmGemm,
-  at: Layout,
+  at: Pick<Layout, "np" | "packA" | "packB" | "aRaw" | "bRaw" | "cPad">,
   m: number,
   n: number,
   k: number,
@@ -754,3 +754,51 @@ export function runWasmSumRows(x: Float32Array, out: Float32Array, m: number, n:
   out.set(w.heap.subarray(dst / F32, dst / F32 + n));
   return true;
 }
+
+// ---------------------------------------------------------------------------------------------
+// For kernels of other modules that work in this module's memory (`lstm_wasm.ts`): they keep a
+// whole sequence's operands there and multiply them in place by a packed operand.
+
+/** The module's memory, or null where WebAssembly SIMD is unavailable. */
+export function wasmGemmMemory(): WebAssembly.Memory | null {
+  return wasmGemm()?.memory ?? null;
+}
+
+/**
+ * Makes `bytes` of scratch space available past the pinned operands and returns where it starts
+ * (64-byte aligned), or -1 when the memory cannot grow that far. The space is the caller's until
+ * its next call of any wasm gemm function other than {@linkcode multiplyPackedAt}.
+ */
+export function wasmGemmScratch(bytes: number): number {
+  const w = wasmGemm()!;
+  return w.reserve(w.top + bytes) ? w.top : -1;
+}
+
+/** The current view of the module's memory (a new one after the memory grows). */
+export function wasmGemmHeap(): Float32Array {
+  return wasmGemm()!.heap;
+}
+
+/**
+ * `C = A·op(B)` (or `+ C` when accumulating) inside the module's memory, with the blocks and
+ * kernel calls of {@linkcode runWasmGemmPacked}: A `[m, k]` row-major at byte `aAt`, C at byte
+ * `cAt` with rows `ldc` floats apart, ldc at least op(B)'s columns rounded up to NR; C must have
+ * room for m rounded up to MR rows (the padding rows get the products of zero rows, or their old
+ * values plus those). `packAAt` is scratch space for MC·KC floats.
+ */
+export function multiplyPackedAt(
+  packed: WasmPackedB,
+  aAt: number,
+  m: number,
+  cAt: number,
+  ldc: number,
+  accumulate: boolean,
+  packAAt: number,
+): void {
+  const { k, n, region } = packed;
+  const at = { np: ldc, packA: packAAt, packB: 0, aRaw: aAt, bRaw: 0, cPad: cAt };
+  blocks(wasmGemm()!, at, m, n, k, F32 * k, F32, region!.offset, 0, 0, accumulate);
+}
+
+/** Bytes of scratch space {@linkcode multiplyPackedAt} needs at `packAAt`. */
+export const PACK_A_BYTES: number = F32 * MC * KC;

@@ -1,0 +1,266 @@
+/**
+ * The recurrent half of the CPU backend's LSTM backward pass on the WebAssembly path: for
+ * t = T−1 … 0, the gate gradients of step t and then `dh = dG_t · Uᵀ`, the whole sequence kept
+ * in the gemm module's memory (`gemm_wasm.ts`) so that no step copies anything in or out. A
+ * small module of its own, instantiated on that memory, holds the gate math; the products are
+ * the gemm module's kernel on Uᵀ packed once.
+ *
+ * Same bits as the TypeScript loop in `../cpu.ts` (`lstmGatesBackward`, then `gemm` with Uᵀ, then
+ * the mask): the gate math runs in double precision on `f64x2` lanes, every operation the
+ * TypeScript expression performs in the same order (a float32 value promotes to double exactly;
+ * a double demotes to float32 rounded to nearest, as a store into a Float32Array rounds), and
+ * WebAssembly's double arithmetic is IEEE without fused multiply-adds, like JavaScript's.
+ *
+ * @module
+ */
+
+import { assembleModule, FunctionBody, type FunctionDef, type Local } from "./emitter.ts";
+import {
+  MR,
+  multiplyPackedAt,
+  NR,
+  PACK_A_BYTES,
+  packWasmB,
+  releaseWasmB,
+  wasmGemmAvailable,
+  wasmGemmHeap,
+  wasmGemmMemory,
+  wasmGemmScratch,
+} from "./gemm_wasm.ts";
+
+const F32 = 4;
+
+/**
+ * `lstmGatesBackward(gates, cPrev, cTanh, dH, dhNext, dcNext, dGates, batch, hidden, dhStride)`,
+ * byte pointers, `hidden` even: one step of `lstmGatesBackward` in `../cpu.ts`, two elements at
+ * a time. `gates` and `dGates` are `[batch, 4·hidden]` (i, f, g, o), `cPrev`, `cTanh`, `dH` and
+ * `dcNext` `[batch, hidden]`, `dhNext` `[batch, hidden]` with rows `dhStride` floats apart. For
+ * every element, in double precision:
+ *
+ *     dh = dH + dhNext
+ *     dc = dcNext + dh·o·(1 − ct·ct)
+ *     dG_i = dc·g·i·(1 − i), dG_f = dc·cPrev·f·(1 − f), dG_g = dc·i·(1 − g·g),
+ *     dG_o = dh·ct·o·(1 − o), dcNext = dc·f
+ *
+ * (products left to right), each result stored as float32.
+ */
+function gatesBackwardFunction(): FunctionDef {
+  const params = ["i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32"] as const;
+  const f = new FunctionBody(params);
+  const [gates, cPrev, cTanh, dH, dhNext, dcNext, dGates, batch, hidden, dhStride] = f.params;
+  const b = f.local("i32"), pair = f.local("i32"), pairs = f.local("i32"), gate = f.local("i32");
+  const pz = f.local("i32"), pd = f.local("i32"), s = f.local("i32"), ph = f.local("i32");
+  const v = () => f.local("v128");
+  const one = v(), gi = v(), gf = v(), gg = v(), go = v(), ct = v(), dh = v(), dc = v();
+  f.v128ConstF64([1, 1]).set(one);
+  f.get(hidden).i32Const(1).i32ShrU().set(pairs);
+  f.get(hidden).i32Const(2).i32Shl().set(gate); // bytes from one gate's block to the next
+  f.i32Const(0).set(s);
+  f.get(gates).set(pz);
+  f.get(dGates).set(pd);
+  f.get(dhNext).set(ph);
+  /** Pushes the two floats at `base + s` (or at `base + k·gate`) as two doubles. */
+  const load = (base: Local, k = -1) => {
+    f.get(base);
+    if (k < 0) f.get(s).i32Add();
+    else if (k > 0) f.get(gate).i32Const(k).i32Mul().i32Add();
+    f.v128Load64Zero().f64x2PromoteLowF32x4();
+  };
+  /** The address `base + s` (or `base + k·gate`) for a store. */
+  const address = (base: Local, k = -1) => {
+    f.get(base);
+    if (k < 0) f.get(s).i32Add();
+    else if (k > 0) f.get(gate).i32Const(k).i32Mul().i32Add();
+  };
+  const oneMinus = (x: Local) => f.get(one).get(x).f64x2Sub();
+  const store = () => f.f32x4DemoteF64x2Zero().v128Store64Lane(0, 0);
+  f.forRange(b, batch, () => {
+    f.forRange(pair, pairs, () => {
+      load(pz, 0);
+      f.set(gi);
+      load(pz, 1);
+      f.set(gf);
+      load(pz, 2);
+      f.set(gg);
+      load(pz, 3);
+      f.set(go);
+      load(cTanh);
+      f.set(ct);
+      // dh = dH + dhNext
+      load(dH);
+      f.get(ph).v128Load64Zero().f64x2PromoteLowF32x4().f64x2Add().set(dh);
+      // dc = dcNext + dh·o·(1 − ct·ct)
+      load(dcNext);
+      f.get(dh).get(go).f64x2Mul();
+      f.get(one).get(ct).get(ct).f64x2Mul().f64x2Sub().f64x2Mul().f64x2Add().set(dc);
+      // dG_i = dc·g·i·(1 − i)
+      address(pd, 0);
+      f.get(dc).get(gg).f64x2Mul().get(gi).f64x2Mul();
+      oneMinus(gi);
+      f.f64x2Mul();
+      store();
+      // dG_f = dc·cPrev·f·(1 − f)
+      address(pd, 1);
+      f.get(dc);
+      load(cPrev);
+      f.f64x2Mul().get(gf).f64x2Mul();
+      oneMinus(gf);
+      f.f64x2Mul();
+      store();
+      // dG_g = dc·i·(1 − g·g)
+      address(pd, 2);
+      f.get(dc).get(gi).f64x2Mul();
+      f.get(one).get(gg).get(gg).f64x2Mul().f64x2Sub().f64x2Mul();
+      store();
+      // dG_o = dh·ct·o·(1 − o)
+      address(pd, 3);
+      f.get(dh).get(ct).f64x2Mul().get(go).f64x2Mul();
+      oneMinus(go);
+      f.f64x2Mul();
+      store();
+      // dcNext = dc·f
+      address(dcNext);
+      f.get(dc).get(gf).f64x2Mul();
+      store();
+      f.addTo(pz, 8).addTo(pd, 8).addTo(s, 8).addTo(ph, 8);
+    });
+    // Past the f, g and o blocks of this row; dhNext to its next row.
+    f.get(pz).get(gate).i32Const(3).i32Mul().i32Add().set(pz);
+    f.get(pd).get(gate).i32Const(3).i32Mul().i32Add().set(pd);
+    f.get(ph).get(dhStride).i32Const(2).i32Shl().i32Add().get(gate).i32Sub().set(ph);
+  });
+  return { name: "lstmGatesBackward", body: f, params };
+}
+
+/** The bytes of the LSTM module (generated, never stored). */
+export function lstmModuleBytes(): Uint8Array<ArrayBuffer> {
+  return assembleModule([gatesBackwardFunction()]);
+}
+
+interface LstmExports {
+  lstmGatesBackward(
+    gates: number,
+    cPrev: number,
+    cTanh: number,
+    dH: number,
+    dhNext: number,
+    dcNext: number,
+    dGates: number,
+    batch: number,
+    hidden: number,
+    dhStride: number,
+  ): void;
+}
+
+let instance: LstmExports | null | undefined;
+
+/** The module, instantiated on the gemm module's memory; null where that cannot run. */
+function lstmWasm(): LstmExports | null {
+  if (instance === undefined) {
+    instance = null;
+    const memory = wasmGemmAvailable() ? wasmGemmMemory() : null;
+    if (memory) {
+      try {
+        const module = new WebAssembly.Module(lstmModuleBytes());
+        instance = new WebAssembly.Instance(module, { env: { memory } })
+          .exports as unknown as LstmExports;
+      } catch {
+        instance = null;
+      }
+    }
+  }
+  return instance;
+}
+
+const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
+
+/**
+ * Back-propagates an LSTM's recurrence through all steps: what `lstmBackward` in `../cpu.ts`
+ * does before its weight gradients, with the same bits. On entry `dhNext` and `dcNext`
+ * `[batch, hidden]` hold the gradients flowing into h and c after the last step; on exit, those
+ * into the masked h₀ and c₀, and `dGates` `[steps, batch, 4·hidden]` the gate pre-activations'.
+ *
+ * @returns False, having changed nothing, where WebAssembly cannot run, `hidden` is odd, or the
+ *   memory cannot grow enough.
+ */
+export function runWasmLstmBackward(
+  u: Float32Array,
+  gates: Float32Array,
+  cPrev: Float32Array,
+  cTanh: Float32Array,
+  dH: Float32Array,
+  mask: Float32Array | undefined,
+  dhNext: Float32Array,
+  dcNext: Float32Array,
+  dGates: Float32Array,
+  steps: number,
+  batch: number,
+  hidden: number,
+): boolean {
+  if (hidden % 2 !== 0 || steps === 0 || batch === 0 || hidden === 0) return false;
+  const fn = lstmWasm();
+  if (fn === null) return false;
+  const g4 = 4 * hidden, bh = batch * hidden, bg = batch * g4;
+  const packed = packWasmB(u, g4, hidden, true); // Uᵀ: [4H, H]
+  if (packed === null) return false;
+  try {
+    // dhNext is the C of every step's product: rows of np floats, mp of them.
+    const np = roundUp(hidden, NR), mp = roundUp(batch, MR);
+    const bytes = (floats: number) => roundUp(F32 * floats, 16);
+    const packA = 0;
+    const gatesAt = packA + PACK_A_BYTES;
+    const cPrevAt = gatesAt + bytes(steps * bg);
+    const cTanhAt = cPrevAt + bytes(steps * bh);
+    const dHAt = cTanhAt + bytes(steps * bh);
+    const dGatesAt = dHAt + bytes(steps * bh);
+    const dhAt = dGatesAt + bytes(steps * bg);
+    const dcAt = dhAt + bytes(mp * np);
+    const end = dcAt + bytes(bh);
+    const base = wasmGemmScratch(end);
+    if (base < 0) return false;
+    const heap = wasmGemmHeap(), at = (offset: number) => (base + offset) / F32;
+    heap.set(gates.subarray(0, steps * bg), at(gatesAt));
+    heap.set(cPrev.subarray(0, steps * bh), at(cPrevAt));
+    heap.set(cTanh.subarray(0, steps * bh), at(cTanhAt));
+    heap.set(dH.subarray(0, steps * bh), at(dHAt));
+    for (let b = 0; b < batch; b++) {
+      heap.set(dhNext.subarray(b * hidden, (b + 1) * hidden), at(dhAt) + b * np);
+    }
+    heap.set(dcNext.subarray(0, bh), at(dcAt));
+    for (let t = steps - 1; t >= 0; t--) {
+      const dg = base + dGatesAt + F32 * t * bg;
+      fn.lstmGatesBackward(
+        base + gatesAt + F32 * t * bg,
+        base + cPrevAt + F32 * t * bh,
+        base + cTanhAt + F32 * t * bh,
+        base + dHAt + F32 * t * bh,
+        base + dhAt,
+        base + dcAt,
+        dg,
+        batch,
+        hidden,
+        np,
+      );
+      // dcNext now holds dL/d(masked c_{t−1}); the gradient into the recurrent matmul's input:
+      multiplyPackedAt(packed, dg, batch, base + dhAt, np, false, base + packA);
+      if (mask) {
+        for (let b = 0; b < batch; b++) {
+          const keep = mask[t * batch + b];
+          if (keep === 1) continue;
+          for (let j = 0, h = at(dhAt) + b * np, c = at(dcAt) + b * hidden; j < hidden; j++) {
+            heap[h + j] *= keep;
+            heap[c + j] *= keep;
+          }
+        }
+      }
+    }
+    dGates.set(heap.subarray(at(dGatesAt), at(dGatesAt) + steps * bg));
+    for (let b = 0; b < batch; b++) {
+      dhNext.set(heap.subarray(at(dhAt) + b * np, at(dhAt) + b * np + hidden), b * hidden);
+    }
+    dcNext.set(heap.subarray(at(dcAt), at(dcAt) + bh));
+    return true;
+  } finally {
+    releaseWasmB(packed);
+  }
+}
