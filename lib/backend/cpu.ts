@@ -517,7 +517,8 @@ export class CpuBackend implements Backend {
         o.set(g);
         break;
       case "relu":
-        for (let i = 0; i < o.length; i++) o[i] = yd[i] > 0 ? g[i] : 0;
+        if (o instanceof Float32Array && g instanceof Float32Array) reluGradF32(yd, g, o);
+        else for (let i = 0; i < o.length; i++) o[i] = yd[i] > 0 ? g[i] : 0;
         break;
       case "tanh":
         for (let i = 0; i < o.length; i++) o[i] = g[i] * (1 - yd[i] * yd[i]);
@@ -1338,6 +1339,16 @@ function lstmBackwardWasm(
       batch,
       hidden,
     );
+}
+
+/**
+ * `o[i] = y[i] > 0 ? g[i] : 0` for float32 `g` and `o`, without a branch (the signs of y are
+ * unpredictable): g's bits masked with all ones or all zeros.
+ */
+function reluGradF32(y: FloatArray, g: Float32Array, o: Float32Array): void {
+  const gb = new Int32Array(g.buffer, g.byteOffset, g.length);
+  const ob = new Int32Array(o.buffer, o.byteOffset, o.length);
+  for (let i = 0; i < ob.length; i++) ob[i] = gb[i] & -(y[i] > 0);
 }
 
 /** Adds `bias` `[n]` to every row of `x` `[m, n]`, in place. */
