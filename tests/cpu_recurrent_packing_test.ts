@@ -18,8 +18,8 @@ import { Rng } from "../lib/io/rng.ts";
 
 /**
  * [T, B, I, H]: the PPO-LSTM preset's shape, odd sizes, m past MC, n past NC and k past KC. The
- * LSTM backward's recurrence runs in wasm for even H (`wasm/lstm_wasm.ts`), in TypeScript with
- * packed weights for odd H.
+ * LSTM's recurrence runs in wasm (`wasm/lstm_wasm.ts`) forward for H a multiple of 4 and even B,
+ * backward for even H, and otherwise in TypeScript with packed weights.
  */
 const SHAPES: readonly [number, number, number, number][] = [
   [32, 8, 2, 64],
@@ -32,6 +32,8 @@ const SHAPES: readonly [number, number, number, number][] = [
   [5, 3, 7, 6], // odd B: C's padding row
   [3, 5, 3, 66], // 4H > KC, H not a multiple of NR
   [4, MC + 3, 2, 2],
+  [2, 2, 3, 260], // even B, H a multiple of 4: 4H > NC and H > KC on the wasm paths
+  [3, MC + 4, 2, 68], // B past MC on the wasm paths
 ];
 
 function random(cpu: CpuBackend, rng: Rng, shape: number[], scale = 1): Tensor {

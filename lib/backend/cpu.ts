@@ -40,13 +40,14 @@ import {
 } from "./backend.ts";
 import {
   activateRows,
+  f32ActivationPath,
   f32UsesLibm,
   lstmCellF32,
   sigmoidInPlace,
   tanhInPlace,
 } from "./cpu_activations.ts";
 import { gemm, packRhs, sumRows } from "./cpu_gemm.ts";
-import { runWasmLstmBackward } from "./wasm/lstm_wasm.ts";
+import { runWasmLstmBackward, runWasmLstmForward } from "./wasm/lstm_wasm.ts";
 import {
   expectBounds,
   expectLists,
@@ -635,37 +636,53 @@ export class CpuBackend implements Backend {
     const cell = this.#alloc(batch * hidden);
     cell.set(c0d);
     const bh = batch * hidden;
-    const recurrent = stepRhs(u, hidden, g4, false, steps);
-    try {
-      for (let t = 0; t < steps; t++) {
-        const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
-        const cp = cPrev.data.subarray(t * bh, (t + 1) * bh);
-        hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
-        cp.set(cell);
-        if (mask) {
-          for (let b = 0; b < batch; b++) {
-            const keep = mask[t * batch + b];
-            if (keep === 1) continue;
-            for (let j = b * hidden; j < (b + 1) * hidden; j++) {
-              hp[j] *= keep;
-              cp[j] *= keep;
+    const inWasm = lstmForwardWasm(
+      u,
+      z,
+      h0d,
+      mask,
+      hPrev.data,
+      cPrev.data,
+      cTanh.data,
+      h.data,
+      cell,
+      steps,
+      batch,
+      hidden,
+    );
+    if (!inWasm) {
+      const recurrent = stepRhs(u, hidden, g4, false, steps);
+      try {
+        for (let t = 0; t < steps; t++) {
+          const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
+          const cp = cPrev.data.subarray(t * bh, (t + 1) * bh);
+          hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
+          cp.set(cell);
+          if (mask) {
+            for (let b = 0; b < batch; b++) {
+              const keep = mask[t * batch + b];
+              if (keep === 1) continue;
+              for (let j = b * hidden; j < (b + 1) * hidden; j++) {
+                hp[j] *= keep;
+                cp[j] *= keep;
+              }
             }
           }
+          const zt = z.subarray(t * batch * g4, (t + 1) * batch * g4);
+          recurrent.multiply(hp, zt, batch, true);
+          lstmGatesForward(
+            zt,
+            cp,
+            cell,
+            cTanh.data.subarray(t * bh, (t + 1) * bh),
+            h.data.subarray(t * bh, (t + 1) * bh),
+            batch,
+            hidden,
+          );
         }
-        const zt = z.subarray(t * batch * g4, (t + 1) * batch * g4);
-        recurrent.multiply(hp, zt, batch, true);
-        lstmGatesForward(
-          zt,
-          cp,
-          cell,
-          cTanh.data.subarray(t * bh, (t + 1) * bh),
-          h.data.subarray(t * bh, (t + 1) * bh),
-          batch,
-          hidden,
-        );
+      } finally {
+        recurrent.dispose();
       }
-    } finally {
-      recurrent.dispose();
     }
     const hLast = this.#new([batch, hidden]);
     if (steps > 0) hLast.data.set(h.data.subarray((steps - 1) * bh));
@@ -1297,6 +1314,46 @@ function stepRhs(
       matmulInto(a, b, c, m, n, k, false, transposeB, accumulate),
     dispose: () => {},
   };
+}
+
+/**
+ * The loop over the steps of `lstmForward` on the wasm path, keeping the sequence in the gemm
+ * module's memory (`wasm/lstm_wasm.ts`): float32 on the wasm activation path, with packing on
+ * and more than one step. Same bits as the loop.
+ *
+ * @returns False, having changed nothing, where it does not run.
+ */
+function lstmForwardWasm(
+  u: FloatArray,
+  z: FloatArray,
+  h0: FloatArray,
+  mask: FloatArray | undefined,
+  hPrev: FloatArray,
+  cPrev: FloatArray,
+  cTanh: FloatArray,
+  h: FloatArray,
+  cell: FloatArray,
+  steps: number,
+  batch: number,
+  hidden: number,
+): boolean {
+  const f32 = [u, z, h0, hPrev, cPrev, cTanh, h, cell].every((x) => x instanceof Float32Array);
+  return f32 && packRecurrent && steps > 1 && f32ActivationPath() === "wasm" &&
+    (mask === undefined || mask instanceof Float32Array) &&
+    runWasmLstmForward(
+      u as Float32Array,
+      z as Float32Array,
+      h0 as Float32Array,
+      mask,
+      hPrev as Float32Array,
+      cPrev as Float32Array,
+      cTanh as Float32Array,
+      h as Float32Array,
+      cell as Float32Array,
+      steps,
+      batch,
+      hidden,
+    );
 }
 
 /**

@@ -1,19 +1,24 @@
 /**
- * The recurrent half of the CPU backend's LSTM backward pass on the WebAssembly path: for
- * t = T−1 … 0, the gate gradients of step t and then `dh = dG_t · Uᵀ`, the whole sequence kept
- * in the gemm module's memory (`gemm_wasm.ts`) so that no step copies anything in or out. A
- * small module of its own, instantiated on that memory, holds the gate math; the products are
- * the gemm module's kernel on Uᵀ packed once.
+ * The recurrent halves of the CPU backend's LSTM on the WebAssembly path, the whole sequence kept
+ * in the gemm module's memory (`gemm_wasm.ts`) so that no step copies anything in or out:
  *
- * Same bits as the TypeScript loop in `../cpu.ts` (`lstmGatesBackward`, then `gemm` with Uᵀ, then
- * the mask): the gate math runs in double precision on `f64x2` lanes, every operation the
- * TypeScript expression performs in the same order (a float32 value promotes to double exactly;
- * a double demotes to float32 rounded to nearest, as a store into a Float32Array rounds), and
- * WebAssembly's double arithmetic is IEEE without fused multiply-adds, like JavaScript's.
+ * - forward, for t = 0 … T−1: the masked h_{t−1} and c_{t−1}, `z_t += h_{t−1}·U` (the gemm
+ *   kernel on U packed once) and the fused cell of the activation module (`activation_wasm.ts`,
+ *   a second instance of it on this memory: the same code, so the same bits);
+ * - backward, for t = T−1 … 0: the gate gradients of step t (a small module of its own on this
+ *   memory), `dh = dG_t · Uᵀ` (Uᵀ packed once) and the mask.
+ *
+ * Same bits as the TypeScript loops in `../cpu.ts`. The backward's gate math runs in double
+ * precision on `f64x2` lanes, every operation the TypeScript expression performs in the same
+ * order (a float32 value promotes to double exactly; a double demotes to float32 rounded to
+ * nearest, as a store into a Float32Array rounds), and WebAssembly's double arithmetic is IEEE
+ * without fused multiply-adds, like JavaScript's. Masks multiply in TypeScript on the memory's
+ * float32 view, as the loops do.
  *
  * @module
  */
 
+import { activationModuleBytes } from "./activation_wasm.ts";
 import { assembleModule, FunctionBody, type FunctionDef, type Local } from "./emitter.ts";
 import {
   MR,
@@ -152,24 +157,43 @@ interface LstmExports {
   ): void;
 }
 
-let instance: LstmExports | null | undefined;
+interface CellExports {
+  lstmCell(
+    z: number,
+    cPrev: number,
+    cell: number,
+    cTanh: number,
+    h: number,
+    batch: number,
+    hidden: number,
+  ): void;
+}
 
-/** The module, instantiated on the gemm module's memory; null where that cannot run. */
-function lstmWasm(): LstmExports | null {
-  if (instance === undefined) {
-    instance = null;
-    const memory = wasmGemmAvailable() ? wasmGemmMemory() : null;
-    if (memory) {
-      try {
-        const module = new WebAssembly.Module(lstmModuleBytes());
-        instance = new WebAssembly.Instance(module, { env: { memory } })
-          .exports as unknown as LstmExports;
-      } catch {
-        instance = null;
-      }
-    }
+let instance: LstmExports | null | undefined;
+let cellInstance: CellExports | null | undefined;
+
+/** Instantiates a module on the gemm module's memory; null where that cannot run. */
+function onGemmMemory<T>(bytes: () => Uint8Array<ArrayBuffer>): T | null {
+  const memory = wasmGemmAvailable() ? wasmGemmMemory() : null;
+  if (!memory) return null;
+  try {
+    const module = new WebAssembly.Module(bytes());
+    return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as T;
+  } catch {
+    return null;
   }
+}
+
+/** The module above, on the gemm module's memory; null where that cannot run. */
+function lstmWasm(): LstmExports | null {
+  if (instance === undefined) instance = onGemmMemory<LstmExports>(lstmModuleBytes);
   return instance;
+}
+
+/** The activation module, on the gemm module's memory; null where that cannot run. */
+function cellWasm(): CellExports | null {
+  if (cellInstance === undefined) cellInstance = onGemmMemory<CellExports>(activationModuleBytes);
+  return cellInstance;
 }
 
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
@@ -259,6 +283,93 @@ export function runWasmLstmBackward(
       dhNext.set(heap.subarray(at(dhAt) + b * np, at(dhAt) + b * np + hidden), b * hidden);
     }
     dcNext.set(heap.subarray(at(dcAt), at(dcAt) + bh));
+    return true;
+  } finally {
+    releaseWasmB(packed);
+  }
+}
+
+/**
+ * Runs an LSTM's recurrence over all steps: the loop of `lstmForward` in `../cpu.ts`, with the
+ * same bits. `z` `[steps, batch, 4·hidden]` holds every step's input projection plus bias on
+ * entry and the activated gates on exit; `hPrev`, `cPrev`, `cTanh` and `h` `[steps, batch,
+ * hidden]` are written, and `cell` `[batch, hidden]` (c₀ on entry) holds the last cell state.
+ * Requires `hidden` a multiple of 4 (the cell's vectors) and `batch` of MR (so that the kernel's
+ * tiles of z_t end at its last row).
+ *
+ * @returns False, having changed nothing, where WebAssembly cannot run, the sizes do not fit,
+ *   or the memory cannot grow enough.
+ */
+export function runWasmLstmForward(
+  u: Float32Array,
+  z: Float32Array,
+  h0: Float32Array,
+  mask: Float32Array | undefined,
+  hPrev: Float32Array,
+  cPrev: Float32Array,
+  cTanh: Float32Array,
+  h: Float32Array,
+  cell: Float32Array,
+  steps: number,
+  batch: number,
+  hidden: number,
+): boolean {
+  if (hidden % 4 !== 0 || batch % MR !== 0 || steps === 0 || batch === 0 || hidden === 0) {
+    return false;
+  }
+  const fn = cellWasm();
+  if (fn === null) return false;
+  const g4 = 4 * hidden, bh = batch * hidden, bg = batch * g4;
+  const packed = packWasmB(u, hidden, g4, false); // U: [H, 4H]
+  if (packed === null) return false;
+  try {
+    const bytes = (floats: number) => roundUp(F32 * floats, 16);
+    const packA = 0;
+    const zAt = packA + PACK_A_BYTES;
+    const hPrevAt = zAt + bytes(steps * bg);
+    const cPrevAt = hPrevAt + bytes(steps * bh);
+    const cTanhAt = cPrevAt + bytes(steps * bh);
+    const hAt = cTanhAt + bytes(steps * bh);
+    const cellAt = hAt + bytes(steps * bh);
+    const end = cellAt + bytes(bh);
+    const base = wasmGemmScratch(end);
+    if (base < 0) return false;
+    const heap = wasmGemmHeap(), at = (offset: number) => (base + offset) / F32;
+    heap.set(z.subarray(0, steps * bg), at(zAt));
+    heap.set(h0.subarray(0, bh), at(hPrevAt));
+    heap.set(cell.subarray(0, bh), at(cellAt));
+    for (let t = 0; t < steps; t++) {
+      const hp = at(hPrevAt) + t * bh, cp = at(cPrevAt) + t * bh;
+      if (t > 0) heap.copyWithin(hp, at(hAt) + (t - 1) * bh, at(hAt) + t * bh);
+      heap.copyWithin(cp, at(cellAt), at(cellAt) + bh);
+      if (mask) {
+        for (let b = 0; b < batch; b++) {
+          const keep = mask[t * batch + b];
+          if (keep === 1) continue;
+          for (let j = b * hidden; j < (b + 1) * hidden; j++) {
+            heap[hp + j] *= keep;
+            heap[cp + j] *= keep;
+          }
+        }
+      }
+      const zt = base + zAt + F32 * t * bg;
+      multiplyPackedAt(packed, F32 * hp, batch, zt, g4, true, base + packA);
+      fn.lstmCell(
+        zt,
+        F32 * cp,
+        base + cellAt,
+        base + cTanhAt + F32 * t * bh,
+        base + hAt + F32 * t * bh,
+        batch,
+        hidden,
+      );
+    }
+    z.set(heap.subarray(at(zAt), at(zAt) + steps * bg));
+    hPrev.set(heap.subarray(at(hPrevAt), at(hPrevAt) + steps * bh));
+    cPrev.set(heap.subarray(at(cPrevAt), at(cPrevAt) + steps * bh));
+    cTanh.set(heap.subarray(at(cTanhAt), at(cTanhAt) + steps * bh));
+    h.set(heap.subarray(at(hAt), at(hAt) + steps * bh));
+    cell.set(heap.subarray(at(cellAt), at(cellAt) + bh));
     return true;
   } finally {
     releaseWasmB(packed);
