@@ -232,6 +232,8 @@ export class CpuBackend implements Backend {
   readonly debug: boolean;
   readonly #alloc: (n: number) => FloatArray;
   readonly #ledger: TensorLedger | undefined;
+  /** See {@linkcode CpuBackend.#scratch}; grown, never shrunk. */
+  #scratchArray: FloatArray = new Float32Array(0);
 
   /** Use {@linkcode createCpuBackend}. */
   constructor(precision: "float32" | "float64", options: { debug?: boolean } = {}) {
@@ -273,6 +275,15 @@ export class CpuBackend implements Backend {
     const t = new CpuTensor(data, shape);
     if (this.#ledger) this.#ledger.track(t);
     return t;
+  }
+
+  /**
+   * A work array of n elements for one op's internal use (its contents are whatever the last
+   * user left): reused across calls, so it must never be handed out or kept past the op.
+   */
+  #scratch(n: number): FloatArray {
+    if (this.#scratchArray.length < n) this.#scratchArray = this.#alloc(n);
+    return this.#scratchArray.subarray(0, n);
   }
 
   #new(shape: readonly number[]): CpuTensor {
@@ -716,7 +727,8 @@ export class CpuBackend implements Backend {
     const xd = cpuData(cache.x), hPrev = cpuData(cache.hPrev);
     const w = cpuData(weights.w), u = cpuData(weights.u);
 
-    const dGates = this.#alloc(steps * batch * g4);
+    // Scratch: every element is written below and nothing keeps it past this call.
+    const dGates = this.#scratch(steps * batch * g4);
     const dhNext = this.#alloc(bh);
     const dcNext = this.#alloc(bh);
     if (dhLast) dhNext.set(cpuData(dhLast));
