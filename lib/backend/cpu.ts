@@ -47,7 +47,11 @@ import {
   tanhInPlace,
 } from "./cpu_activations.ts";
 import { gemm, packRhs, sumRows } from "./cpu_gemm.ts";
-import { runWasmLstmBackward, runWasmLstmForward } from "./wasm/lstm_wasm.ts";
+import {
+  type LstmWeightGradients,
+  runWasmLstmBackward,
+  runWasmLstmForward,
+} from "./wasm/lstm_wasm.ts";
 import {
   expectBounds,
   expectLists,
@@ -733,6 +737,12 @@ export class CpuBackend implements Backend {
     const dcNext = this.#alloc(bh);
     if (dhLast) dhNext.set(cpuData(dhLast));
     if (dcLast) dcNext.set(cpuData(dcLast));
+    const rows = steps * batch;
+    const dw = this.#new([inputs, g4]);
+    const du = this.#new([hidden, g4]);
+    const db = this.#new([g4]);
+    const dx = this.#new([steps, batch, inputs]);
+    const grads = { x: xd, hPrev, w, inputs, dw: dw.data, du: du.data, db: db.data, dx: dx.data };
     const inWasm = lstmBackwardWasm(
       u,
       gates,
@@ -746,8 +756,9 @@ export class CpuBackend implements Backend {
       steps,
       batch,
       hidden,
+      grads,
     );
-    if (!inWasm) {
+    if (inWasm === false) {
       // dg · Uᵀ at every step: Uᵀ packed once.
       const recurrent = stepRhs(u, g4, hidden, true, steps);
       try {
@@ -781,16 +792,13 @@ export class CpuBackend implements Backend {
         recurrent.dispose();
       }
     }
-    // Weight gradients as three large matmuls over all steps at once.
-    const rows = steps * batch;
-    const dw = this.#new([inputs, g4]);
-    const du = this.#new([hidden, g4]);
-    const db = this.#new([g4]);
-    const dx = this.#new([steps, batch, inputs]);
-    matmulInto(xd, dGates, dw.data, inputs, g4, rows, true, false);
-    matmulInto(hPrev, dGates, du.data, hidden, g4, rows, true, false);
-    sumRowsInto(dGates, db.data, rows, g4);
-    matmulInto(dGates, w, dx.data, rows, inputs, g4, false, true);
+    if (inWasm !== "all") {
+      // Weight gradients as three large matmuls over all steps at once.
+      matmulInto(xd, dGates, dw.data, inputs, g4, rows, true, false);
+      matmulInto(hPrev, dGates, du.data, hidden, g4, rows, true, false);
+      sumRowsInto(dGates, db.data, rows, g4);
+      matmulInto(dGates, w, dx.data, rows, inputs, g4, false, true);
+    }
     const dh0 = this.#wrap(dhNext, [batch, hidden]), dc0 = this.#wrap(dcNext, [batch, hidden]);
     return { dx, dw, du, db, dh0, dc0 };
   }
@@ -1370,10 +1378,12 @@ function lstmForwardWasm(
 
 /**
  * The recurrent half of `lstmBackward` (the loop over the steps) on the wasm path, keeping the
- * sequence in the gemm module's memory (`wasm/lstm_wasm.ts`): float32 only, with packing on and
- * more than one step. Same bits as the loop.
+ * sequence in the gemm module's memory (`wasm/lstm_wasm.ts`), and then the weight gradients
+ * from the gate gradients there: float32 only, with packing on and more than one step. Same bits
+ * as the loop and the products after it.
  *
- * @returns False, having changed nothing, where it does not run.
+ * @returns "all" when `grads` holds the weight gradients, "dGates" when `dGates` holds the gate
+ *   gradients for the caller's products, false (having changed nothing) where it does not run.
  */
 function lstmBackwardWasm(
   u: FloatArray,
@@ -1388,10 +1398,11 @@ function lstmBackwardWasm(
   steps: number,
   batch: number,
   hidden: number,
-): boolean {
-  const f32 = [u, gates, cPrev, cTanh, dH, dhNext, dcNext, dGates].every((x) =>
-    x instanceof Float32Array
-  );
+  grads: Record<"x" | "hPrev" | "w" | "dw" | "du" | "db" | "dx", FloatArray> & { inputs: number },
+): "all" | "dGates" | false {
+  const arrays = [u, gates, cPrev, cTanh, dH, dhNext, dcNext, dGates];
+  const f32 = [...arrays, grads.x, grads.hPrev, grads.w, grads.dw, grads.du, grads.db, grads.dx]
+    .every((x) => x instanceof Float32Array);
   return f32 && packRecurrent && steps > 1 &&
     (mask === undefined || mask instanceof Float32Array) &&
     runWasmLstmBackward(
@@ -1407,6 +1418,7 @@ function lstmBackwardWasm(
       steps,
       batch,
       hidden,
+      grads as LstmWeightGradients,
     );
 }
 

@@ -528,11 +528,12 @@ export function runWasmGemm(
 
 /**
  * `runWasmGemm` in one orientation: C `[m, n]` is stored as given or, with `transposedC`, as its
- * transpose `[n, m]`.
+ * transpose `[n, m]`. A and B are arrays to copy in, or byte offsets of operands already in the
+ * memory (stored as they would be given); the scratch space starts at `base`.
  */
 function product(
-  a: Float32Array,
-  b: Float32Array,
+  a: Float32Array | number,
+  b: Float32Array | number,
   c: Float32Array,
   m: number,
   n: number,
@@ -543,12 +544,15 @@ function product(
   transposedC: boolean,
   bias?: Float32Array,
   relu = false,
+  base = wasmGemm()!.top,
 ): boolean {
   const w = wasmGemm()!;
-  const at = layout(m, n, k, w.top, false);
+  const at = layout(m, n, k, base, false);
   if (!w.reserve(at.end)) return false;
-  w.heap.set(a.subarray(0, m * k), at.aRaw / F32);
-  w.heap.set(b.subarray(0, k * n), at.bRaw / F32);
+  if (typeof a === "number") at.aRaw = a;
+  else w.heap.set(a.subarray(0, m * k), at.aRaw / F32);
+  if (typeof b === "number") at.bRaw = b;
+  else w.heap.set(b.subarray(0, k * n), at.bRaw / F32);
   stageC(w, at, c, m, n, accumulate, transposedC);
   // Element (i, p) of op(A) lies at aRaw + i·aRow + p·aDepth; element (p, j) of op(B) at
   // bRaw + j·bCol + p·bDepth.
@@ -802,3 +806,48 @@ export function multiplyPackedAt(
 
 /** Bytes of scratch space {@linkcode multiplyPackedAt} needs at `packAAt`. */
 export const PACK_A_BYTES: number = F32 * MC * KC;
+
+/**
+ * {@linkcode runWasmGemm} (without bias) with either operand possibly already in the memory: a
+ * byte offset where it is stored as it would be given. The scratch space starts at `base`
+ * (64-byte aligned, past everything the caller keeps there), and the memory may grow: fetch
+ * {@linkcode wasmGemmHeap} again afterwards.
+ *
+ * @returns False, having done nothing, when the memory cannot grow enough.
+ */
+export function runWasmGemmAt(
+  a: Float32Array | number,
+  b: Float32Array | number,
+  c: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  transposeA: boolean,
+  transposeB: boolean,
+  base: number,
+): boolean {
+  return transposes(m, n)
+    ? product(b, a, c, n, m, k, !transposeB, !transposeA, false, true, undefined, false, base)
+    : product(a, b, c, m, n, k, transposeA, transposeB, false, false, undefined, false, base);
+}
+
+/**
+ * {@linkcode runWasmSumRows} of a matrix already in the memory at byte `src`, the scratch space
+ * starting at `base` (see {@linkcode runWasmGemmAt}).
+ *
+ * @returns False, having done nothing, when the memory cannot grow enough.
+ */
+export function runWasmSumRowsAt(
+  src: number,
+  out: Float32Array,
+  m: number,
+  n: number,
+  base: number,
+): boolean {
+  const w = wasmGemm()!;
+  if (!w.reserve(base + F32 * n)) return false;
+  w.heap.fill(0, base / F32, base / F32 + n);
+  w.fn.sumRows(src, base, m, n);
+  out.set(w.heap.subarray(base / F32, base / F32 + n));
+  return true;
+}

@@ -27,6 +27,8 @@ import {
   PACK_A_BYTES,
   packWasmB,
   releaseWasmB,
+  runWasmGemmAt,
+  runWasmSumRowsAt,
   wasmGemmAvailable,
   wasmGemmHeap,
   wasmGemmMemory,
@@ -199,12 +201,40 @@ function cellWasm(): CellExports | null {
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 
 /**
+ * The operands and results of the weight gradients of `lstmBackward` in `../cpu.ts`, computed by
+ * {@linkcode runWasmLstmBackward} from the gate gradients where they lie: `dw = xᵀ·dG`,
+ * `du = hPrevᵀ·dG`, `db = Σ_rows dG` and `dx = dG·wᵀ`.
+ */
+export interface LstmWeightGradients {
+  /** The input `[steps·batch, inputs]`. */
+  x: Float32Array;
+  /** The masked previous hidden states `[steps·batch, hidden]`. */
+  hPrev: Float32Array;
+  /** The input weights `[inputs, 4·hidden]`. */
+  w: Float32Array;
+  /** The input size. */
+  inputs: number;
+  /** Out: `[inputs, 4·hidden]`. */
+  dw: Float32Array;
+  /** Out: `[hidden, 4·hidden]`. */
+  du: Float32Array;
+  /** Out: `[4·hidden]`. */
+  db: Float32Array;
+  /** Out: `[steps·batch, inputs]`. */
+  dx: Float32Array;
+}
+
+/**
  * Back-propagates an LSTM's recurrence through all steps: what `lstmBackward` in `../cpu.ts`
  * does before its weight gradients, with the same bits. On entry `dhNext` and `dcNext`
  * `[batch, hidden]` hold the gradients flowing into h and c after the last step; on exit, those
- * into the masked h₀ and c₀, and `dGates` `[steps, batch, 4·hidden]` the gate pre-activations'.
+ * into the masked h₀ and c₀. Then, given `grads`, the weight gradients are computed from the
+ * gate gradients in the memory (the products and sums `lstmBackward` runs, so the same bits);
+ * otherwise, or should the memory not grow for them, `dGates` `[steps, batch, 4·hidden]` receives
+ * the gate gradients for the caller to compute them.
  *
- * @returns False, having changed nothing, where WebAssembly cannot run, `hidden` is odd, or the
+ * @returns "all" when the weight gradients are done too, "dGates" when `dGates` was written
+ *   instead, false (having changed nothing) where WebAssembly cannot run, `hidden` is odd, or the
  *   memory cannot grow enough.
  */
 export function runWasmLstmBackward(
@@ -220,7 +250,8 @@ export function runWasmLstmBackward(
   steps: number,
   batch: number,
   hidden: number,
-): boolean {
+  grads?: LstmWeightGradients,
+): "all" | "dGates" | false {
   if (hidden % 2 !== 0 || steps === 0 || batch === 0 || hidden === 0) return false;
   const fn = lstmWasm();
   if (fn === null) return false;
@@ -278,12 +309,21 @@ export function runWasmLstmBackward(
         }
       }
     }
-    dGates.set(heap.subarray(at(dGatesAt), at(dGatesAt) + steps * bg));
     for (let b = 0; b < batch; b++) {
       dhNext.set(heap.subarray(at(dhAt) + b * np, at(dhAt) + b * np + hidden), b * hidden);
     }
     dcNext.set(heap.subarray(at(dcAt), at(dcAt) + bh));
-    return true;
+    // The weight gradients, with dG where it is: the products may grow the memory.
+    const dG = base + dGatesAt, rows = steps * batch, more = roundUp(base + end, 64);
+    if (
+      grads && grads.inputs > 0 &&
+      runWasmGemmAt(grads.x, dG, grads.dw, grads.inputs, g4, rows, true, false, more) &&
+      runWasmGemmAt(grads.hPrev, dG, grads.du, hidden, g4, rows, true, false, more) &&
+      runWasmSumRowsAt(dG, grads.db, rows, g4, more) &&
+      runWasmGemmAt(dG, grads.w, grads.dx, rows, grads.inputs, g4, false, true, more)
+    ) return "all";
+    dGates.set(wasmGemmHeap().subarray(at(dGatesAt), at(dGatesAt) + steps * bg));
+    return "dGates";
   } finally {
     releaseWasmB(packed);
   }
