@@ -12,6 +12,11 @@
  * run as WebAssembly SIMD kernels where available (`cpu_activations.ts`), while float64 tensors use
  * `Math.exp` and `Math.tanh`. The backward passes read the stored activations either way.
  *
+ * Float32 recurrent layers multiply every step by the same recurrent weights: those are packed
+ * once per sequence (`packRhs` in `cpu_gemm.ts`), and the LSTM's loops over the steps run with the
+ * whole sequence in the gemm module's WebAssembly memory (`wasm/lstm_wasm.ts`). Both give the bits
+ * of the plain per-step loops, which float64 tensors (and `setRecurrentPacking(false)`) still run.
+ *
  * @module
  */
 
