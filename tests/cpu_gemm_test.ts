@@ -1,6 +1,23 @@
 import assert from "node:assert/strict";
-import { gemm, type GemmOptions, gemmTs, gemmUsesWasm, gemmWasm } from "../lib/backend/cpu_gemm.ts";
-import { KC, MC, MR, NC, NR, wasmGemmAvailable } from "../lib/backend/wasm/gemm_wasm.ts";
+import {
+  gemm,
+  type GemmOptions,
+  gemmTs,
+  gemmUsesWasm,
+  gemmWasm,
+  packRhs,
+  sumRows,
+  sumRowsTs,
+} from "../lib/backend/cpu_gemm.ts";
+import {
+  KC,
+  MC,
+  MR,
+  NC,
+  NR,
+  wasmGemmAvailable,
+  wasmPinnedBytes,
+} from "../lib/backend/wasm/gemm_wasm.ts";
 import { assembleModule, FunctionBody } from "../lib/backend/wasm/emitter.ts";
 import { Rng } from "../lib/io/rng.ts";
 
@@ -342,4 +359,244 @@ Deno.test("assembleModule builds a module whose loops, constants and f32x4 ops r
   );
   exports.scale(16, 0);
   assert.equal(heap[4], 1.25);
+});
+
+/** Shapes of the per-step recurrent products, and ones whose n is far below NR. */
+const MORE_SHAPES: readonly [number, number, number][] = [
+  [8, 256, 64],
+  [8, 64, 256],
+  [8, 192, 64],
+  [256, 2, 256],
+  [64, 1, 256],
+  [256, 1, 64],
+  [8, 2, 64],
+  [MC + 7, 1, KC + 9],
+  [300, 3, 17],
+  [2, 2, 300],
+];
+
+Deno.test("gemm with n below NR (computed transposed on the wasm path) follows the order exactly", () => {
+  const rng = new Rng(9);
+  for (const [m, n, k] of MORE_SHAPES) {
+    for (const t of TRANSPOSES) {
+      for (const accumulate of [false, true]) {
+        const o = { ...t, accumulate };
+        const a = random(rng, m * k), b = random(rng, k * n), c0 = random(rng, m * n);
+        a[3] = -0;
+        b[1] = Infinity;
+        c0[0] = -0;
+        const expected = referenceF32(a, b, c0, m, n, k, o);
+        for (const [name, f] of paths) {
+          const c = c0.slice();
+          f(a, b, c, m, n, k, o);
+          for (let e = 0; e < m * n; e++) {
+            if (!Object.is(c[e], expected[e])) {
+              assert.fail(
+                `${name} ${label(m, n, k, o)}: element ${e} is ${c[e]}, not ${expected[e]}`,
+              );
+            }
+          }
+        }
+      }
+    }
+  }
+});
+
+Deno.test("packRhs gives the bits of gemm for every shape, transpose and accumulation", () => {
+  const rng = new Rng(10);
+  for (const [m, n, k] of [...SHAPES, ...MORE_SHAPES]) {
+    for (const t of TRANSPOSES) {
+      const b = random(rng, k * n);
+      const packed = packRhs(b, k, n, { transposeB: t.transposeB });
+      try {
+        assert.equal(packed.k, k);
+        assert.equal(packed.n, n);
+        // Several left operands by the same packed B, as the steps of a sequence do.
+        for (const accumulate of [false, true, true, false]) {
+          const o = { ...t, accumulate };
+          const a = random(rng, m * k), c0 = random(rng, m * n);
+          const expected = c0.slice();
+          gemm(a, b, expected, m, n, k, o);
+          assertSameBits(expected, referenceF32(a, b, c0, m, n, k, o), `gemm ${label(m, n, k, o)}`);
+          const c = c0.slice();
+          packed.multiply(a, c, m, { transposeA: t.transposeA, accumulate });
+          assertSameBits(c, expected, `packed ${label(m, n, k, o)}`);
+        }
+      } finally {
+        packed.dispose();
+      }
+    }
+  }
+  assert.equal(wasmPinnedBytes(), 0);
+});
+
+Deno.test("packRhs takes any number of rows per product, from 0 to past MC", () => {
+  const rng = new Rng(11);
+  for (const [n, k] of [[NR + 3, 2 * KC + 1], [NC + 5, 7], [64, 256]] as const) {
+    for (const transposeB of [false, true]) {
+      const b = random(rng, k * n);
+      const packed = packRhs(b, k, n, { transposeB });
+      try {
+        for (const m of [1, MR, 3, MC, MC + 1, 2 * MC + 5, 0]) {
+          for (const transposeA of [false, true]) {
+            const o = { transposeA, transposeB, accumulate: m % 2 === 1 };
+            const a = random(rng, m * k), c0 = random(rng, m * n);
+            const expected = c0.slice(), c = c0.slice();
+            gemm(a, b, expected, m, n, k, o);
+            packed.multiply(a, c, m, o);
+            assertSameBits(c, expected, `packed ${label(m, n, k, o)}`);
+          }
+        }
+      } finally {
+        packed.dispose();
+      }
+    }
+  }
+});
+
+Deno.test("packed operands live side by side, are freed in any order, and keep B's old values", () => {
+  const rng = new Rng(12);
+  const shapes = [[40, 70], [KC + 3, 20], [5, NC + 2], [64, 256]] as const;
+  const bs = shapes.map(([k, n]) => random(rng, k * n));
+  const pinnedBefore = wasmPinnedBytes();
+  const packed = shapes.map(([k, n], i) => packRhs(bs[i], k, n, { transposeB: i % 2 === 1 }));
+  if (wasmGemmAvailable()) {
+    // On the wasm path every operand holds its panels, padded to whole NR-wide panels.
+    const panels = shapes.reduce((s, [k, n]) => s + 4 * k * (Math.ceil(n / NR) * NR), 0);
+    assert.ok(wasmPinnedBytes() - pinnedBefore >= panels);
+  }
+  // Changing B after packing changes nothing: the packed operand keeps the values it was given.
+  const original = bs.map((b) => b.slice());
+  for (const b of bs) b.fill(Number.NaN);
+  const check = (i: number, m: number) => {
+    const [k, n] = shapes[i];
+    const o = { transposeB: i % 2 === 1 };
+    const a = random(rng, m * k), expected = new Float32Array(m * n), c = new Float32Array(m * n);
+    gemm(a, original[i], expected, m, n, k, o);
+    packed[i].multiply(a, c, m);
+    assertSameBits(c, expected, `operand ${i}, m=${m}`);
+  };
+  for (const i of [0, 1, 2, 3, 2, 1, 0]) check(i, 9);
+  // Plain products in between, large enough to grow the wasm memory past what was pinned.
+  gemm(random(rng, 300 * 400), random(rng, 400 * 500), new Float32Array(300 * 500), 300, 500, 400);
+  for (const i of [3, 0]) check(i, MC + 3);
+  packed[1].dispose();
+  check(0, 4);
+  check(2, 4);
+  packed[3].dispose();
+  check(2, 5);
+  const another = packRhs(random(rng, 30 * 30), 30, 30);
+  check(0, 6);
+  check(2, 6);
+  packed[0].dispose();
+  packed[2].dispose();
+  assert.ok(wasmPinnedBytes() > pinnedBefore || !wasmGemmAvailable());
+  another.dispose();
+  assert.equal(wasmPinnedBytes(), pinnedBefore);
+  packed[0].dispose(); // twice: nothing happens
+  assert.throws(() => packed[0].multiply(new Float32Array(40), new Float32Array(70), 1), {
+    message: "Cannot multiply by a packed matrix after disposing it",
+  });
+});
+
+Deno.test("packRhs handles k = 0, n = 0, C overlapping A, and rejects bad sizes", () => {
+  const rng = new Rng(13);
+  const empty = packRhs(new Float32Array(0), 0, 3);
+  const c = new Float32Array([1, 2, 3, 4, 5, 6]);
+  empty.multiply(new Float32Array(0), c, 2, { accumulate: true });
+  assert.deepEqual(Array.from(c), [1, 2, 3, 4, 5, 6]);
+  empty.multiply(new Float32Array(0), c, 2);
+  assert.deepEqual(Array.from(c), [0, 0, 0, 0, 0, 0]);
+  empty.dispose();
+  const none = packRhs(new Float32Array(0), 4, 0);
+  none.multiply(new Float32Array(8), new Float32Array(0), 2);
+  none.dispose();
+  for (const n of [3, 40]) {
+    const a = random(rng, n * n), b = random(rng, n * n);
+    const expected = new Float32Array(n * n);
+    gemm(a, b, expected, n, n, n);
+    const packed = packRhs(b, n, n);
+    const inPlace = a.slice();
+    packed.multiply(inPlace, inPlace, n);
+    packed.dispose();
+    assertSameBits(inPlace, expected, `C = A, n=${n}`);
+  }
+  assert.throws(() => packRhs(new Float32Array(5), 2, 3), RangeError);
+  assert.throws(() => packRhs(new Float32Array(6), -2, -3), RangeError);
+  const packed = packRhs(new Float32Array(6), 2, 3);
+  assert.throws(() => packed.multiply(new Float32Array(3), new Float32Array(6), 2), RangeError);
+  assert.throws(() => packed.multiply(new Float32Array(4), new Float32Array(5), 2), RangeError);
+  assert.throws(() => packed.multiply(new Float32Array(4), new Float32Array(6), 1.5), RangeError);
+  packed.dispose();
+});
+
+/** Bitwise equality that takes every NaN as equal (their payloads are not specified). */
+function assertSameValues(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  for (let i = 0; i < actual.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      assert.fail(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+    }
+  }
+}
+
+Deno.test("gemm's bias and relu give the bits of a loop over the finished product", () => {
+  const rng = new Rng(14);
+  const shapes: [number, number, number][] = [...SHAPES.slice(0, 9), ...MORE_SHAPES, [5, 7, 0]];
+  for (const [m, n, k] of shapes) {
+    for (const t of TRANSPOSES) {
+      for (const accumulate of [false, true]) {
+        for (const relu of [false, true]) {
+          const a = random(rng, m * k), b = random(rng, k * n), c0 = random(rng, m * n);
+          const bias = random(rng, n);
+          // Sums of −0, NaN and ±Infinity reach the bias and the ReLU.
+          if (k === 0 && accumulate) c0[0] = -0;
+          bias[0] = -0;
+          if (n > 2) bias[2] = Number.NaN;
+          if (n > 3) bias[3] = -Infinity;
+          const expected = c0.slice();
+          gemm(a, b, expected, m, n, k, { ...t, accumulate });
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) expected[i * n + j] += bias[j];
+          if (relu) { for (let e = 0; e < m * n; e++) if (expected[e] < 0) expected[e] = 0; }
+          for (const [name, f] of paths) {
+            const c = c0.slice();
+            f(a, b, c, m, n, k, { ...t, accumulate, bias, relu });
+            assertSameValues(c, expected, `${name} ${label(m, n, k, t)} relu=${relu} bias`);
+            if (relu) {
+              // ReLU alone: the product's negative elements become +0, −0 and NaN stay.
+              const plain = c0.slice(), alone = c0.slice();
+              gemm(a, b, plain, m, n, k, { ...t, accumulate });
+              for (let e = 0; e < m * n; e++) if (plain[e] < 0) plain[e] = 0;
+              f(a, b, alone, m, n, k, { ...t, accumulate, relu });
+              assertSameValues(alone, plain, `${name} ${label(m, n, k, t)} relu alone`);
+            }
+          }
+        }
+      }
+    }
+  }
+  assert.throws(() =>
+    gemm(new Float32Array(4), new Float32Array(4), new Float32Array(4), 2, 2, 2, {
+      bias: new Float32Array(1),
+    }), RangeError);
+});
+
+Deno.test("sumRows gives the bits of the row-order loop, on every size", () => {
+  const rng = new Rng(15);
+  for (
+    const [m, n] of [[0, 5], [3, 0], [1, 1], [7, 3], [256, 256], [256, 64], [300, 2], [33, 1027]]
+  ) {
+    const x = random(rng, m * n + 3);
+    for (let e = 0; e < m * n; e += 97) x[e] = [-0, Infinity, 1e-42, Number.NaN, 1e30][e % 5];
+    const expected = new Float32Array(n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) expected[j] += x[i * n + j];
+    for (const f of [sumRows, sumRowsTs]) {
+      const out = random(rng, n); // overwritten
+      f(x, out, m, n);
+      assertSameValues(out, expected, `${f.name} ${m}×${n}`);
+    }
+  }
+  assert.throws(() => sumRows(new Float32Array(5), new Float32Array(3), 2, 3), RangeError);
+  assert.throws(() => sumRows(new Float32Array(6), new Float32Array(2), 2, 3), RangeError);
+  assert.throws(() => sumRows(new Float32Array(6), new Float32Array(3), -2, 3), RangeError);
 });

@@ -12,6 +12,11 @@
  * run as WebAssembly SIMD kernels where available (`cpu_activations.ts`), while float64 tensors use
  * `Math.exp` and `Math.tanh`. The backward passes read the stored activations either way.
  *
+ * Float32 recurrent layers multiply every step by the same recurrent weights: those are packed
+ * once per sequence (`packRhs` in `cpu_gemm.ts`), and the LSTM's loops over the steps run with the
+ * whole sequence in the gemm module's WebAssembly memory (`wasm/lstm_wasm.ts`). Both give the bits
+ * of the plain per-step loops, which float64 tensors (and `setRecurrentPacking(false)`) still run.
+ *
  * @module
  */
 
@@ -41,12 +46,18 @@ import {
 } from "./backend.ts";
 import {
   activateRows,
+  f32ActivationPath,
   f32UsesLibm,
   lstmCellF32,
   sigmoidInPlace,
   tanhInPlace,
 } from "./cpu_activations.ts";
-import { gemm } from "./cpu_gemm.ts";
+import { gemm, packRhs, sumRows } from "./cpu_gemm.ts";
+import {
+  type LstmWeightGradients,
+  runWasmLstmBackward,
+  runWasmLstmForward,
+} from "./wasm/lstm_wasm.ts";
 import {
   embeddingDims,
   expectBounds,
@@ -232,6 +243,8 @@ export class CpuBackend implements Backend {
   readonly debug: boolean;
   readonly #alloc: (n: number) => FloatArray;
   readonly #ledger: TensorLedger | undefined;
+  /** See {@linkcode CpuBackend.#scratch}; grown, never shrunk. */
+  #scratchArray: FloatArray = new Float32Array(0);
 
   /** Use {@linkcode createCpuBackend}. */
   constructor(precision: "float32" | "float64", options: { debug?: boolean } = {}) {
@@ -273,6 +286,15 @@ export class CpuBackend implements Backend {
     const t = new CpuTensor(data, shape);
     if (this.#ledger) this.#ledger.track(t);
     return t;
+  }
+
+  /**
+   * A work array of n elements for one op's internal use (its contents are whatever the last
+   * user left): reused across calls, so it must never be handed out or kept past the op.
+   */
+  #scratch(n: number): FloatArray {
+    if (this.#scratchArray.length < n) this.#scratchArray = this.#alloc(n);
+    return this.#scratchArray.subarray(0, n);
   }
 
   #new(shape: readonly number[]): CpuTensor {
@@ -350,15 +372,13 @@ export class CpuBackend implements Backend {
     const ad = cpuData(a), bd = cpuData(b);
     const bias = options.bias ? cpuData(options.bias) : undefined;
     const out = this.#new([m, n]);
-    matmulInto(ad, bd, out.data, m, n, k, options.transposeA, options.transposeB);
-    const c = out.data;
-    if (bias) {
-      for (let i = 0; i < m; i++) {
-        const row = i * n;
-        for (let j = 0; j < n; j++) c[row + j] += bias[j];
-      }
-    }
-    activateInPlace(c, options.activation ?? "linear");
+    const c = out.data, activation = options.activation ?? "linear";
+    // ReLU is applied with the bias, after the product, on the float32 path.
+    const relu = activation === "relu" && c instanceof Float32Array &&
+      ad instanceof Float32Array && bd instanceof Float32Array &&
+      (bias === undefined || bias instanceof Float32Array);
+    matmulInto(ad, bd, c, m, n, k, options.transposeA, options.transposeB, false, bias, relu);
+    if (!relu) activateInPlace(c, activation);
     return out;
   }
 
@@ -520,7 +540,8 @@ export class CpuBackend implements Backend {
         o.set(g);
         break;
       case "relu":
-        for (let i = 0; i < o.length; i++) o[i] = yd[i] > 0 ? g[i] : 0;
+        if (o instanceof Float32Array && g instanceof Float32Array) reluGradF32(yd, g, o);
+        else for (let i = 0; i < o.length; i++) o[i] = yd[i] > 0 ? g[i] : 0;
         break;
       case "tanh":
         for (let i = 0; i < o.length; i++) o[i] = g[i] * (1 - yd[i] * yd[i]);
@@ -673,11 +694,7 @@ export class CpuBackend implements Backend {
     // The input projection of every step at once: one big matmul, plus the bias.
     const gates = this.#new([steps, batch, g4]);
     const z = gates.data;
-    matmulInto(xd, w, z, steps * batch, g4, inputs);
-    for (let r = 0; r < steps * batch; r++) {
-      const row = r * g4;
-      for (let j = 0; j < g4; j++) z[row + j] += bias[j];
-    }
+    matmulInto(xd, w, z, steps * batch, g4, inputs, false, false, false, bias);
 
     const h = this.#new([steps, batch, hidden]);
     const hPrev = this.#new([steps, batch, hidden]);
@@ -686,32 +703,53 @@ export class CpuBackend implements Backend {
     const cell = this.#alloc(batch * hidden);
     cell.set(c0d);
     const bh = batch * hidden;
-    for (let t = 0; t < steps; t++) {
-      const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
-      const cp = cPrev.data.subarray(t * bh, (t + 1) * bh);
-      hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
-      cp.set(cell);
-      if (mask) {
-        for (let b = 0; b < batch; b++) {
-          const keep = mask[t * batch + b];
-          if (keep === 1) continue;
-          for (let j = b * hidden; j < (b + 1) * hidden; j++) {
-            hp[j] *= keep;
-            cp[j] *= keep;
+    const inWasm = lstmForwardWasm(
+      u,
+      z,
+      h0d,
+      mask,
+      hPrev.data,
+      cPrev.data,
+      cTanh.data,
+      h.data,
+      cell,
+      steps,
+      batch,
+      hidden,
+    );
+    if (!inWasm) {
+      const recurrent = stepRhs(u, hidden, g4, false, steps);
+      try {
+        for (let t = 0; t < steps; t++) {
+          const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
+          const cp = cPrev.data.subarray(t * bh, (t + 1) * bh);
+          hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
+          cp.set(cell);
+          if (mask) {
+            for (let b = 0; b < batch; b++) {
+              const keep = mask[t * batch + b];
+              if (keep === 1) continue;
+              for (let j = b * hidden; j < (b + 1) * hidden; j++) {
+                hp[j] *= keep;
+                cp[j] *= keep;
+              }
+            }
           }
+          const zt = z.subarray(t * batch * g4, (t + 1) * batch * g4);
+          recurrent.multiply(hp, zt, batch, true);
+          lstmGatesForward(
+            zt,
+            cp,
+            cell,
+            cTanh.data.subarray(t * bh, (t + 1) * bh),
+            h.data.subarray(t * bh, (t + 1) * bh),
+            batch,
+            hidden,
+          );
         }
+      } finally {
+        recurrent.dispose();
       }
-      const zt = z.subarray(t * batch * g4, (t + 1) * batch * g4);
-      matmulInto(hp, u, zt, batch, g4, hidden, false, false, true);
-      lstmGatesForward(
-        zt,
-        cp,
-        cell,
-        cTanh.data.subarray(t * bh, (t + 1) * bh),
-        h.data.subarray(t * bh, (t + 1) * bh),
-        batch,
-        hidden,
-      );
     }
     const hLast = this.#new([batch, hidden]);
     if (steps > 0) hLast.data.set(h.data.subarray((steps - 1) * bh));
@@ -745,47 +783,74 @@ export class CpuBackend implements Backend {
     const xd = cpuData(cache.x), hPrev = cpuData(cache.hPrev);
     const w = cpuData(weights.w), u = cpuData(weights.u);
 
-    const dGates = this.#alloc(steps * batch * g4);
+    // Scratch: every element is written below and nothing keeps it past this call.
+    const dGates = this.#scratch(steps * batch * g4);
     const dhNext = this.#alloc(bh);
     const dcNext = this.#alloc(bh);
     if (dhLast) dhNext.set(cpuData(dhLast));
     if (dcLast) dcNext.set(cpuData(dcLast));
-    for (let t = steps - 1; t >= 0; t--) {
-      const dg = dGates.subarray(t * batch * g4, (t + 1) * batch * g4);
-      lstmGatesBackward(
-        gates.subarray(t * batch * g4, (t + 1) * batch * g4),
-        cPrev.subarray(t * bh, (t + 1) * bh),
-        cTanh.subarray(t * bh, (t + 1) * bh),
-        dH.subarray(t * bh, (t + 1) * bh),
-        dhNext,
-        dcNext,
-        dg,
-        batch,
-        hidden,
-      );
-      // dcNext now holds dL/d(masked c_{t−1}); the gradient into the recurrent matmul's input:
-      matmulInto(dg, u, dhNext, batch, hidden, g4, false, true);
-      if (mask) {
-        for (let b = 0; b < batch; b++) {
-          const keep = mask[t * batch + b];
-          if (keep === 1) continue;
-          for (let j = b * hidden; j < (b + 1) * hidden; j++) {
-            dhNext[j] *= keep;
-            dcNext[j] *= keep;
-          }
-        }
-      }
-    }
-    // Weight gradients as three large matmuls over all steps at once.
     const rows = steps * batch;
     const dw = this.#new([inputs, g4]);
     const du = this.#new([hidden, g4]);
     const db = this.#new([g4]);
     const dx = this.#new([steps, batch, inputs]);
-    matmulInto(xd, dGates, dw.data, inputs, g4, rows, true, false);
-    matmulInto(hPrev, dGates, du.data, hidden, g4, rows, true, false);
-    sumRowsInto(dGates, db.data, rows, g4);
-    matmulInto(dGates, w, dx.data, rows, inputs, g4, false, true);
+    const grads = { x: xd, hPrev, w, inputs, dw: dw.data, du: du.data, db: db.data, dx: dx.data };
+    const inWasm = lstmBackwardWasm(
+      u,
+      gates,
+      cPrev,
+      cTanh,
+      dH,
+      mask,
+      dhNext,
+      dcNext,
+      dGates,
+      steps,
+      batch,
+      hidden,
+      grads,
+    );
+    if (inWasm === false) {
+      // dg · Uᵀ at every step: Uᵀ packed once.
+      const recurrent = stepRhs(u, g4, hidden, true, steps);
+      try {
+        for (let t = steps - 1; t >= 0; t--) {
+          const dg = dGates.subarray(t * batch * g4, (t + 1) * batch * g4);
+          lstmGatesBackward(
+            gates.subarray(t * batch * g4, (t + 1) * batch * g4),
+            cPrev.subarray(t * bh, (t + 1) * bh),
+            cTanh.subarray(t * bh, (t + 1) * bh),
+            dH.subarray(t * bh, (t + 1) * bh),
+            dhNext,
+            dcNext,
+            dg,
+            batch,
+            hidden,
+          );
+          // dcNext now holds dL/d(masked c_{t−1}); the gradient into the recurrent matmul's input:
+          recurrent.multiply(dg, dhNext, batch);
+          if (mask) {
+            for (let b = 0; b < batch; b++) {
+              const keep = mask[t * batch + b];
+              if (keep === 1) continue;
+              for (let j = b * hidden; j < (b + 1) * hidden; j++) {
+                dhNext[j] *= keep;
+                dcNext[j] *= keep;
+              }
+            }
+          }
+        }
+      } finally {
+        recurrent.dispose();
+      }
+    }
+    if (inWasm !== "all") {
+      // Weight gradients as three large matmuls over all steps at once.
+      matmulInto(xd, dGates, dw.data, inputs, g4, rows, true, false);
+      matmulInto(hPrev, dGates, du.data, hidden, g4, rows, true, false);
+      sumRowsInto(dGates, db.data, rows, g4);
+      matmulInto(dGates, w, dx.data, rows, inputs, g4, false, true);
+    }
     const dh0 = this.#wrap(dhNext, [batch, hidden]), dc0 = this.#wrap(dcNext, [batch, hidden]);
     return { dx, dw, du, db, dh0, dc0 };
   }
@@ -815,8 +880,8 @@ export class CpuBackend implements Backend {
     // The input projection of every step at once, with the input bias: [T·B, 3H].
     const gates = this.#new([steps, batch, g3]);
     const g = gates.data;
-    matmulInto(xd, cpuData(weights.w), g, steps * batch, g3, inputs);
-    addRows(g, cpuData(weights.bw), steps * batch, g3);
+    const bw = cpuData(weights.bw);
+    matmulInto(xd, cpuData(weights.w), g, steps * batch, g3, inputs, false, false, false, bw);
 
     const h = this.#new([steps, batch, H]);
     const hPrev = this.#new([steps, batch, H]);
@@ -825,47 +890,62 @@ export class CpuBackend implements Backend {
     const uzr = linearBeforeReset ? u : columns(u, H, g3, 0, 2 * H);
     const uh = linearBeforeReset ? u : columns(u, H, g3, 2 * H, H);
     const rec = this.#alloc(batch * g3);
-    for (let t = 0; t < steps; t++) {
-      const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
-      hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
-      if (mask) scaleRows(hp, mask.subarray(t * batch, (t + 1) * batch), H);
-      const gt = g.subarray(t * batch * g3, (t + 1) * batch * g3);
-      const rt = reset.data.subarray(t * bh, (t + 1) * bh);
-      const ht = h.data.subarray(t * bh, (t + 1) * bh);
-      if (f32Activations(gt)) {
-        gruGatesF32(gt, hp, rec, bu, rt, ht, batch, H, linearBeforeReset, uh, uzr);
-      } else if (linearBeforeReset) {
-        matmulInto(hp, u, rec, batch, g3, H);
-        for (let b = 0; b < batch; b++) {
-          for (let j = 0; j < H; j++) {
-            const gi = b * g3 + j, si = b * H + j;
-            gt[gi] = sigmoid(gt[gi] + rec[gi] + bu[j]);
-            gt[gi + H] = sigmoid(gt[gi + H] + rec[gi + H] + bu[H + j]);
-            rt[si] = rec[gi + 2 * H] + bu[2 * H + j];
-            // Read back the stored values so backward sees exactly what forward used.
-            gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + gt[gi + H] * rt[si]);
-            ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+    // The recurrent matmuls, their weights packed once: [U_z U_r U_h]·h with linear_before_reset,
+    // else [U_z U_r]·h and U_h·(r ⊙ h).
+    const recZr = stepRhs(
+      linearBeforeReset ? u : uzr,
+      H,
+      linearBeforeReset ? g3 : 2 * H,
+      false,
+      steps,
+    );
+    const recH = linearBeforeReset ? undefined : stepRhs(uh, H, H, false, steps);
+    try {
+      for (let t = 0; t < steps; t++) {
+        const hp = hPrev.data.subarray(t * bh, (t + 1) * bh);
+        hp.set(t === 0 ? h0d : h.data.subarray((t - 1) * bh, t * bh));
+        if (mask) scaleRows(hp, mask.subarray(t * batch, (t + 1) * batch), H);
+        const gt = g.subarray(t * batch * g3, (t + 1) * batch * g3);
+        const rt = reset.data.subarray(t * bh, (t + 1) * bh);
+        const ht = h.data.subarray(t * bh, (t + 1) * bh);
+        if (f32Activations(gt)) {
+          gruGatesF32(gt, hp, rec, bu, rt, ht, batch, H, recZr, recH);
+        } else if (linearBeforeReset) {
+          recZr.multiply(hp, rec, batch);
+          for (let b = 0; b < batch; b++) {
+            for (let j = 0; j < H; j++) {
+              const gi = b * g3 + j, si = b * H + j;
+              gt[gi] = sigmoid(gt[gi] + rec[gi] + bu[j]);
+              gt[gi + H] = sigmoid(gt[gi + H] + rec[gi + H] + bu[H + j]);
+              rt[si] = rec[gi + 2 * H] + bu[2 * H + j];
+              // Read back the stored values so backward sees exactly what forward used.
+              gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + gt[gi + H] * rt[si]);
+              ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+            }
           }
-        }
-      } else {
-        matmulInto(hp, uzr, rec, batch, 2 * H, H);
-        for (let b = 0; b < batch; b++) {
-          for (let j = 0; j < H; j++) {
-            const gi = b * g3 + j, ri = b * 2 * H + j, si = b * H + j;
-            gt[gi] = sigmoid(gt[gi] + rec[ri] + bu[j]);
-            gt[gi + H] = sigmoid(gt[gi + H] + rec[ri + H] + bu[H + j]);
-            rt[si] = gt[gi + H] * hp[si];
+        } else {
+          recZr.multiply(hp, rec, batch);
+          for (let b = 0; b < batch; b++) {
+            for (let j = 0; j < H; j++) {
+              const gi = b * g3 + j, ri = b * 2 * H + j, si = b * H + j;
+              gt[gi] = sigmoid(gt[gi] + rec[ri] + bu[j]);
+              gt[gi + H] = sigmoid(gt[gi + H] + rec[ri + H] + bu[H + j]);
+              rt[si] = gt[gi + H] * hp[si];
+            }
           }
-        }
-        matmulInto(rt, uh, rec, batch, H, H);
-        for (let b = 0; b < batch; b++) {
-          for (let j = 0; j < H; j++) {
-            const gi = b * g3 + j, si = b * H + j;
-            gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + rec[si] + bu[2 * H + j]);
-            ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+          recH!.multiply(rt, rec, batch);
+          for (let b = 0; b < batch; b++) {
+            for (let j = 0; j < H; j++) {
+              const gi = b * g3 + j, si = b * H + j;
+              gt[gi + 2 * H] = Math.tanh(gt[gi + 2 * H] + rec[si] + bu[2 * H + j]);
+              ht[si] = (1 - gt[gi]) * gt[gi + 2 * H] + gt[gi] * hp[si];
+            }
           }
         }
       }
+    } finally {
+      recZr.dispose();
+      recH?.dispose();
     }
     const hLast = this.#new([batch, H]);
     hLast.data.set(steps > 0 ? h.data.subarray((steps - 1) * bh) : h0d);
@@ -901,50 +981,60 @@ export class CpuBackend implements Backend {
     // dhNext: the gradient flowing into h_t from the steps after t (dhLast at t = T − 1).
     const dhNext = this.#alloc(bh);
     if (dhLast) dhNext.set(cpuData(dhLast));
-    for (let t = steps - 1; t >= 0; t--) {
-      const o = t * batch * g3;
-      for (let b = 0; b < batch; b++) {
-        for (let j = 0; j < H; j++) {
-          const gi = o + b * g3 + j, si = b * H + j, hi = t * bh + si;
-          const z = gates[gi], r = gates[gi + H], n = gates[gi + 2 * H], hp = hPrev[hi];
-          const dhv = dH[hi] + dhNext[si];
-          const dz = dhv * (hp - n) * z * (1 - z);
-          const da = dhv * (1 - z) * (1 - n * n);
-          dG[gi] = dz;
-          dG[gi + 2 * H] = da;
-          if (dGu) {
-            const dr = da * reset[hi] * r * (1 - r);
-            dG[gi + H] = dr;
-            dGu[gi] = dz;
-            dGu[gi + H] = dr;
-            dGu[gi + 2 * H] = da * r;
-          } else {
-            dGzr![(t * batch + b) * 2 * H + j] = dz;
-            dGh![hi] = da;
-          }
-          // Now the gradient with respect to the masked h_{t−1}, starting with its direct path.
-          dhNext[si] = dhv * z;
-        }
-      }
-      if (dGu) {
-        matmulInto(dGu.subarray(o, o + batch * g3), u, dhNext, batch, H, g3, false, true, true);
-      } else {
-        // The reset gate's gradient needs d(r ⊙ h) = dG_h · U_hᵀ first.
-        matmulInto(dGh!.subarray(t * bh, (t + 1) * bh), uh, q, batch, H, H, false, true);
+    // The recurrent gradients (· Uᵀ, · [U_z U_r]ᵀ, · U_hᵀ), the transposes packed once.
+    const backU = dGu ? stepRhs(u, g3, H, true, steps) : undefined;
+    const backZr = dGu ? undefined : stepRhs(uzr, 2 * H, H, true, steps);
+    const backH = dGu ? undefined : stepRhs(uh, H, H, true, steps);
+    try {
+      for (let t = steps - 1; t >= 0; t--) {
+        const o = t * batch * g3;
         for (let b = 0; b < batch; b++) {
           for (let j = 0; j < H; j++) {
-            const gi = o + b * g3 + j, si = b * H + j;
-            const r = gates[gi + H];
-            const dr = q[si] * hPrev[t * bh + si] * r * (1 - r);
-            dG[gi + H] = dr;
-            dGzr![(t * batch + b) * 2 * H + H + j] = dr;
-            dhNext[si] += q[si] * r;
+            const gi = o + b * g3 + j, si = b * H + j, hi = t * bh + si;
+            const z = gates[gi], r = gates[gi + H], n = gates[gi + 2 * H], hp = hPrev[hi];
+            const dhv = dH[hi] + dhNext[si];
+            const dz = dhv * (hp - n) * z * (1 - z);
+            const da = dhv * (1 - z) * (1 - n * n);
+            dG[gi] = dz;
+            dG[gi + 2 * H] = da;
+            if (dGu) {
+              const dr = da * reset[hi] * r * (1 - r);
+              dG[gi + H] = dr;
+              dGu[gi] = dz;
+              dGu[gi + H] = dr;
+              dGu[gi + 2 * H] = da * r;
+            } else {
+              dGzr![(t * batch + b) * 2 * H + j] = dz;
+              dGh![hi] = da;
+            }
+            // Now the gradient with respect to the masked h_{t−1}, starting with its direct path.
+            dhNext[si] = dhv * z;
           }
         }
-        const zr = dGzr!.subarray(t * batch * 2 * H, (t + 1) * batch * 2 * H);
-        matmulInto(zr, uzr, dhNext, batch, H, 2 * H, false, true, true);
+        if (dGu) {
+          backU!.multiply(dGu.subarray(o, o + batch * g3), dhNext, batch, true);
+        } else {
+          // The reset gate's gradient needs d(r ⊙ h) = dG_h · U_hᵀ first.
+          backH!.multiply(dGh!.subarray(t * bh, (t + 1) * bh), q, batch);
+          for (let b = 0; b < batch; b++) {
+            for (let j = 0; j < H; j++) {
+              const gi = o + b * g3 + j, si = b * H + j;
+              const r = gates[gi + H];
+              const dr = q[si] * hPrev[t * bh + si] * r * (1 - r);
+              dG[gi + H] = dr;
+              dGzr![(t * batch + b) * 2 * H + H + j] = dr;
+              dhNext[si] += q[si] * r;
+            }
+          }
+          const zr = dGzr!.subarray(t * batch * 2 * H, (t + 1) * batch * 2 * H);
+          backZr!.multiply(zr, dhNext, batch, true);
+        }
+        if (mask) scaleRows(dhNext, mask.subarray(t * batch, (t + 1) * batch), H);
       }
-      if (mask) scaleRows(dhNext, mask.subarray(t * batch, (t + 1) * batch), H);
+    } finally {
+      backU?.dispose();
+      backZr?.dispose();
+      backH?.dispose();
     }
     // Weight gradients as large matmuls over all steps at once.
     const xd = cpuData(cache.x);
@@ -1203,7 +1293,10 @@ export class CpuBackend implements Backend {
   }
 }
 
-/** C = op(A)·op(B) (+ C), dispatching float32 to the tuned kernel and float64 to a plain loop. */
+/**
+ * C = op(A)·op(B) (+ C), then + bias on every row and ReLU (float32 only: a float64 `relu` is an
+ * error), dispatching float32 to the tuned kernel and float64 to a plain loop.
+ */
 function matmulInto(
   a: FloatArray,
   b: FloatArray,
@@ -1214,11 +1307,17 @@ function matmulInto(
   transposeA = false,
   transposeB = false,
   accumulate = false,
+  bias?: FloatArray,
+  relu = false,
 ): void {
-  if (a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
-    gemm(a, b, c, m, n, k, { transposeA, transposeB, accumulate });
+  if (
+    a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array &&
+    (bias === undefined || bias instanceof Float32Array)
+  ) {
+    gemm(a, b, c, m, n, k, { transposeA, transposeB, accumulate, bias, relu });
     return;
   }
+  if (relu) throw new TypeError("Cannot apply ReLU in matmulInto off the float32 path");
   if (!accumulate) c.fill(0, 0, m * n);
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) {
@@ -1229,6 +1328,160 @@ function matmulInto(
       else for (let j = 0, bp = p * n; j < n; j++) c[row + j] += aip * b[bp + j];
     }
   }
+  if (bias) addRows(c, bias, m, n);
+}
+
+/**
+ * A right-hand operand op(B) `[k, n]` that the steps of one sequence all multiply by (a recurrent
+ * weight matrix, or its transpose): float32 packs it once (`packRhs`), for the bits of
+ * `matmulInto` at every step; float64 runs `matmulInto` itself.
+ */
+interface StepRhs {
+  /** C[m×n] = A[m×k]·op(B) (+ C when accumulating). */
+  multiply(a: FloatArray, c: FloatArray, m: number, accumulate?: boolean): void;
+  /** Frees what packing took. */
+  dispose(): void;
+}
+
+let packRecurrent = true;
+
+/**
+ * Turns the packing of recurrent weights on or off (on by default), for tests and benches: off,
+ * every step of `lstmForward`, `lstmBackward`, `gruForward` and `gruBackward` runs a plain
+ * `gemm`, as before packing existed. Both give the same bits. Not exported from the package.
+ *
+ * @param on Whether to pack from now on.
+ * @returns Whether packing was on before.
+ */
+export function setRecurrentPacking(on: boolean): boolean {
+  const before = packRecurrent;
+  packRecurrent = on;
+  return before;
+}
+
+/**
+ * The {@linkcode StepRhs} for B `[k, n]` (`[n, k]` when transposeB), packed only when the
+ * sequence has more than one step.
+ */
+function stepRhs(
+  b: FloatArray,
+  k: number,
+  n: number,
+  transposeB: boolean,
+  steps: number,
+): StepRhs {
+  if (b instanceof Float32Array && steps > 1 && packRecurrent) {
+    const packed = packRhs(b, k, n, { transposeB });
+    return {
+      multiply: (a, c, m, accumulate = false) => {
+        if (a instanceof Float32Array && c instanceof Float32Array) {
+          packed.multiply(a, c, m, { accumulate });
+        } else matmulInto(a, b, c, m, n, k, false, transposeB, accumulate);
+      },
+      dispose: () => packed.dispose(),
+    };
+  }
+  return {
+    multiply: (a, c, m, accumulate = false) =>
+      matmulInto(a, b, c, m, n, k, false, transposeB, accumulate),
+    dispose: () => {},
+  };
+}
+
+/**
+ * The loop over the steps of `lstmForward` on the wasm path, keeping the sequence in the gemm
+ * module's memory (`wasm/lstm_wasm.ts`): float32 on the wasm activation path, with packing on
+ * and more than one step. Same bits as the loop.
+ *
+ * @returns False, having changed nothing, where it does not run.
+ */
+function lstmForwardWasm(
+  u: FloatArray,
+  z: FloatArray,
+  h0: FloatArray,
+  mask: FloatArray | undefined,
+  hPrev: FloatArray,
+  cPrev: FloatArray,
+  cTanh: FloatArray,
+  h: FloatArray,
+  cell: FloatArray,
+  steps: number,
+  batch: number,
+  hidden: number,
+): boolean {
+  const f32 = [u, z, h0, hPrev, cPrev, cTanh, h, cell].every((x) => x instanceof Float32Array);
+  return f32 && packRecurrent && steps > 1 && f32ActivationPath() === "wasm" &&
+    (mask === undefined || mask instanceof Float32Array) &&
+    runWasmLstmForward(
+      u as Float32Array,
+      z as Float32Array,
+      h0 as Float32Array,
+      mask,
+      hPrev as Float32Array,
+      cPrev as Float32Array,
+      cTanh as Float32Array,
+      h as Float32Array,
+      cell as Float32Array,
+      steps,
+      batch,
+      hidden,
+    );
+}
+
+/**
+ * The recurrent half of `lstmBackward` (the loop over the steps) on the wasm path, keeping the
+ * sequence in the gemm module's memory (`wasm/lstm_wasm.ts`), and then the weight gradients
+ * from the gate gradients there: float32 only, with packing on and more than one step. Same bits
+ * as the loop and the products after it.
+ *
+ * @returns "all" when `grads` holds the weight gradients, "dGates" when `dGates` holds the gate
+ *   gradients for the caller's products, false (having changed nothing) where it does not run.
+ */
+function lstmBackwardWasm(
+  u: FloatArray,
+  gates: FloatArray,
+  cPrev: FloatArray,
+  cTanh: FloatArray,
+  dH: FloatArray,
+  mask: FloatArray | undefined,
+  dhNext: FloatArray,
+  dcNext: FloatArray,
+  dGates: FloatArray,
+  steps: number,
+  batch: number,
+  hidden: number,
+  grads: Record<"x" | "hPrev" | "w" | "dw" | "du" | "db" | "dx", FloatArray> & { inputs: number },
+): "all" | "dGates" | false {
+  const arrays = [u, gates, cPrev, cTanh, dH, dhNext, dcNext, dGates];
+  const f32 = [...arrays, grads.x, grads.hPrev, grads.w, grads.dw, grads.du, grads.db, grads.dx]
+    .every((x) => x instanceof Float32Array);
+  return f32 && packRecurrent && steps > 1 &&
+    (mask === undefined || mask instanceof Float32Array) &&
+    runWasmLstmBackward(
+      u as Float32Array,
+      gates as Float32Array,
+      cPrev as Float32Array,
+      cTanh as Float32Array,
+      dH as Float32Array,
+      mask,
+      dhNext as Float32Array,
+      dcNext as Float32Array,
+      dGates as Float32Array,
+      steps,
+      batch,
+      hidden,
+      grads as LstmWeightGradients,
+    );
+}
+
+/**
+ * `o[i] = y[i] > 0 ? g[i] : 0` for float32 `g` and `o`, without a branch (the signs of y are
+ * unpredictable): g's bits masked with all ones or all zeros.
+ */
+function reluGradF32(y: FloatArray, g: Float32Array, o: Float32Array): void {
+  const gb = new Int32Array(g.buffer, g.byteOffset, g.length);
+  const ob = new Int32Array(o.buffer, o.byteOffset, o.length);
+  for (let i = 0; i < ob.length; i++) ob[i] = gb[i] & -(y[i] > 0);
 }
 
 /** Adds `bias` `[n]` to every row of `x` `[m, n]`, in place. */
@@ -1266,6 +1519,10 @@ function columns(
 }
 
 function sumRowsInto(x: FloatArray, out: FloatArray, m: number, n: number): void {
+  if (x instanceof Float32Array && out instanceof Float32Array && out.length === n) {
+    sumRows(x, out, m, n);
+    return;
+  }
   out.fill(0);
   for (let i = 0; i < m; i++) {
     const row = i * n;
@@ -1355,13 +1612,13 @@ function gruGatesF32(
   ht: FloatArray,
   batch: number,
   H: number,
-  linearBeforeReset: boolean,
-  uh: FloatArray,
-  uzr: FloatArray,
+  recZr: StepRhs,
+  recH: StepRhs | undefined,
 ): void {
   const g3 = 3 * H;
+  const linearBeforeReset = recH === undefined;
   const rw = linearBeforeReset ? g3 : 2 * H; // row width of rec for the z and r gates
-  matmulInto(hp, uzr, rec, batch, rw, H);
+  recZr.multiply(hp, rec, batch);
   for (let b = 0; b < batch; b++) {
     for (let j = 0; j < H; j++) {
       const gi = b * g3 + j, ri = b * rw + j;
@@ -1383,7 +1640,7 @@ function gruGatesF32(
     for (let b = 0; b < batch; b++) {
       for (let j = 0; j < H; j++) rt[b * H + j] = gt[b * g3 + H + j] * hp[b * H + j];
     }
-    matmulInto(rt, uh, rec, batch, H, H);
+    recH.multiply(rt, rec, batch);
     for (let b = 0; b < batch; b++) {
       for (let j = 0; j < H; j++) {
         const gi = b * g3 + j;

@@ -11,10 +11,25 @@
  * op(A) and column of op(B): the same inputs give the same bits on every call, whatever the batch
  * size, path or blocking.
  *
+ * {@linkcode packRhs} packs a right-hand operand once for many products with it (the recurrent
+ * weights of an LSTM or GRU, multiplied by every step's state): the same bits as {@linkcode gemm}
+ * with that operand, without copying and packing it again on every call.
+ *
  * @module
  */
 
-import { runWasmGemm, WASM_MAX_BYTES, wasmGemmAvailable, wasmGemmBytes } from "./wasm/gemm_wasm.ts";
+import {
+  addBiasRows,
+  packWasmB,
+  releaseWasmB,
+  runWasmGemm,
+  runWasmGemmPacked,
+  runWasmSumRows,
+  WASM_MAX_BYTES,
+  wasmGemmAvailable,
+  wasmGemmBytes,
+  type WasmPackedB,
+} from "./wasm/gemm_wasm.ts";
 
 /** Options of {@linkcode gemm}. */
 export interface GemmOptions {
@@ -24,6 +39,13 @@ export interface GemmOptions {
   transposeB?: boolean;
   /** Add the product to C instead of overwriting it. */
   accumulate?: boolean;
+  /**
+   * Add `bias[j]` to column j of every row once the product is complete (`C[i, j] + bias[j]`,
+   * rounded to float32, as a TypeScript loop over float32 arrays gives).
+   */
+  bias?: Float32Array;
+  /** Then set every element below zero to +0 (−0 and NaN stay), as `x < 0 ? 0 : x`. */
+  relu?: boolean;
 }
 
 /**
@@ -39,6 +61,7 @@ const WASM_MIN_MACS = 512;
  * Only the first m·k, k·n and m·n elements of A, B and C are used. C may overlap A or B: both are
  * read in full before C is written. With k = 0 the product is zero (C is zeroed, or left as it is
  * when accumulating). The result is deterministic; see the module doc for the summation order.
+ * A `bias` and `relu` are applied to the finished sums, element by element.
  *
  * @example Multiply a 2×3 matrix by a 3×2 matrix
  * ```ts
@@ -69,7 +92,7 @@ export function gemm(
   k: number,
   options: GemmOptions = {},
 ): void {
-  validate(a, b, c, m, n, k);
+  validate(a, b, c, m, n, k, options.bias);
   multiply(a, b, c, m, n, k, options, gemmUsesWasm(m, n, k) ? "auto" : "ts");
 }
 
@@ -109,7 +132,7 @@ export function gemmTs(
   k: number,
   options: GemmOptions = {},
 ): void {
-  validate(a, b, c, m, n, k);
+  validate(a, b, c, m, n, k, options.bias);
   multiply(a, b, c, m, n, k, options, "ts");
 }
 
@@ -136,7 +159,7 @@ export function gemmWasm(
   k: number,
   options: GemmOptions = {},
 ): void {
-  validate(a, b, c, m, n, k);
+  validate(a, b, c, m, n, k, options.bias);
   if (!wasmGemmAvailable()) {
     throw new TypeError("Cannot multiply matrices in wasm: WebAssembly SIMD is unavailable");
   }
@@ -148,6 +171,115 @@ export function gemmWasm(
   multiply(a, b, c, m, n, k, options, "wasm");
 }
 
+/** Options of {@linkcode PackedRhs.multiply}. */
+export interface PackedGemmOptions {
+  /** Use Aᵀ: A is stored `[k, m]` instead of `[m, k]`. */
+  transposeA?: boolean;
+  /** Add the product to C instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+/**
+ * A right-hand operand op(B) `[k, n]` of {@linkcode gemm}, packed once by {@linkcode packRhs} for
+ * many products `C = op(A)·op(B) (+ C)`: on the wasm path its panels stay in the module's memory
+ * until {@linkcode PackedRhs.dispose}, so a product copies and packs only A. Every product gives
+ * exactly the bits of `gemm` with the values B had when it was packed.
+ */
+export class PackedRhs {
+  /** Rows of op(B): the inner size of every product. */
+  readonly k: number;
+  /** Columns of op(B) and of C. */
+  readonly n: number;
+  /** B as it was packed (a copy): used where the wasm path cannot run. */
+  readonly #copy: Float32Array;
+  readonly #transposeB: boolean;
+  #wasm: WasmPackedB | null;
+  #disposed = false;
+
+  /** Use {@linkcode packRhs}. */
+  constructor(b: Float32Array, k: number, n: number, transposeB: boolean) {
+    this.k = k;
+    this.n = n;
+    this.#copy = b.slice(0, k * n);
+    this.#transposeB = transposeB;
+    const fits = k > 0 && n > 0 && wasmGemmBytes(1, n, k) + 4 * k * n <= WASM_MAX_BYTES;
+    this.#wasm = fits && wasmGemmAvailable() ? packWasmB(b, k, n, transposeB) : null;
+  }
+
+  /**
+   * C[m×n] = op(A)·op(B) (+ C when accumulating), with A `[m, k]` (or `[k, m]` when
+   * transposeA): the bits of `gemm(a, b, c, m, n, k, …)`. C may overlap A.
+   *
+   * @param a The left operand, `[m, k]` or `[k, m]`.
+   * @param c The output `[m, n]`, written in place.
+   * @param m The rows of op(A) and of C.
+   * @param options Transpose flag of A and accumulation.
+   * @throws {RangeError} When m is not a size or an array is too short.
+   * @throws {Error} After {@linkcode PackedRhs.dispose}.
+   */
+  multiply(a: Float32Array, c: Float32Array, m: number, options: PackedGemmOptions = {}): void {
+    if (this.#disposed) throw new Error("Cannot multiply by a packed matrix after disposing it");
+    const { k, n } = this;
+    validate(a, this.#copy, c, m, n, k);
+    const transposeA = options.transposeA ?? false, accumulate = options.accumulate ?? false;
+    if (
+      m > 0 && this.#wasm !== null &&
+      runWasmGemmPacked(a, this.#wasm, c, m, transposeA, accumulate)
+    ) return;
+    const gemmOptions = { transposeA, transposeB: this.#transposeB, accumulate };
+    multiply(a, this.#copy, c, m, n, k, gemmOptions, gemmUsesWasm(m, n, k) ? "auto" : "ts");
+  }
+
+  /** Frees the packed panels; the operand cannot be used afterwards. Safe to call twice. */
+  dispose(): void {
+    this.#disposed = true;
+    if (this.#wasm !== null) releaseWasmB(this.#wasm);
+    this.#wasm = null;
+  }
+
+  /** {@linkcode PackedRhs.dispose}, for `using` declarations. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * Packs op(B) `[k, n]` (B stored `[n, k]` when transposeB) for many products with it; see
+ * {@linkcode PackedRhs}. Dispose of it when done: on the wasm path it holds memory until then.
+ *
+ * @example Multiply two left operands by one packed right operand
+ * ```ts
+ * import { gemm, packRhs } from "./cpu_gemm.ts";
+ *
+ * const b = new Float32Array([1, 0, 0, 1, 1, 1]); // [3, 2]
+ * const packed = packRhs(b, 3, 2);
+ * const c = new Float32Array(4), d = new Float32Array(4);
+ * try {
+ *   packed.multiply(new Float32Array([1, 2, 3, 4, 5, 6]), c, 2);
+ *   packed.multiply(new Float32Array([1, 1, 1, 0, 0, 0]), d, 2);
+ * } finally {
+ *   packed.dispose();
+ * }
+ * if (c.join() !== "4,5,10,11" || d.join() !== "2,2,0,0") throw new Error("unexpected product");
+ * ```
+ *
+ * @param b The right operand, `[k, n]` or `[n, k]`.
+ * @param k The rows of op(B).
+ * @param n The columns of op(B).
+ * @param options Whether B is stored transposed.
+ * @returns The packed operand.
+ * @throws {RangeError} When a size is not a non-negative integer or B is too short.
+ */
+export function packRhs(
+  b: Float32Array,
+  k: number,
+  n: number,
+  options: { transposeB?: boolean } = {},
+): PackedRhs {
+  validate(new Float32Array(0), b, new Float32Array(0), 0, n, k);
+  return new PackedRhs(b, k, n, options.transposeB ?? false);
+}
+
 function validate(
   a: Float32Array,
   b: Float32Array,
@@ -155,6 +287,7 @@ function validate(
   m: number,
   n: number,
   k: number,
+  bias?: Float32Array,
 ): void {
   for (const [label, size] of [["m", m], ["n", n], ["k", k]] as const) {
     if (!Number.isSafeInteger(size) || size < 0) {
@@ -167,6 +300,11 @@ function validate(
         `Cannot multiply matrices: ${label} has ${array.length} elements, needs ${need} for m=${m} n=${n} k=${k}`,
       );
     }
+  }
+  if (bias && bias.length < n) {
+    throw new RangeError(
+      `Cannot multiply matrices: the bias has ${bias.length} elements, needs ${n}`,
+    );
   }
 }
 
@@ -186,18 +324,62 @@ function multiply(
 ): void {
   const transposeA = options.transposeA ?? false, transposeB = options.transposeB ?? false;
   const accumulate = options.accumulate ?? false;
+  const bias = options.bias, relu = options.relu ?? false;
   if (m === 0 || n === 0) return;
   if (k === 0) {
     if (!accumulate) c.fill(0, 0, m * n);
+    addBiasRows(c, m, n, bias, relu);
     return;
   }
-  if (path !== "ts" && runWasmGemm(a, b, c, m, n, k, transposeA, transposeB, accumulate)) return;
+  if (
+    path !== "ts" &&
+    runWasmGemm(a, b, c, m, n, k, transposeA, transposeB, accumulate, bias, relu)
+  ) return;
   if (path === "wasm") {
     throw new RangeError(
       `Cannot multiply matrices in wasm: memory cannot grow to ${wasmGemmBytes(m, n, k)} bytes`,
     );
   }
   gemmTypeScript(a, b, c, m, n, k, transposeA, transposeB, accumulate);
+  addBiasRows(c, m, n, bias, relu);
+}
+
+/** Sums below which {@linkcode sumRows} stays in TypeScript (the copy costs more than the sum). */
+const WASM_MIN_SUM = 1024;
+
+/**
+ * `out[j] = Σ_i x[i, j]` for x `[m, n]`: each column summed from +0 in row order, every sum
+ * rounded to float32 — the bits of `out.fill(0)` then `out[j] += x[i·n + j]` for i = 0..m−1, on
+ * the wasm path where it runs and for large enough sums.
+ *
+ * @param x The matrix, `[m, n]` row-major (only its first m·n elements are read).
+ * @param out The sums, `[n]`, written in place.
+ * @param m The rows of x.
+ * @param n The columns of x.
+ * @throws {RangeError} When a size is not a size or an array is too short.
+ */
+export function sumRows(x: Float32Array, out: Float32Array, m: number, n: number): void {
+  for (const [label, size] of [["m", m], ["n", n]] as const) {
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new RangeError(`Cannot sum rows: ${label} is ${size}, not a size`);
+    }
+  }
+  if (x.length < m * n || out.length < n) {
+    throw new RangeError(
+      `Cannot sum rows: x has ${x.length} elements and out ${out.length}, need ${m * n} and ${n}`,
+    );
+  }
+  if (m * n >= WASM_MIN_SUM && wasmGemmAvailable() && runWasmSumRows(x, out, m, n)) return;
+  sumRowsTs(x, out, m, n);
+}
+
+/** {@linkcode sumRows} in TypeScript only: the fallback and reference. */
+export function sumRowsTs(x: Float32Array, out: Float32Array, m: number, n: number): void {
+  out.fill(0, 0, n);
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    for (let j = 0; j < n; j++) out[j] += x[row + j];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -215,6 +215,11 @@ export class FunctionBody {
     return this.#op(0x37).#memarg(3, offset);
   }
 
+  /** `f32.add`: IEEE single-precision addition. */
+  f32Add(): this {
+    return this.#op(0x92);
+  }
+
   /** `f32.const`. */
   f32Const(value: number): this {
     this.code.push(0x43);
@@ -231,6 +236,18 @@ export class FunctionBody {
   /** `v128.load32_splat`: loads one 32-bit lane and copies it to all four lanes. */
   v128Load32Splat(offset = 0): this {
     return this.#simd(0x09).#memarg(2, offset);
+  }
+
+  /** `v128.load64_zero`: 8 bytes into the low 64-bit lane, the high lane zero. */
+  v128Load64Zero(offset = 0): this {
+    return this.#simd(0x5d).#memarg(3, offset);
+  }
+
+  /** `v128.store64_lane`: stores 64-bit lane `lane` (0 or 1) of the vector on the stack. */
+  v128Store64Lane(offset: number, lane: 0 | 1): this {
+    this.#simd(0x5b).#memarg(3, offset);
+    this.code.push(lane);
+    return this;
   }
 
   /** `v128.store` with a constant byte offset (alignment hint 16 bytes). */
@@ -355,6 +372,42 @@ export class FunctionBody {
    */
   i32x4TruncSatF32x4S(): this {
     return this.#simd(0xf8);
+  }
+
+  /** `f64x2.add`: lane-wise IEEE double-precision addition. */
+  f64x2Add(): this {
+    return this.#simd(0xf0);
+  }
+
+  /** `f64x2.sub`: lane-wise IEEE double-precision subtraction (first operand minus second). */
+  f64x2Sub(): this {
+    return this.#simd(0xf1);
+  }
+
+  /** `f64x2.mul`: lane-wise IEEE double-precision multiplication. */
+  f64x2Mul(): this {
+    return this.#simd(0xf2);
+  }
+
+  /** `f64x2.promote_low_f32x4`: the two low f32 lanes, exactly, as two f64 lanes. */
+  f64x2PromoteLowF32x4(): this {
+    return this.#simd(0x5f);
+  }
+
+  /**
+   * `f32x4.demote_f64x2_zero`: the two f64 lanes rounded to f32 (to nearest, ties to even) in
+   * the two low lanes, zeros in the high ones.
+   */
+  f32x4DemoteF64x2Zero(): this {
+    return this.#simd(0x5e);
+  }
+
+  /** `v128.const` of two f64 lanes, lane 0 first. */
+  v128ConstF64(lanes: readonly [number, number]): this {
+    this.#simd(0x0c);
+    const bytes = new Uint8Array(new Float64Array(lanes).buffer);
+    for (const b of bytes) this.code.push(b);
+    return this;
   }
 
   /** `i32x4.add`: lane-wise integer addition, modulo 2^32. */
