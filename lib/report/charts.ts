@@ -9,9 +9,7 @@
  * @module
  */
 
-import * as vl from "vega-lite";
-import type { TopLevelSpec } from "vega-lite";
-import * as vega from "vega";
+import { type TopLevelSpec, vega, vl } from "./_vega.ts";
 import { alignRuns, bucketStats, minMaxIndices, rollingMean, strideIndices } from "./_series.ts";
 import type { SavedEvaluation } from "../io/run_dir.ts";
 import type { EpisodeEntry, EvalRecord, Testbed, TrainRecord } from "./run_data.ts";

@@ -9,8 +9,7 @@
  * @module
  */
 
-import * as vl from "vega-lite";
-import * as vega from "vega";
+import { vega, vl } from "./_vega.ts";
 import {
   compareRunsSpec,
   episodeReturnSpec,
