@@ -42,7 +42,7 @@ export interface SaveCheckpointOptions {
  *
  * @example
  * ```ts
- * import { loadCheckpoint, saveCheckpoint } from "./mod.ts";
+ * import { loadCheckpoint, saveCheckpoint } from "@rnnrl/rnnrl/run";
  * const dir = await Deno.makeTempDir();
  * await saveCheckpoint(dir, { header: { step: 1 }, arrays: [] });
  * await saveCheckpoint(dir, { header: { step: 2 }, arrays: [] });

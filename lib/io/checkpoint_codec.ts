@@ -105,7 +105,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  *
  * @example
  * ```ts
- * import { decodeCheckpoint, encodeCheckpoint } from "./mod.ts";
+ * import { decodeCheckpoint, encodeCheckpoint } from "@rnnrl/rnnrl/run";
  * const bytes = encodeCheckpoint({
  *   header: { step: 1000 },
  *   arrays: [{ name: "w", shape: [2, 3], data: new Float32Array(6).fill(0.5) }],
@@ -241,7 +241,7 @@ function writeElements(view: DataView, offset: number, data: CheckpointData): vo
  *
  * @example
  * ```ts
- * import { CheckpointError, decodeCheckpoint } from "./mod.ts";
+ * import { CheckpointError, decodeCheckpoint } from "@rnnrl/rnnrl/run";
  * try {
  *   decodeCheckpoint(new TextEncoder().encode("not a checkpoint"));
  *   throw new Error("unreachable");
@@ -426,7 +426,7 @@ export interface GetArrayOptions {
  *
  * @example
  * ```ts
- * import { getArray } from "./mod.ts";
+ * import { getArray } from "./checkpoint_codec.ts";
  * const checkpoint = { header: {}, arrays: [{ name: "b", shape: [3], data: new Float32Array(3) }] };
  * const bias = getArray(checkpoint, "b", { dtype: "float32", shape: [3] });
  * if (bias.length !== 3) throw new Error("found");

@@ -24,10 +24,4 @@ export {
   type OnnxPolicyState,
   type OnnxStateLayer,
 } from "./policy.ts";
-export {
-  checkWebPlayerDir,
-  WEB_PLAYER_FILES,
-  WEB_PLAYER_RUNTIME_FILES,
-  type WebPlayerOptions,
-  writeWebPlayer,
-} from "./web_player.ts";
+export { WEB_PLAYER_FILES, type WebPlayerOptions, writeWebPlayer } from "./web_player.ts";

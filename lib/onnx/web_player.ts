@@ -51,7 +51,7 @@ export interface WebPlayerOptions {
  *
  * @example
  * ```ts ignore
- * import { writeWebPlayer } from "./web_player.ts";
+ * import { writeWebPlayer } from "@rnnrl/rnnrl/onnx";
  * await writeWebPlayer("runs/cartpole/player", await Deno.readFile("runs/cartpole/policy.onnx"));
  * ```
  */
