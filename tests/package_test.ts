@@ -52,7 +52,7 @@ const env = new CartPole({ seed: 1, maskVelocity: true });
 const agent = new A2C(env, { cellUnits: 8, hiddenSizes: [], seed: 1 });
 await agent.learn(env, { steps: 256 });
 const result = await evaluate(new CartPole({ maskVelocity: true }), agent, { episodes: 2, seed: 3 });
-const copy = A2C.fromBytes(await agent.toBytes());
+const copy = A2C.load(await agent.save());
 console.log(JSON.stringify({ steps: agent.steps, copy: copy.steps, episodes: result.episodes }));
 `,
     );
@@ -121,7 +121,7 @@ const lib = await import(${JSON.stringify(pathToFileURL(bundle).href)});
 const env = new lib.CartPole({ seed: 1, maskVelocity: true });
 const agent = new lib.DRQN(env, { cellUnits: 8, hiddenSizes: [], seed: 1, learningStarts: 100 });
 await agent.learn(env, { steps: 300 });
-const copy = lib.DRQN.fromBytes(await agent.toBytes());
+const copy = lib.DRQN.load(await agent.save());
 console.log(JSON.stringify({ deno: typeof (globalThis as { Deno?: unknown }).Deno, steps: copy.steps }));
 `,
     );
@@ -139,7 +139,7 @@ console.log(JSON.stringify({ deno: typeof (globalThis as { Deno?: unknown }).Den
 const env = new lib.CartPole({ seed: 1, maskVelocity: true });
 const agent = new lib.A2C(env, { cellUnits: 8, hiddenSizes: [], seed: 1 });
 await agent.learn(env, { steps: 256 });
-console.log(JSON.stringify({ steps: lib.A2C.fromBytes(await agent.toBytes()).steps }));
+console.log(JSON.stringify({ steps: lib.A2C.load(await agent.save()).steps }));
 `,
     );
     const node = await new Deno.Command("node", { args: [join(dir, "node.mjs")] }).output()

@@ -107,13 +107,13 @@ Deno.test("DQN gives the same run bit for bit for the same seed, and another for
   assert.notDeepEqual(a.params, c.params);
 });
 
-Deno.test("DQN through bytes: toBytes is what saveAgent writes, fromBytes restores it exactly", async () => {
+Deno.test("DQN save() gives the bytes saveAgent writes, and DQN.load restores them exactly", async () => {
   const agent = new DQN(new CartPole(), SMALL);
   await agent.learn(new CartPole(), { steps: 600 });
-  const bytes = await agent.toBytes();
-  const copy = DQN.fromBytes(bytes);
+  const bytes = await agent.save();
+  const copy = DQN.load(bytes);
   assert.equal(copy.steps, 600);
-  assert.deepEqual(await copy.toBytes(), bytes);
+  assert.deepEqual(await copy.save(), bytes);
   const path = await Deno.makeTempFile({ suffix: ".bin" });
   try {
     await saveAgent(agent, path);
@@ -123,8 +123,8 @@ Deno.test("DQN through bytes: toBytes is what saveAgent writes, fromBytes restor
   }
   const damaged = bytes.slice();
   damaged[damaged.length - 1] ^= 1;
-  assert.throws(() => DQN.fromBytes(damaged), CheckpointError);
-  assert.throws(() => A2C.fromBytes(bytes), TypeError);
+  assert.throws(() => DQN.load(damaged), CheckpointError);
+  assert.throws(() => A2C.load(bytes), TypeError);
 });
 
 Deno.test("DQN resumed from its state continues exactly as one uninterrupted run", async () => {

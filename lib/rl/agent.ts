@@ -138,7 +138,7 @@ export interface Agent extends Policy<AgentPolicyState> {
    * Encodes {@linkcode Agent.getState} in the checkpoint format (the bytes of a file that
    * `saveAgent` of `@rnnrl/rnnrl/run` writes, or of a download or an IndexedDB entry).
    */
-  toBytes(): Promise<Uint8Array>;
+  save(): Promise<Uint8Array>;
 }
 
 /** A class of agents: built for an environment's sizes from options, on a backend. */
@@ -149,7 +149,7 @@ export type AgentClass<A extends BaseAgent<object>> = new (
 ) => A;
 
 /**
- * Decodes an agent state from the bytes of {@linkcode BaseAgent.toBytes}.
+ * Decodes an agent state from the bytes of {@linkcode BaseAgent.save}.
  *
  * @param bytes The encoded state.
  * @param source Where the bytes came from, for error messages (a file path, say).
@@ -322,19 +322,19 @@ export abstract class BaseAgent<Options extends object> implements Agent {
   }
 
   /**
-   * The full state in the checkpoint format; {@linkcode BaseAgent.fromBytes} reads it back.
+   * The full state in the checkpoint format; {@linkcode BaseAgent.load} reads it back.
    *
    * @example
    * ```ts
    * import { CartPole, DQN } from "@rnnrl/rnnrl";
    * const agent = new DQN(new CartPole(), { hiddenSizes: [8], seed: 4 });
    * await agent.learn(new CartPole({ seed: 1 }), { steps: 300 });
-   * const bytes = await agent.toBytes(); // for a file, a download, IndexedDB, …
-   * const copy = DQN.fromBytes(bytes);
+   * const bytes = await agent.save(); // for a file, a download, IndexedDB, …
+   * const copy = DQN.load(bytes);
    * if (copy.steps !== 300) throw new Error("the copy continues where the agent stopped");
    * ```
    */
-  async toBytes(): Promise<Uint8Array> {
+  async save(): Promise<Uint8Array> {
     const state = await this.getState();
     return encodeCheckpoint({ header: state.json, arrays: state.arrays });
   }
@@ -359,12 +359,23 @@ export abstract class BaseAgent<Options extends object> implements Agent {
   }
 
   /**
-   * Builds an agent of this class from the bytes of {@linkcode BaseAgent.toBytes}.
+   * Builds an agent of this class from the bytes of {@linkcode BaseAgent.save}; its options and
+   * sizes come from them.
    *
    * @throws {CheckpointError} When the bytes are damaged.
    * @throws {TypeError} When they hold another kind of agent, or a damaged part of one.
+   *
+   * @example
+   * ```ts
+   * import { A2C, CartPole, createCpuBackend } from "@rnnrl/rnnrl";
+   * const env = new CartPole({ seed: 1, maskVelocity: true });
+   * const agent = new A2C(env, { cellUnits: 8, seed: 2 });
+   * await agent.learn(env, { steps: 128 });
+   * const copy = A2C.load(await agent.save(), createCpuBackend());
+   * if (copy.steps !== 128 || copy.options.cellUnits !== 8) throw new Error("the same LSTM agent");
+   * ```
    */
-  static fromBytes<A extends BaseAgent<object>>(
+  static load<A extends BaseAgent<object>>(
     this: AgentClass<A>,
     bytes: Uint8Array,
     backend?: Backend,

@@ -1,5 +1,5 @@
 /**
- * Agents saved to files and loaded from them (Deno only): the bytes of `BaseAgent.toBytes`,
+ * Agents saved to files and loaded from them (Deno only): the bytes of `BaseAgent.save`,
  * written crash-safely (a temporary file renamed into place, never through a symbolic link).
  *
  * @module
@@ -32,7 +32,7 @@ import type { AgentState } from "../rl/state.ts";
  * ```
  */
 export async function saveAgent(agent: Agent, path: string): Promise<void> {
-  await writeFileAtomic(path, await agent.toBytes());
+  await writeFileAtomic(path, await agent.save());
 }
 
 /**
