@@ -5,4 +5,4 @@
  * @module
  */
 
-export { default } from "npm:protobufjs@8.8.1";
+export { default as protobuf } from "npm:protobufjs@8.8.1";
