@@ -24,8 +24,21 @@ export interface PolicySource {
  * source, the run and checkpoint it came from (so that `deno task eval --onnx` can refuse a model
  * that is not the run's current one).
  *
+ * @param agent The agent.
+ * @param source The run and checkpoint it was restored from, to record in the model.
+ * @returns The model's bytes (a `.onnx` file).
  * @throws {TypeError} When the agent has no such network (a dueling head, say, combines its
  * outputs after the network; a table or a bandit has none).
+ *
+ * @example
+ * ```ts
+ * import { A2C, CartPole } from "@rnnrl/rnnrl";
+ * import { exportPolicy, OnnxPolicy } from "@rnnrl/rnnrl/onnx";
+ * const agent = new A2C(new CartPole({ maskVelocity: true }), { cellUnits: 8, seed: 1 });
+ * const policy = await OnnxPolicy.load(await exportPolicy(agent));
+ * if (policy.inputSize !== 2 || policy.stateLayers.length !== 1) throw new Error("[x, θ], an LSTM");
+ * await policy.release();
+ * ```
  */
 export async function exportPolicy(agent: Agent, source?: PolicySource): Promise<Uint8Array> {
   const network = agent.policyNetwork();
