@@ -1,8 +1,13 @@
 /**
- * rnnrl: recurrent deep reinforcement learning for Deno.
+ * rnnrl: recurrent deep reinforcement learning for Deno and the browser.
  *
- * LSTM value functions and policies (DQN, DRQN, REINFORCE, A2C), tabular methods and bandits,
- * trained on CartPole, bandits and Minesweeper, on WebGPU or the CPU.
+ * The core: backends (WebGPU, CPU), layers (LSTM, GRU, Dense) and optimizers, environments
+ * (CartPole, bandits, Minesweeper, Pendulum, POPGym's games), agents (DQN, DRQN, REINFORCE, A2C,
+ * PPO, tabular methods and bandits) and their evaluation. It loads no plotting or ONNX code and
+ * touches no `Deno.*`, `node:` module or file system when imported, so it runs unchanged in a
+ * browser. Beside it: `@rnnrl/rnnrl/onnx` (ONNX export, the ONNX policy, the web player),
+ * `@rnnrl/rnnrl/report` (Vega-Lite charts, HTML reports) and `@rnnrl/rnnrl/run` (the trainer, run
+ * directories, checkpoints and agent files; Deno only).
  *
  * @example
  * ```ts
@@ -29,6 +34,5 @@ export * from "./lib/backend/mod.ts";
 export * from "./lib/nn/mod.ts";
 export * from "./lib/envs/mod.ts";
 export * from "./lib/rl/mod.ts";
-export * from "./lib/io/mod.ts";
-export * from "./lib/report/mod.ts";
-export * from "./lib/run/mod.ts";
+export { Rng, type RngState } from "./lib/io/rng.ts";
+export type { JsonObject, JsonValue } from "./lib/io/json.ts";

@@ -22,6 +22,7 @@
 import { defineCli, fromUserInput, parseCli, runCli, UsageError } from "../lib/io/cli.ts";
 import { FileError, fileSystemError } from "../lib/io/errors.ts";
 import { runFile } from "../lib/io/run_dir.ts";
+import { exportPolicy } from "../lib/onnx/agent_export.ts";
 import { OnnxPolicy, onnxPolicy } from "../lib/onnx/policy.ts";
 import { evaluate, type EvaluationResult } from "../lib/rl/evaluation.ts";
 import {
@@ -36,7 +37,6 @@ import {
   createRunEnv,
   envsWithOption,
   envTakesOption,
-  exportPolicy,
   type LoadedRun,
   loadRun,
 } from "../lib/run/trainer.ts";

@@ -16,7 +16,8 @@ import { fileSystemError } from "../lib/io/errors.ts";
 import { openRunDir, runFile } from "../lib/io/run_dir.ts";
 import { RunLock } from "../lib/io/run_lock.ts";
 import { checkWebPlayerDir, writeWebPlayer } from "../lib/onnx/web_player.ts";
-import { exportPolicy, loadRun } from "../lib/run/trainer.ts";
+import { exportPolicy } from "../lib/onnx/agent_export.ts";
+import { loadRun } from "../lib/run/trainer.ts";
 
 /** The command line of the task. */
 export const EXPORT_CLI = defineCli({

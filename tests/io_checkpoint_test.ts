@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { writeFileAtomic } from "../lib/io/atomic_write.ts";
 import {
   type Checkpoint,
   CHECKPOINT_FILE,
-  CheckpointError,
-  crc32,
   decodeCheckpoint,
   encodeCheckpoint,
   getArray,
@@ -12,8 +11,9 @@ import {
   loadCheckpoint,
   PREVIOUS_CHECKPOINT_FILE,
   saveCheckpoint,
-  writeFileAtomic,
-} from "../lib/io/mod.ts";
+} from "../lib/io/checkpoint.ts";
+import { crc32 } from "../lib/io/crc32.ts";
+import { CheckpointError } from "../lib/io/errors.ts";
 import { Rng } from "../lib/io/rng.ts";
 
 // ---------------------------------------------------------------------------------------------

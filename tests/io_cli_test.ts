@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  CheckpointError,
   defineCli,
   fromUserInput,
   HelpRequest,
   helpText,
   parseCli,
   runCli,
-  RunDirError,
-  UsageError,
-} from "../lib/io/mod.ts";
+} from "../lib/io/cli.ts";
+import { CheckpointError, RunDirError, UsageError } from "../lib/io/errors.ts";
 
 const TRAIN = defineCli({
   name: "deno task train",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDuration, Progress, type ProgressOptions } from "../lib/io/mod.ts";
+import { formatDuration, Progress, type ProgressOptions } from "../lib/io/progress.ts";
 
 /** A reporter on a fake clock that records what it writes. */
 function fake(options: Partial<ProgressOptions> & { total: number }) {

@@ -1,25 +1,22 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { FileError, RunDirError } from "../lib/io/errors.ts";
 import {
   configHash,
   createRunDir,
   defaultRunName,
-  FileError,
   isRunDir,
-  LOCK_FILE,
   MetricsWriter,
   openRunDir,
   readConfig,
   readEval,
-  readLockHolder,
   readMetrics,
-  RunDirError,
   runFile,
-  RunLock,
   runtimeVersions,
   writeConfig,
   writeEval,
-} from "../lib/io/mod.ts";
+} from "../lib/io/run_dir.ts";
+import { LOCK_FILE, readLockHolder, RunLock } from "../lib/io/run_lock.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();

@@ -6,7 +6,7 @@ import { CartPole } from "../lib/envs/cartpole.ts";
 import { OnnxPolicy, onnxPolicy } from "../lib/onnx/policy.ts";
 import { evaluate } from "../lib/rl/evaluation.ts";
 import { PPO } from "../lib/rl/ppo.ts";
-import { exportPolicy } from "../lib/run/trainer.ts";
+import { exportPolicy } from "../lib/onnx/agent_export.ts";
 import { runTask } from "./helpers/mod.ts";
 
 async function evalBothWays(run: string): Promise<{ native: number[]; onnx: number[] }> {

@@ -16,6 +16,7 @@ import {
   type RolloutData,
 } from "../lib/rl/rollout_buffer.ts";
 import { type AgentState, findArray } from "../lib/rl/state.ts";
+import { loadAgent, saveAgent } from "../lib/run/agent_files.ts";
 import { presetFor } from "../lib/run/presets.ts";
 import { createAgent } from "../lib/run/registry.ts";
 import { CueEnv } from "./helpers/mod.ts";
@@ -361,8 +362,8 @@ Deno.test("A2C resumes bit-exactly from a state taken mid-rollout and mid-episod
   );
   const path = await Deno.makeTempFile({ suffix: ".ckpt" });
   try {
-    await first.save(path);
-    const second = await A2C.load(path);
+    await saveAgent(first, path);
+    const second = await loadAgent(A2C, path);
     await second.learn(makeEnv(), { steps: total - split, ...callbacks });
     assert.equal(second.steps, total);
     assertSameState(await straight.getState(), await second.getState());

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
+import { CheckpointError } from "../lib/io/errors.ts";
+import { A2C } from "../lib/rl/a2c.ts";
 import { DQN, type DqnOptions } from "../lib/rl/dqn.ts";
 import { duelingMatrix } from "../lib/rl/q_network.ts";
 import type { ReplayBatch } from "../lib/rl/replay.ts";
 import type { AgentState } from "../lib/rl/state.ts";
+import { loadAgent, saveAgent } from "../lib/run/agent_files.ts";
 import { presetFor } from "../lib/run/presets.ts";
 
 const SMALL: Partial<DqnOptions> = {
@@ -104,6 +107,26 @@ Deno.test("DQN gives the same run bit for bit for the same seed, and another for
   assert.notDeepEqual(a.params, c.params);
 });
 
+Deno.test("DQN save() gives the bytes saveAgent writes, and DQN.load restores them exactly", async () => {
+  const agent = new DQN(new CartPole(), SMALL);
+  await agent.learn(new CartPole(), { steps: 600 });
+  const bytes = await agent.save();
+  const copy = DQN.load(bytes);
+  assert.equal(copy.steps, 600);
+  assert.deepEqual(await copy.save(), bytes);
+  const path = await Deno.makeTempFile({ suffix: ".bin" });
+  try {
+    await saveAgent(agent, path);
+    assert.deepEqual(await Deno.readFile(path), bytes);
+  } finally {
+    await Deno.remove(path);
+  }
+  const damaged = bytes.slice();
+  damaged[damaged.length - 1] ^= 1;
+  assert.throws(() => DQN.load(damaged), CheckpointError);
+  assert.throws(() => A2C.load(bytes), TypeError);
+});
+
 Deno.test("DQN resumed from its state continues exactly as one uninterrupted run", async () => {
   const whole = new DQN(new CartPole(), SMALL);
   const env1 = new CartPole();
@@ -117,8 +140,8 @@ Deno.test("DQN resumed from its state continues exactly as one uninterrupted run
   // Through a checkpoint file, into a new agent and a new environment.
   const path = await Deno.makeTempFile({ suffix: ".bin" });
   try {
-    await first.save(path);
-    const second = await DQN.load(path);
+    await saveAgent(first, path);
+    const second = await loadAgent(DQN, path);
     await second.learn(new CartPole(), { steps: 1000, onEpisode: (e) => log2.push(e) });
     assert.equal(second.steps, 2000);
     assert.deepEqual(log2, log1);

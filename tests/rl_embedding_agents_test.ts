@@ -11,7 +11,7 @@ import { DQN } from "../lib/rl/dqn.ts";
 import { DRQN } from "../lib/rl/drqn.ts";
 import { evaluate } from "../lib/rl/evaluation.ts";
 import { PPO } from "../lib/rl/ppo.ts";
-import { exportPolicy } from "../lib/run/trainer.ts";
+import { exportPolicy } from "../lib/onnx/agent_export.ts";
 
 const env = () => new Recommender({ items: 6, historyLength: 4, seed: 1 });
 const embedding = { vocabulary: 7, size: 3, ids: 4 };

@@ -7,6 +7,7 @@
 import type { Backend, BackendName } from "./backend.ts";
 import { createCpuBackend } from "./cpu.ts";
 import { createWebGpuBackend } from "./webgpu/backend.ts";
+import { quietGpuDriver } from "./webgpu/device.ts";
 
 /** What {@linkcode createBackend} accepts: a backend name, or "auto" to pick one. */
 export type BackendChoice = "auto" | BackendName;
@@ -58,6 +59,7 @@ export async function createBackend(
   }
   const log = options.log ?? ((message: string) => console.error(message));
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (gpu) quietGpuDriver();
   const adapter = gpu ? await gpu.requestAdapter({ powerPreference: "high-performance" }) : null;
   if (!adapter) {
     log("backend auto: using cpu (no WebGPU adapter found)");

@@ -5,11 +5,31 @@
  * @module
  */
 
-export * from "./backend.ts";
+export {
+  type Activation,
+  type AdamStep,
+  type Backend,
+  type BackendName,
+  type EmbeddingGradients,
+  type GruCache,
+  type GruForwardOptions,
+  type GruForwardResult,
+  type GruGradients,
+  type GruWeights,
+  type LossResult,
+  type LstmCache,
+  type LstmForwardResult,
+  type LstmGradients,
+  type LstmWeights,
+  type MatmulOptions,
+  type PatchDims,
+  type PatchOptions,
+  type RmspropStep,
+  type Tensor,
+} from "./backend.ts";
 export {
   CpuBackend,
   type CpuBackendOptions,
-  cpuData,
   CpuTensor,
   createCpuBackend,
   type FloatArray,

@@ -46,7 +46,6 @@ export {
 } from "./minesweeper.ts";
 export { MinesweeperSolver, type MinesweeperSolverOptions } from "./minesweeper_solver.ts";
 export {
-  angleNormalize,
   Pendulum,
   PENDULUM_CONSTANTS,
   type PendulumInfo,

@@ -34,7 +34,7 @@ export function tempPrefix(target: string): string {
  *
  * @example
  * ```ts
- * import { writeFileAtomic } from "./mod.ts";
+ * import { writeFileAtomic } from "./atomic_write.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/state.json`, '{"step":1}');
  * await writeFileAtomic(`${dir}/state.json`, '{"step":2}');

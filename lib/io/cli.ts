@@ -179,7 +179,7 @@ export function defineCli<const S extends CliSpec>(spec: S): S {
  *
  * @example
  * ```ts
- * import { defineCli, parseCli } from "./mod.ts";
+ * import { defineCli, parseCli } from "./cli.ts";
  * const spec = defineCli({
  *   name: "deno task train",
  *   summary: "Trains an agent.",
@@ -440,7 +440,7 @@ function firstLine(error: unknown): string {
  *
  * @example
  * ```ts
- * import { helpText } from "./mod.ts";
+ * import { helpText } from "./cli.ts";
  * const text = helpText({
  *   name: "deno task eval",
  *   summary: "Evaluates a trained policy.",
@@ -501,7 +501,8 @@ export function helpText(spec: CliSpec): string {
  *
  * @example
  * ```ts
- * import { fromUserInput, UsageError } from "./mod.ts";
+ * import { fromUserInput } from "./cli.ts";
+ * import { UsageError } from "./errors.ts";
  * try {
  *   fromUserInput(() => new Array(-1));
  *   throw new Error("unreachable");
@@ -549,7 +550,8 @@ export interface RunCliOptions {
  *
  * @example
  * ```ts
- * import { runCli, UsageError } from "./mod.ts";
+ * import { runCli } from "./cli.ts";
+ * import { UsageError } from "./errors.ts";
  * let code = -1;
  * let line = "";
  * await runCli(() => {

@@ -35,7 +35,7 @@ function buildTables(): Uint32Array[] {
  *
  * @example
  * ```ts
- * import { crc32 } from "./mod.ts";
+ * import { crc32 } from "./crc32.ts";
  * const check = crc32(new TextEncoder().encode("123456789"));
  * if (check !== 0xcbf43926) throw new Error("the standard check value");
  * ```

@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { CheckpointError, UserError } from "./mod.ts";
+ * import { CheckpointError, UserError } from "@rnnrl/rnnrl/run";
  * const error = new CheckpointError("Cannot read checkpoint: checksum mismatch");
  * if (!(error instanceof UserError)) throw new Error("a CheckpointError is a UserError");
  * ```
@@ -57,7 +57,7 @@ export class RunDirError extends UserError {
  *
  * @example
  * ```ts
- * import { FileError, UserError } from "./mod.ts";
+ * import { FileError, UserError } from "@rnnrl/rnnrl/run";
  * if (!(new FileError("Cannot write a: it is a symbolic link") instanceof UserError)) {
  *   throw new Error("a FileError is a UserError");
  * }
@@ -78,7 +78,7 @@ export class FileError extends UserError {
  *
  * @example
  * ```ts
- * import { DiskFullError, StopError } from "./mod.ts";
+ * import { DiskFullError, StopError } from "@rnnrl/rnnrl/run";
  * const error = new DiskFullError("Cannot write a: the disk is full");
  * if (!(error instanceof StopError) || error.exitCode !== 1) throw new Error("exit code 1");
  * ```

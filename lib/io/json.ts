@@ -24,7 +24,7 @@ export interface JsonObject {
  *
  * @example
  * ```ts
- * import { assertJsonValue } from "./mod.ts";
+ * import { assertJsonValue } from "./json.ts";
  * assertJsonValue({ step: 10, rng: [1, 2, 3, 4] }, "header");
  * let threw = false;
  * try {
@@ -85,7 +85,7 @@ function findNonJson(value: unknown, path: string, open: Set<object>): string | 
  *
  * @example
  * ```ts
- * import { canonicalJson } from "./mod.ts";
+ * import { canonicalJson } from "./json.ts";
  * if (canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) !== '{"a":[2,{"c":4,"d":3}],"b":1}') {
  *   throw new Error("keys are sorted");
  * }

@@ -1,11 +1,18 @@
 /**
- * Input and output for training runs: the seeded RNG, crash-safe binary checkpoints, run
- * directories with their config, metrics log and evaluation, the shared command-line parser, and
- * the progress line.
+ * Run directories and checkpoints (Deno only), as `@rnnrl/rnnrl/run` exports them: run
+ * directories with their config, metrics log and evaluation, crash-safe binary checkpoints, and
+ * the errors a user or a machine can cause. The seeded RNG and the JSON types are in the core; the
+ * command-line parser, the progress line and atomic writes are the tasks' own.
  *
  * @example
  * ```ts
- * import { createRunDir, loadCheckpoint, MetricsWriter, runFile, saveCheckpoint } from "./mod.ts";
+ * import {
+ *   createRunDir,
+ *   loadCheckpoint,
+ *   MetricsWriter,
+ *   runFile,
+ *   saveCheckpoint,
+ * } from "@rnnrl/rnnrl/run";
  * const root = await Deno.makeTempDir();
  * const dir = await createRunDir({ root });
  * const log = MetricsWriter.open(runFile(dir, "metrics"));
@@ -24,57 +31,32 @@
  * @module
  */
 
-export { Rng, type RngState } from "./rng.ts";
 export {
   CheckpointError,
   DiskFullError,
   FileError,
-  fileSystemError,
-  isNoSpace,
-  osErrorCode,
   RunDirError,
   StopError,
   UsageError,
   UserError,
 } from "./errors.ts";
-export { assertJsonValue, canonicalJson, type JsonObject, type JsonValue } from "./json.ts";
-export { crc32 } from "./crc32.ts";
-export { sha256Hex } from "./digest.ts";
-export { refuseLink, writeFileAtomic } from "./atomic_write.ts";
-export {
-  type AcquireRunLockOptions,
-  LOCK_FILE,
-  readLockHolder,
-  RunLock,
-  type RunLockHolder,
-} from "./run_lock.ts";
 export {
   type Checkpoint,
-  CHECKPOINT_FILE,
-  CHECKPOINT_MAGIC,
   CHECKPOINT_VERSION,
   type CheckpointArray,
   type CheckpointData,
   type CheckpointDtype,
-  type CheckpointFile,
   decodeCheckpoint,
   type DecodeCheckpointOptions,
   encodeCheckpoint,
-  getArray,
-  type GetArrayOptions,
-  hasCheckpoint,
   loadCheckpoint,
   type LoadCheckpointOptions,
-  PREVIOUS_CHECKPOINT_FILE,
-  readCheckpointFile,
   saveCheckpoint,
   type SaveCheckpointOptions,
 } from "./checkpoint.ts";
 export {
-  configHash,
   createRunDir,
   type CreateRunDirOptions,
-  defaultRunName,
   type EpisodeRecord,
   type FlushOptions,
   isRunDir,
@@ -83,43 +65,12 @@ export {
   type OpenMetricsOptions,
   openRunDir,
   type OpenRunDirOptions,
-  parseEvaluation,
-  parseMetricsLines,
   readConfig,
   readEval,
   readMetrics,
   type ReadMetricsOptions,
-  removeStaleTemps,
   RUN_FILES,
   runFile,
   type RunNameOptions,
-  runtimeVersions,
   type SavedEvaluation,
-  writeConfig,
-  writeEval,
 } from "./run_dir.ts";
-export {
-  type AlwaysSet,
-  type BooleanFlag,
-  type CamelCase,
-  type ChoiceFlag,
-  type CliSpec,
-  defineCli,
-  exitWithTaskRunner,
-  type FlagBase,
-  type FlagSpec,
-  type FlagValue,
-  type FlagValues,
-  fromUserInput,
-  HelpRequest,
-  helpText,
-  type IntegerFlag,
-  type NumberFlag,
-  parseCli,
-  type ParsedCli,
-  type PositionalSpec,
-  runCli,
-  type RunCliOptions,
-  type StringFlag,
-} from "./cli.ts";
-export { formatDuration, Progress, type ProgressOptions } from "./progress.ts";

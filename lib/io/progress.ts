@@ -42,7 +42,7 @@ export interface ProgressOptions {
  *
  * @example
  * ```ts
- * import { Progress } from "./mod.ts";
+ * import { Progress } from "./progress.ts";
  * let time = 0;
  * const lines: string[] = [];
  * const progress = new Progress({
@@ -226,7 +226,7 @@ export class Progress {
  *
  * @example
  * ```ts
- * import { formatDuration } from "./mod.ts";
+ * import { formatDuration } from "./progress.ts";
  * if (formatDuration(725) !== "12m05s") throw new Error(formatDuration(725));
  * ```
  */

@@ -52,7 +52,7 @@ export const RUN_FILES: {
  *
  * @example
  * ```ts
- * import { runFile } from "./mod.ts";
+ * import { runFile } from "@rnnrl/rnnrl/run";
  * if (runFile("runs/a", "eval") !== "runs/a/eval.json") throw new Error("joined");
  * ```
  */
@@ -76,7 +76,7 @@ export interface RunNameOptions {
  *
  * @example
  * ```ts
- * import { defaultRunName } from "./mod.ts";
+ * import { defaultRunName } from "./run_dir.ts";
  * const name = defaultRunName({ now: new Date(2025, 0, 2, 3, 4, 5) });
  * if (name !== "runs/2025-01-02_03-04-05") throw new Error(name);
  * ```
@@ -106,7 +106,7 @@ export interface CreateRunDirOptions extends RunNameOptions {
  *
  * @example
  * ```ts
- * import { createRunDir, RunDirError } from "./mod.ts";
+ * import { createRunDir, RunDirError } from "@rnnrl/rnnrl/run";
  * const root = await Deno.makeTempDir();
  * const dir = await createRunDir({ root });
  * await Deno.writeTextFile(`${dir}/config.json`, "{}");
@@ -305,7 +305,7 @@ export function readConfig(dir: string): Promise<JsonObject> {
  *
  * @example
  * ```ts
- * import { configHash } from "./mod.ts";
+ * import { configHash } from "./run_dir.ts";
  * if (await configHash({ a: 1, b: 2 }) !== await configHash({ b: 2, a: 1 })) {
  *   throw new Error("key order does not matter");
  * }
@@ -469,7 +469,7 @@ const NEWLINE = 10;
  *
  * @example
  * ```ts
- * import { MetricsWriter, readMetrics } from "./mod.ts";
+ * import { MetricsWriter, readMetrics } from "@rnnrl/rnnrl/run";
  * const dir = await Deno.makeTempDir();
  * const log = MetricsWriter.open(`${dir}/metrics.jsonl`);
  * log.write({ kind: "episode", step: 20, episode: 1, return: 20, length: 20 });

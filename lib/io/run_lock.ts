@@ -44,7 +44,8 @@ const ATTEMPTS = 10;
  *
  * @example
  * ```ts
- * import { RunDirError, RunLock } from "./mod.ts";
+ * import { RunDirError } from "./errors.ts";
+ * import { RunLock } from "./run_lock.ts";
  * const dir = await Deno.makeTempDir();
  * const lock = await RunLock.acquire(dir, { command: "example" });
  * try {

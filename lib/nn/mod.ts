@@ -1,16 +1,41 @@
 /**
- * The layer API: Dense, Embedding, LSTM, GRU, Cellwise, Sequential, initialisers, optimizers and clipping.
+ * The layer API: Dense, LSTM, GRU, Cellwise, Sequential, initialisers, optimizers and clipping.
  *
  * @module
  */
 
-export * from "./parameter.ts";
-export * from "./init.ts";
-export * from "./layer.ts";
-export * from "./dense.ts";
-export * from "./embedding.ts";
-export * from "./lstm.ts";
-export * from "./gru.ts";
-export * from "./cellwise.ts";
-export * from "./sequential.ts";
-export * from "./optimizers.ts";
+export { type NamedArray, Parameter, type Trainable } from "./parameter.ts";
+export { glorotUniform, orthogonal } from "./init.ts";
+export {
+  type ForwardOptions,
+  type Layer,
+  type LayerBackward,
+  type LayerConfig,
+  type LayerForward,
+  type LayerState,
+} from "./layer.ts";
+export { Dense, type DenseOptions } from "./dense.ts";
+export { Embedding, type EmbeddingOptions } from "./embedding.ts";
+export { LSTM, type LstmOptions } from "./lstm.ts";
+export { GRU, type GruOptions } from "./gru.ts";
+export { Cellwise, type CellwiseOptions } from "./cellwise.ts";
+export {
+  type RecurrentState,
+  Sequential,
+  type SequentialConfig,
+  type SequentialForward,
+  type SequentialForwardOptions,
+  type SequentialOptions,
+} from "./sequential.ts";
+export {
+  Adam,
+  type AdamOptions,
+  clipGradients,
+  type Optimizer,
+  type OptimizerState,
+  RMSprop,
+  type RmspropOptions,
+  SGD,
+  type SgdOptions,
+  SlottedOptimizer,
+} from "./optimizers.ts";

@@ -162,8 +162,7 @@ export function parseOnnxStateName(
  * @example
  * ```ts
  * import { createCpuBackend, Dense, LSTM, Sequential } from "@rnnrl/rnnrl";
- * import { exportOnnx } from "./export.ts";
- * import { OnnxPolicy } from "./policy.ts";
+ * import { exportOnnx, OnnxPolicy } from "@rnnrl/rnnrl/onnx";
  * const model = new Sequential(createCpuBackend(), {
  *   inputSize: 4,
  *   layers: [new LSTM({ units: 8 }), new Dense({ units: 2 })],

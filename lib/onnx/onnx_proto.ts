@@ -10,7 +10,7 @@
  * @module
  */
 
-import protobuf from "protobufjs";
+import { protobuf } from "./_protobuf.ts";
 
 /** ONNX `TensorProto.DataType` codes used by rnnrl. */
 export const OnnxDataType = {

@@ -77,8 +77,7 @@ export interface OnnxPolicyAct {
  * @example
  * ```ts
  * import { createCpuBackend, Dense, Sequential } from "@rnnrl/rnnrl";
- * import { exportOnnx } from "./export.ts";
- * import { OnnxPolicy } from "./policy.ts";
+ * import { exportOnnx, OnnxPolicy } from "@rnnrl/rnnrl/onnx";
  * const model = new Sequential(createCpuBackend(), {
  *   inputSize: 4,
  *   layers: [new Dense({ units: 16, activation: "relu" }), new Dense({ units: 2 })],
@@ -437,8 +436,7 @@ function fixedDim(info: OnnxValueInfo, axis: number): number {
  * @example
  * ```ts
  * import { CartPole, createCpuBackend, Dense, evaluate, Sequential } from "@rnnrl/rnnrl";
- * import { exportOnnx } from "./export.ts";
- * import { OnnxPolicy, onnxPolicy } from "./policy.ts";
+ * import { exportOnnx, OnnxPolicy, onnxPolicy } from "@rnnrl/rnnrl/onnx";
  * const model = new Sequential(createCpuBackend(), {
  *   inputSize: 4,
  *   layers: [new Dense({ units: 2 })],

@@ -15,7 +15,7 @@
  * @module
  */
 
-import * as ort from "onnxruntime-web";
+import { ort } from "./_ort.ts";
 
 /** A float32 tensor crossing into or out of onnxruntime-web. */
 export interface OrtTensorData {

@@ -18,6 +18,7 @@ import { FileError } from "../io/errors.ts";
 import { ONNX_METADATA_KEYS, ONNX_OBSERVATION, ONNX_OUTPUT } from "./export.ts";
 import { stateLayout } from "./policy.ts";
 import { decodeOnnxModel, type OnnxValueInfo } from "./onnx_proto.ts";
+import { ortEntryUrl } from "./_ort.ts";
 
 /** onnxruntime-web's files that the player needs, as named in the package's `dist/`. */
 export const WEB_PLAYER_RUNTIME_FILES: readonly string[] = [
@@ -50,7 +51,7 @@ export interface WebPlayerOptions {
  *
  * @example
  * ```ts ignore
- * import { writeWebPlayer } from "./web_player.ts";
+ * import { writeWebPlayer } from "@rnnrl/rnnrl/onnx";
  * await writeWebPlayer("runs/cartpole/player", await Deno.readFile("runs/cartpole/policy.onnx"));
  * ```
  */
@@ -159,7 +160,7 @@ export async function checkWebPlayerDir(dir: string): Promise<void> {
 
 /** onnxruntime-web's `dist/` folder, where Deno resolved the package. */
 function findRuntimeDir(): string {
-  const entry = import.meta.resolve("onnxruntime-web");
+  const entry = ortEntryUrl();
   if (!entry.startsWith("file:")) {
     throw new TypeError(
       `Cannot write web player: onnxruntime-web resolves to ${entry}, not a local file; pass runtimeDir`,

@@ -9,9 +9,7 @@
  * @module
  */
 
-import * as vl from "vega-lite";
-import type { TopLevelSpec } from "vega-lite";
-import * as vega from "vega";
+import { type TopLevelSpec, vega, vl } from "./_vega.ts";
 import { alignRuns, bucketStats, minMaxIndices, rollingMean, strideIndices } from "./_series.ts";
 import type { SavedEvaluation } from "../io/run_dir.ts";
 import type { EpisodeEntry, EvalRecord, Testbed, TrainRecord } from "./run_data.ts";
@@ -72,7 +70,7 @@ export interface EpisodeChartOptions {
  * @returns A Vega-Lite spec.
  * @example
  * ```ts
- * import { episodeReturnSpec, renderSvg } from "./charts.ts";
+ * import { episodeReturnSpec, renderSvg } from "@rnnrl/rnnrl/report";
  * const svg = await renderSvg(episodeReturnSpec([{ step: 10, episode: 1, return: 10, length: 10 }]));
  * if (!svg.startsWith("<svg")) throw new Error("rendered");
  * ```
@@ -411,7 +409,7 @@ export interface ModelCurve {
  * @returns A Vega-Lite spec.
  * @example
  * ```ts
- * import { benchmarkCurveSpec, renderSvg } from "./charts.ts";
+ * import { benchmarkCurveSpec, renderSvg } from "@rnnrl/rnnrl/report";
  * const band = [{ step: 100, mean: 0.1, lower: 0, upper: 0.2 }, { step: 200, mean: 0.3, lower: 0.2, upper: 0.4 }];
  * const svg = await renderSvg(benchmarkCurveSpec("repeat-first-easy", [{ model: "ppo-gru", band }]));
  * if (!svg.includes("ppo-gru")) throw new Error("the legend names the model");
@@ -482,7 +480,7 @@ export interface IntervalRow {
  * @returns A Vega-Lite spec (small, for a two-column grid).
  * @example
  * ```ts
- * import { intervalChartSpec, renderSvg } from "./charts.ts";
+ * import { intervalChartSpec, renderSvg } from "@rnnrl/rnnrl/report";
  * const rows = [{ label: "ppo-none", estimate: 0.1, lower: 0, upper: 0.2 }];
  * if (!(await renderSvg(intervalChartSpec("IQM", rows))).includes("ppo-none")) throw new Error();
  * ```

@@ -9,8 +9,7 @@
  * @module
  */
 
-import * as vl from "vega-lite";
-import * as vega from "vega";
+import { vega, vl } from "./_vega.ts";
 import {
   compareRunsSpec,
   episodeReturnSpec,
@@ -426,7 +425,7 @@ function defaultGroup(run: RunData): string {
  * @returns The HTML text.
  * @example
  * ```ts
- * import { renderReport } from "./html.ts";
+ * import { renderReport } from "@rnnrl/rnnrl/report";
  * const html = await renderReport([{
  *   name: "demo", config: { env: "cartpole" }, train: [], evals: [],
  *   episodes: [{ step: 12, episode: 1, return: 12, length: 12 }],
@@ -479,7 +478,7 @@ export async function renderReport(
  * @throws {TypeError} When a directory is missing or not a run directory.
  * @example
  * ```ts ignore
- * import { writeReport } from "./html.ts";
+ * import { writeReport } from "@rnnrl/rnnrl/report";
  * await writeReport(["runs/a", "runs/b"], "report.html");
  * ```
  */
@@ -510,7 +509,7 @@ export interface TestbedReportOptions {
  * @returns The HTML text.
  * @example
  * ```ts
- * import { renderTestbedReport } from "./html.ts";
+ * import { renderTestbedReport } from "@rnnrl/rnnrl/report";
  * const html = await renderTestbedReport({
  *   runs: 1, steps: 2, methods: { "epsilon=0.1": { reward: [0, 1], optimal: [0, 1] } },
  * });
@@ -550,7 +549,7 @@ export async function renderTestbedReport(
  * @param options Title and timestamp.
  * @example
  * ```ts ignore
- * import { writeTestbedReport } from "./html.ts";
+ * import { writeTestbedReport } from "@rnnrl/rnnrl/report";
  * await writeTestbedReport(testbed, "runs/testbed/report.html");
  * ```
  */

@@ -4,20 +4,14 @@
  *
  * @example
  * ```ts ignore
- * import { writeReport } from "./mod.ts";
+ * import { writeReport } from "@rnnrl/rnnrl/report";
  * await writeReport(["runs/cartpole-dqn"], "runs/cartpole-dqn/report.html");
  * ```
  *
  * @module
  */
 
-export {
-  escapeHtml,
-  renderReport,
-  renderTestbedReport,
-  writeReport,
-  writeTestbedReport,
-} from "./html.ts";
+export { renderReport, renderTestbedReport, writeReport, writeTestbedReport } from "./html.ts";
 export type { ReportOptions, TestbedReportOptions } from "./html.ts";
 export {
   benchmarkCurveSpec,
@@ -39,25 +33,12 @@ export type {
   RunGroup,
   VegaLiteSpec,
 } from "./charts.ts";
-export {
-  BENCHMARK_METRIC_TITLES,
-  BENCHMARK_METRICS,
-  benchmarkMarkdown,
-  benchmarkTables,
-  FINAL_EVALUATIONS,
-  finalScore,
-  formatInterval,
-  maxMeanEpisodicReturn,
-  tableRows,
-} from "./benchmark_scores.ts";
 export type {
   BenchmarkCell,
   BenchmarkMetric,
   BenchmarkMetricTable,
   BenchmarkRunScores,
-  BenchmarkTableOptions,
 } from "./benchmark_scores.ts";
-export { type BenchmarkReportInput, renderBenchmarkReport } from "./benchmark_report.ts";
 export { cartPoleReplaySvg, minesweeperReplaySvg } from "./replay.ts";
 export { recordReplay, type ReplayRecorder } from "./recorder.ts";
 export type { ReplayDrawing } from "./replay.ts";

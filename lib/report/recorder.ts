@@ -25,7 +25,8 @@ export interface ReplayRecorder {
  *
  * @example
  * ```ts
- * import { CartPole, evaluate, randomPolicy, recordReplay } from "@rnnrl/rnnrl";
+ * import { CartPole, evaluate, randomPolicy } from "@rnnrl/rnnrl";
+ * import { recordReplay } from "@rnnrl/rnnrl/report";
  * const env = new CartPole();
  * const recorder = recordReplay(3);
  * await evaluate(env, randomPolicy(env), { episodes: 2, seed: 3, observer: recorder.observer });

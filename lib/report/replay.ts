@@ -34,7 +34,7 @@ function round(x: number, digits: number): string {
  * @returns The drawing.
  * @example
  * ```ts
- * import { cartPoleReplaySvg } from "./replay.ts";
+ * import { cartPoleReplaySvg } from "@rnnrl/rnnrl/report";
  * const d = cartPoleReplaySvg({ env: "cartpole", frames: [[0, 0, 0.02, 0], [0.1, 0.2, 0.03, 0.1]] });
  * if (d.frames !== 2 || !d.svg.includes("animateTransform")) throw new Error("drawn");
  * ```
@@ -148,7 +148,7 @@ function boardSvg(replay: MinesweeperReplay, frame: number, size: number): strin
  * @returns The animated drawing and the final board.
  * @example
  * ```ts
- * import { minesweeperReplaySvg } from "./replay.ts";
+ * import { minesweeperReplaySvg } from "@rnnrl/rnnrl/report";
  * const d = minesweeperReplaySvg({
  *   env: "minesweeper", width: 2, height: 1,
  *   frames: [{ board: [-1, -1], action: null }, { board: [1, -1], action: 0 }],

@@ -183,7 +183,7 @@ function byStep<T extends { step: number }>(a: T, b: T): number {
  * @throws {TypeError} For a damaged line, naming its number.
  * @example
  * ```ts
- * import { parseMetrics } from "./run_data.ts";
+ * import { parseMetrics } from "@rnnrl/rnnrl/report";
  * const m = parseMetrics('{"kind":"episode","step":20,"episode":1,"return":20,"length":20}\n');
  * if (m.episodes[0].return !== 20) throw new Error("parsed");
  * ```
@@ -245,7 +245,7 @@ function optionalMeta(value: Record<string, unknown>, where: string): void {
  * @throws {TypeError} For an unknown environment or a malformed frame.
  * @example
  * ```ts
- * import { parseReplay } from "./run_data.ts";
+ * import { parseReplay } from "@rnnrl/rnnrl/report";
  * const r = parseReplay({ env: "cartpole", frames: [[0, 0, 0.01, 0]] });
  * if (r.frames.length !== 1) throw new Error("parsed");
  * ```
@@ -313,7 +313,7 @@ export function parseReplay(value: unknown): Replay {
  * @throws {TypeError} When a method's arrays are missing or not `steps` numbers long.
  * @example
  * ```ts
- * import { parseTestbed } from "./run_data.ts";
+ * import { parseTestbed } from "@rnnrl/rnnrl/report";
  * const t = parseTestbed({ runs: 1, steps: 1, methods: { "epsilon=0": { reward: [1], optimal: [1] } } });
  * if (t.steps !== 1) throw new Error("parsed");
  * ```
@@ -411,7 +411,7 @@ export interface ReadRunOptions {
  * @throws {TypeError} When the directory is missing, is not a run directory, or a file is damaged.
  * @example
  * ```ts ignore
- * import { readRun } from "./run_data.ts";
+ * import { readRun } from "@rnnrl/rnnrl/report";
  * const run = await readRun("runs/cartpole-dqn");
  * console.log(run.episodes.length);
  * ```

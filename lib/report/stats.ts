@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { aggregateScores, probabilityOfImprovement } from "./stats.ts";
+ * import { aggregateScores, probabilityOfImprovement } from "@rnnrl/rnnrl/report";
  *
  * // Five seeds of two settings on two tasks, scores normalised to [0, 1].
  * const a = [[0.9, 0.4], [1.0, 0.5], [0.7, 0.6], [0.95, 0.3], [0.8, 0.5]];
@@ -66,7 +66,7 @@ export interface Interval {
  *
  * @example
  * ```ts
- * import { mean } from "./stats.ts";
+ * import { mean } from "@rnnrl/rnnrl/report";
  * if (mean([1, 2, 6]) !== 3) throw new Error("sample mean");
  * // Task means 2 and 20: their mean.
  * if (mean([[1, 10], [3, 30]]) !== 11) throw new Error("mean of task means");
@@ -88,7 +88,7 @@ export function mean(scores: Scores): number {
  *
  * @example
  * ```ts
- * import { median } from "./stats.ts";
+ * import { median } from "@rnnrl/rnnrl/report";
  * if (median([5, 1, 100, 2]) !== 3.5) throw new Error("sample median");
  * // Task means 2, 20 and 200: the middle one.
  * if (median([[1, 10, 100], [3, 30, 300]]) !== 20) throw new Error("median of task means");
@@ -111,7 +111,7 @@ export function median(scores: Scores): number {
  *
  * @example
  * ```ts
- * import { interquartileMean } from "./stats.ts";
+ * import { interquartileMean } from "@rnnrl/rnnrl/report";
  * // 1..8: 1, 2 and 7, 8 are cut; the mean of 3, 4, 5, 6.
  * if (interquartileMean([8, 1, 7, 2, 6, 3, 5, 4]) !== 4.5) throw new Error("IQM");
  * ```
@@ -133,7 +133,7 @@ export function interquartileMean(scores: Scores): number {
  *
  * @example
  * ```ts
- * import { optimalityGap } from "./stats.ts";
+ * import { optimalityGap } from "@rnnrl/rnnrl/report";
  * // Clipped at 1: 0.5, 1, 0.9, 0.1, whose mean is 0.625.
  * if (optimalityGap([[0.5, 1.2], [0.9, 0.1]]) !== 0.375) throw new Error("gap");
  * ```
@@ -165,7 +165,7 @@ export function optimalityGap(scores: Scores, threshold: number = 1): number {
  *
  * @example
  * ```ts
- * import { bootstrapInterval, mean } from "./stats.ts";
+ * import { bootstrapInterval, mean } from "@rnnrl/rnnrl/report";
  * const returns = [480, 500, 350, 500, 420, 500, 310, 490];
  * const { estimate, lower, upper } = bootstrapInterval(returns, mean, { seed: 7 });
  * if (!(lower < estimate && estimate < upper)) throw new Error("the interval holds the mean");
@@ -203,7 +203,7 @@ export function bootstrapInterval(
  *
  * @example
  * ```ts
- * import { interquartileMean, stratifiedBootstrapInterval } from "./stats.ts";
+ * import { interquartileMean, stratifiedBootstrapInterval } from "@rnnrl/rnnrl/report";
  * const scores = [[0.9, 0.2, 0.5], [0.8, 0.4, 0.6], [1.0, 0.1, 0.4], [0.7, 0.3, 0.9]];
  * const iqm = stratifiedBootstrapInterval(scores, interquartileMean, { seed: 3 });
  * if (!(iqm.lower <= iqm.estimate && iqm.estimate <= iqm.upper)) throw new Error("ordered");
@@ -254,7 +254,7 @@ export interface AggregateScores {
  *
  * @example
  * ```ts
- * import { aggregateScores } from "./stats.ts";
+ * import { aggregateScores } from "@rnnrl/rnnrl/report";
  * const scores = [[0.9, 0.2, 0.5], [0.8, 0.4, 0.6], [1.0, 0.1, 0.4], [0.7, 0.3, 0.9]];
  * const { interquartileMean, optimalityGap } = aggregateScores(scores, { seed: 1 });
  * const { estimate, lower, upper } = interquartileMean;
@@ -299,7 +299,7 @@ export interface ProfilePoint extends Interval {
  *
  * @example
  * ```ts
- * import { performanceProfile } from "./stats.ts";
+ * import { performanceProfile } from "@rnnrl/rnnrl/report";
  * const scores = [[0.0, 1.0], [2.0, 3.0]];
  * const profile = performanceProfile(scores, [-1, 1, 3], { seed: 1 });
  * // Above −1: all four; above 1: 2 and 3; above 3: none.
@@ -346,7 +346,7 @@ export function performanceProfile(
  *
  * @example
  * ```ts
- * import { probabilityOfImprovement } from "./stats.ts";
+ * import { probabilityOfImprovement } from "@rnnrl/rnnrl/report";
  * // One task. Pairs (x, y): 1–1 ties, 2–1 and 3–1, 3–2 win, 2–2 ties, 1–2 loses: 4 of 6.
  * const { estimate } = probabilityOfImprovement([[1], [2], [3]], [[1], [2]], { seed: 1 });
  * if (Math.abs(estimate - 4 / 6) > 1e-12) throw new Error(`${estimate}`);
@@ -395,7 +395,7 @@ export interface ScoreRange {
  *
  * @example
  * ```ts
- * import { normalizeScores } from "./stats.ts";
+ * import { normalizeScores } from "@rnnrl/rnnrl/report";
  * // Two tasks: the first scored between 0 and 500, the second between −200 and 0.
  * const scores = normalizeScores([[250, -100], [500, -50]], { min: [0, -200], max: [500, 0] });
  * if (scores.flat().join(",") !== "0.5,0.5,1,0.75") throw new Error(`${scores}`);
@@ -444,7 +444,7 @@ export interface StepsToThresholdOptions {
  *
  * @example
  * ```ts
- * import { stepsToThreshold } from "./stats.ts";
+ * import { stepsToThreshold } from "@rnnrl/rnnrl/report";
  * const curve = [{ step: 100, value: 20 }, { step: 200, value: 480 }, { step: 300, value: 500 }];
  * if (stepsToThreshold(curve, 475) !== 200) throw new Error("raw");
  * // Means of the last two points: 20, 250, 490.
@@ -506,7 +506,7 @@ export interface BandPoint {
  *
  * @example
  * ```ts
- * import { curveBand } from "./stats.ts";
+ * import { curveBand } from "@rnnrl/rnnrl/report";
  * const seeds = [1, 2, 3, 4, 5].map((s) =>
  *   [1, 2, 3].map((k) => ({ step: 1000 * k, value: 100 * k + 10 * s }))
  * );

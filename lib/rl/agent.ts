@@ -1,6 +1,6 @@
 /**
  * What every agent shares, written once: the {@linkcode Agent} contract (learn, act through the
- * {@linkcode Policy} interface, evaluate, save and load), the reports `learn` gives its callbacks,
+ * {@linkcode Policy} interface, evaluate, save to and load from bytes), the reports `learn` gives its callbacks,
  * periodic evaluation, and {@linkcode BaseAgent}, which holds the resolved options, the
  * environment's sizes, the step, episode and update counters and the saved-state header with its
  * checks.
@@ -15,8 +15,7 @@
 import type { Backend } from "../backend/backend.ts";
 import { type EnvCore, type EnvSpec, specOf } from "../envs/env.ts";
 import type { TrainingEnv } from "./env_input.ts";
-import { writeFileAtomic } from "../io/atomic_write.ts";
-import { decodeCheckpoint, encodeCheckpoint } from "../io/checkpoint.ts";
+import { decodeCheckpoint, encodeCheckpoint } from "../io/checkpoint_codec.ts";
 import type { JsonObject } from "../io/json.ts";
 import type { RecurrentState, Sequential } from "../nn/sequential.ts";
 import { optionDifference } from "./_options.ts";
@@ -135,8 +134,11 @@ export interface Agent extends Policy<AgentPolicyState> {
   getState(): Promise<AgentState>;
   /** Restores a state from {@linkcode Agent.getState}; its options and sizes must match. */
   setState(state: AgentState): void;
-  /** Writes {@linkcode Agent.getState} to a file in the checkpoint format. */
-  save(path: string): Promise<void>;
+  /**
+   * Encodes {@linkcode Agent.getState} in the checkpoint format (the bytes of a file that
+   * `saveAgent` of `@rnnrl/rnnrl/run` writes, or of a download or an IndexedDB entry).
+   */
+  save(): Promise<Uint8Array>;
 }
 
 /** A class of agents: built for an environment's sizes from options, on a backend. */
@@ -146,9 +148,15 @@ export type AgentClass<A extends BaseAgent<object>> = new (
   backend?: Backend,
 ) => A;
 
-/** Reads an agent state written by {@linkcode BaseAgent.save}. */
-export async function readAgentState(path: string): Promise<AgentState> {
-  const checkpoint = decodeCheckpoint(await Deno.readFile(path), { source: path });
+/**
+ * Decodes an agent state from the bytes of {@linkcode BaseAgent.save}.
+ *
+ * @param bytes The encoded state.
+ * @param source Where the bytes came from, for error messages (a file path, say).
+ * @throws {CheckpointError} When the bytes are not a whole, undamaged checkpoint.
+ */
+export function agentStateFromBytes(bytes: Uint8Array, source?: string): AgentState {
+  const checkpoint = decodeCheckpoint(bytes, { source });
   return { json: checkpoint.header, arrays: checkpoint.arrays };
 }
 
@@ -315,10 +323,22 @@ export abstract class BaseAgent<Options extends object> implements Agent {
     this.updateCount = j.updates as number;
   }
 
-  /** Writes the full state to a checkpoint file (atomically). */
-  async save(path: string): Promise<void> {
+  /**
+   * The full state in the checkpoint format; {@linkcode BaseAgent.load} reads it back.
+   *
+   * @example
+   * ```ts
+   * import { CartPole, DQN } from "@rnnrl/rnnrl";
+   * const agent = new DQN(new CartPole(), { hiddenSizes: [8], seed: 4 });
+   * await agent.learn(new CartPole({ seed: 1 }), { steps: 300 });
+   * const bytes = await agent.save(); // for a file, a download, IndexedDB, …
+   * const copy = DQN.load(bytes);
+   * if (copy.steps !== 300) throw new Error("the copy continues where the agent stopped");
+   * ```
+   */
+  async save(): Promise<Uint8Array> {
     const state = await this.getState();
-    await writeFileAtomic(path, encodeCheckpoint({ header: state.json, arrays: state.arrays }));
+    return encodeCheckpoint({ header: state.json, arrays: state.arrays });
   }
 
   /**
@@ -340,13 +360,29 @@ export abstract class BaseAgent<Options extends object> implements Agent {
     return restoreAgent(this, state, backend);
   }
 
-  /** Reads a file written by {@linkcode BaseAgent.save} into a new agent of this class. */
-  static async load<A extends BaseAgent<object>>(
+  /**
+   * Builds an agent of this class from the bytes of {@linkcode BaseAgent.save}; its options and
+   * sizes come from them.
+   *
+   * @throws {CheckpointError} When the bytes are damaged.
+   * @throws {TypeError} When they hold another kind of agent, or a damaged part of one.
+   *
+   * @example
+   * ```ts
+   * import { A2C, CartPole, createCpuBackend } from "@rnnrl/rnnrl";
+   * const env = new CartPole({ seed: 1, maskVelocity: true });
+   * const agent = new A2C(env, { cellUnits: 8, seed: 2 });
+   * await agent.learn(env, { steps: 128 });
+   * const copy = A2C.load(await agent.save(), createCpuBackend());
+   * if (copy.steps !== 128 || copy.options.cellUnits !== 8) throw new Error("the same LSTM agent");
+   * ```
+   */
+  static load<A extends BaseAgent<object>>(
     this: AgentClass<A>,
-    path: string,
+    bytes: Uint8Array,
     backend?: Backend,
-  ): Promise<A> {
-    return restoreAgent(this, await readAgentState(path), backend);
+  ): A {
+    return restoreAgent(this, agentStateFromBytes(bytes), backend);
   }
 
   /**

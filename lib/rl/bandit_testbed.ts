@@ -114,7 +114,7 @@ export interface TestbedSeeds {
  *
  * @example
  * ```ts
- * import { defaultTestbedMethods } from "./bandit_testbed.ts";
+ * import { defaultTestbedMethods } from "@rnnrl/rnnrl";
  * if (defaultTestbedMethods()[0].name !== "epsilon=0") throw new Error("greedy first");
  * ```
  */
@@ -346,7 +346,7 @@ export function windowMean(
  *
  * @example
  * ```ts
- * import { runTestbed, testbedToJson } from "./bandit_testbed.ts";
+ * import { runTestbed, testbedToJson } from "@rnnrl/rnnrl";
  * const json = testbedToJson(runTestbed({ runs: 2, steps: 3 }));
  * if (json.methods["ucb c=2"].optimal.length !== 3) throw new Error("one entry per step");
  * ```

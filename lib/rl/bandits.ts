@@ -10,8 +10,7 @@
  *
  * @example
  * ```ts
- * import { EpsilonGreedy } from "./bandits.ts";
- * import { Rng } from "../io/rng.ts";
+ * import { EpsilonGreedy, Rng } from "@rnnrl/rnnrl";
  * const means = [0.1, 0.9, 0.3];
  * const agent = new EpsilonGreedy(3, { epsilon: 0.1, seed: 1 });
  * const noise = new Rng(2);
@@ -134,7 +133,7 @@ export interface EpsilonGreedyState {
  *
  * @example
  * ```ts
- * import { EpsilonGreedy } from "./bandits.ts";
+ * import { EpsilonGreedy } from "@rnnrl/rnnrl";
  * // Optimistic greedy (Sutton & Barto figure 2.3).
  * const agent = new EpsilonGreedy(10, { epsilon: 0, initialValue: 5, stepSize: 0.1 });
  * agent.update(agent.act(), 1);
@@ -248,7 +247,7 @@ export interface UcbState {
  *
  * @example
  * ```ts
- * import { Ucb } from "./bandits.ts";
+ * import { Ucb } from "@rnnrl/rnnrl";
  * const agent = new Ucb(4, { c: 2, seed: 3 });
  * const firstFour = new Set<number>();
  * for (let t = 0; t < 4; t++) {
@@ -378,7 +377,7 @@ export interface GaussianThompsonState {
  *
  * @example
  * ```ts
- * import { GaussianThompson } from "./bandits.ts";
+ * import { GaussianThompson } from "@rnnrl/rnnrl";
  * const agent = new GaussianThompson(2, { priorStd: 1, noiseStd: 1 });
  * agent.update(0, 2);
  * // Posterior mean after one reward 2 with prior N(0, 1) and noise 1 is 1.
@@ -495,7 +494,7 @@ export interface BetaThompsonState {
  *
  * @example
  * ```ts
- * import { BetaThompson } from "./bandits.ts";
+ * import { BetaThompson } from "@rnnrl/rnnrl";
  * const agent = new BetaThompson(2);
  * agent.update(1, 1);
  * agent.update(1, 1);
@@ -612,7 +611,7 @@ export interface GradientBanditState {
  *
  * @example
  * ```ts
- * import { GradientBandit } from "./bandits.ts";
+ * import { GradientBandit } from "@rnnrl/rnnrl";
  * const agent = new GradientBandit(2, { stepSize: 0.5, baseline: false });
  * agent.update(0, 1);
  * const [p0, p1] = agent.probabilities();
@@ -717,7 +716,7 @@ export class GradientBandit implements BanditLearner {
  *
  * @example
  * ```ts
- * import { restoreBanditLearner, Ucb } from "./bandits.ts";
+ * import { restoreBanditLearner, Ucb } from "@rnnrl/rnnrl";
  * const agent = new Ucb(3, { seed: 7 });
  * agent.update(agent.act(), 1);
  * const copy = restoreBanditLearner(JSON.parse(JSON.stringify(agent.save())));

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { Discretizer } from "./discretize.ts";
+ * import { Discretizer } from "@rnnrl/rnnrl";
  * const grid = new Discretizer({ bins: [2, 3], low: [0, 0], high: [1, 3] });
  * if (grid.stateCount !== 6) throw new Error("2 × 3 states");
  * if (grid.encode(Float32Array.of(0.9, 2.5)) !== 5) throw new Error("last bin of each");
@@ -39,7 +39,7 @@ export interface DiscretizerOptions {
  *
  * @example
  * ```ts
- * import { Discretizer } from "./discretize.ts";
+ * import { Discretizer } from "@rnnrl/rnnrl";
  * const d = new Discretizer({ bins: [4], low: [-1], high: [1] });
  * const bins = [-5, -0.6, 0, 0.49, 7].map((x) => d.encode(Float32Array.of(x)));
  * if (bins.join() !== "0,0,2,2,3") throw new Error(bins.join());
@@ -178,7 +178,7 @@ export interface CartPoleDiscretizerOptions {
  *
  * @example
  * ```ts
- * import { cartPoleDiscretizer } from "./discretize.ts";
+ * import { cartPoleDiscretizer } from "@rnnrl/rnnrl";
  * if (cartPoleDiscretizer().stateCount !== 6 * 6 * 12) throw new Error("432 states");
  * ```
  */

@@ -46,8 +46,7 @@ export interface CursorStep<Info = unknown> {
  *
  * @example
  * ```ts
- * import { CartPole } from "../envs/cartpole.ts";
- * import { EnvCursor } from "./env_cursor.ts";
+ * import { CartPole, EnvCursor } from "@rnnrl/rnnrl";
  * const cursor = new EnvCursor({ seed: 7 });
  * cursor.begin(new CartPole());
  * for (const action of [0, 1, 1]) cursor.step(action);

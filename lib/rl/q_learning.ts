@@ -253,7 +253,7 @@ export function resolveTabularOptions(
  *
  * @example
  * ```ts
- * import { tabularEncoder } from "@rnnrl/rnnrl";
+ * import { tabularEncoder } from "./q_learning.ts";
  * const grid = tabularEncoder({ id: "cartpole", observationSize: 4, actionCount: 2 }, {
  *   algorithm: "sarsa", bins: null, states: null,
  * });

@@ -67,8 +67,7 @@ export interface ReplayBatch {
  *
  * @example
  * ```ts
- * import { Rng } from "../io/rng.ts";
- * import { ReplayBuffer } from "./replay.ts";
+ * import { ReplayBuffer, Rng } from "@rnnrl/rnnrl";
  * const replay = new ReplayBuffer({ capacity: 100, observationSize: 2 });
  * replay.add({
  *   observation: Float32Array.of(0, 1),

@@ -218,7 +218,7 @@ export interface RolloutTargets {
  *
  * @example
  * ```ts
- * import { computeAdvantages } from "@rnnrl/rnnrl";
+ * import { computeAdvantages } from "./rollout_buffer.ts";
  * const { returns } = computeAdvantages({
  *   steps: 3, envs: 1, rewards: [1, 1, 1], values: [0, 0, 0], terminated: [0, 0, 1],
  *   truncated: [0, 0, 0], finalValues: [0, 0, 0], lastValues: [5],

@@ -109,8 +109,7 @@ interface StepRecord {
  *
  * @example
  * ```ts
- * import { Rng } from "../io/rng.ts";
- * import { SequenceReplay } from "./sequence_replay.ts";
+ * import { Rng, SequenceReplay } from "@rnnrl/rnnrl";
  * const replay = new SequenceReplay({
  *   capacity: 10, observationSize: 1, stateSize: 2, burnIn: 2, length: 3, overlap: 0,
  * });

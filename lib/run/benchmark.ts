@@ -67,7 +67,7 @@ export const BENCHMARK_ENV_NAMES: readonly BenchmarkEnvName[] = Object.keys(
  *
  * @example
  * ```ts
- * import { normalizedReturn } from "./benchmark.ts";
+ * import { normalizedReturn } from "@rnnrl/rnnrl/run";
  * if (normalizedReturn("cartpole-masked", 250) !== 0.5) throw new Error("a half of 500");
  * if (normalizedReturn("repeat-first-easy", -0.25) !== -0.25) throw new Error("as it is");
  * ```
@@ -229,7 +229,7 @@ export function modelName(algo: BenchmarkAlgo, cell: PolicyCell): string {
  *
  * @example
  * ```ts
- * import { resolvePlan } from "./benchmark.ts";
+ * import { resolvePlan } from "@rnnrl/rnnrl/run";
  * const plan = resolvePlan({ envs: ["repeat-first-easy"], seeds: [1, 2] });
  * if (plan.models.join() !== "ppo-none,ppo-lstm,ppo-gru" || plan.suite !== null) throw new Error();
  * try {

@@ -381,7 +381,7 @@ export const DEFAULT_TRAIN_STEPS = 100_000;
  *
  * @example
  * ```ts
- * import { presetFor } from "@rnnrl/rnnrl";
+ * import { presetFor } from "@rnnrl/rnnrl/run";
  * if (presetFor("cartpole", "dqn").steps !== 50_000) throw new Error("the tuned budget");
  * ```
  */
@@ -399,7 +399,7 @@ export function presetFor(env: EnvName, algo: AlgoName): TrainPreset {
  *
  * @example
  * ```ts
- * import { presetEnvOptions } from "@rnnrl/rnnrl";
+ * import { presetEnvOptions } from "@rnnrl/rnnrl/run";
  * const board = presetEnvOptions("minesweeper-memory", "ppo");
  * if (board.difficulty !== "medium") throw new Error("the presets' board");
  * ```

@@ -117,7 +117,7 @@ export interface CreateEnvOptions {
  *
  * @example
  * ```ts
- * import { createEnv } from "@rnnrl/rnnrl";
+ * import { createEnv } from "@rnnrl/rnnrl/run";
  * const env = createEnv("cartpole-masked", { seed: 1 });
  * if (env.observationSize !== 2) throw new Error("x and theta only");
  * ```
@@ -218,7 +218,8 @@ function bandit(spec: EnvSpec, options: JsonObject, algorithm: BanditAlgo): Agen
  *
  * @example
  * ```ts
- * import { createAgent, createCpuBackend, createEnv } from "@rnnrl/rnnrl";
+ * import { createCpuBackend } from "@rnnrl/rnnrl";
+ * import { createAgent, createEnv } from "@rnnrl/rnnrl/run";
  * const agent = createAgent("a2c", createEnv("cartpole"), { envs: 2 }, createCpuBackend());
  * if (agent.kind !== "a2c" || !agent.recurrent) throw new Error("an LSTM actor-critic");
  * ```
@@ -266,7 +267,7 @@ function policySeed(seed: number): number {
  *
  * @example
  * ```ts
- * import { runBaseline } from "@rnnrl/rnnrl";
+ * import { runBaseline } from "@rnnrl/rnnrl/run";
  * const result = await runBaseline({ env: "minesweeper", agent: "solver", episodes: 50, seed: 1 });
  * if (!(result.winRate! > 0.5)) throw new Error("the solver wins most Beginner games");
  * ```

@@ -54,14 +54,13 @@ import {
   writeEval,
 } from "../io/run_dir.ts";
 import { RunLock } from "../io/run_lock.ts";
-import { exportOnnx, type ExportOnnxOptions, ONNX_METADATA_KEYS } from "../onnx/export.ts";
+import { ONNX_METADATA_KEYS } from "../onnx/export.ts";
+import type { PolicySource } from "../onnx/agent_export.ts";
 import { renderReport } from "../report/html.ts";
 import { recordReplay } from "../report/recorder.ts";
 import { readRun } from "../report/run_data.ts";
 import type { Agent, EpisodeReport, EvaluationReport, TrainReport } from "../rl/agent.ts";
 import { evaluate, type EvaluationResult } from "../rl/evaluation.ts";
-import { OnPolicyAgent } from "../rl/on_policy.ts";
-import { GaussianHead } from "../rl/policy_heads.ts";
 import type { Policy } from "../rl/policy.ts";
 import type { AgentState } from "../rl/state.ts";
 import { createAgent, createEnv, type CreateEnvOptions } from "./registry.ts";
@@ -638,50 +637,6 @@ export async function loadRun(
     backend.destroy();
     throw error;
   }
-}
-
-/** Where an exported policy came from, recorded in its metadata (see {@linkcode exportPolicy}). */
-export interface PolicySource {
-  /** The run: the SHA-256 of its config.json. */
-  runId: string;
-  /** The checkpoint: the SHA-256 of its file, and its step. */
-  checkpoint: { sha256: string; step: number };
-}
-
-/**
- * An agent's policy as ONNX bytes: the network whose output's argmax is the greedy action, with
- * what its output means recorded (logits for an actor, Q-values for a Q-network), and, given a
- * source, the run and checkpoint it came from (so that `deno task eval --onnx` can refuse a model
- * that is not the run's current one).
- *
- * @throws {TypeError} When the agent has no such network (a dueling head, say, combines its
- * outputs after the network; a table or a bandit has none).
- */
-export async function exportPolicy(agent: Agent, source?: PolicySource): Promise<Uint8Array> {
-  const network = agent.policyNetwork();
-  if (!network) {
-    throw new TypeError(
-      `Cannot export the ${agent.kind} agent: it has no single network whose output's argmax is the action`,
-    );
-  }
-  const metadata = source === undefined ? undefined : {
-    [ONNX_METADATA_KEYS.run]: source.runId,
-    [ONNX_METADATA_KEYS.checkpoint]: source.checkpoint.sha256,
-    [ONNX_METADATA_KEYS.step]: String(source.checkpoint.step),
-  };
-  if (!(agent instanceof OnPolicyAgent)) {
-    return await exportOnnx(network, { output: "q-values", metadata });
-  }
-  const head = agent.policyHead;
-  const policy: ExportOnnxOptions = head instanceof GaussianHead
-    ? {
-      output: "gaussian-mean",
-      policyOutputs: 1,
-      actionBounds: [head.low, head.high],
-      logStd: head.logStd,
-    }
-    : { output: "logits", policyOutputs: head.outputSize };
-  return await exportOnnx(network, { ...policy, metadata });
 }
 
 /**

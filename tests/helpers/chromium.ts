@@ -53,6 +53,35 @@ const FLAGS = [
   "--remote-allow-origins=*",
 ];
 
+/** Options of {@linkcode ChromiumPage.launch}. */
+export interface LaunchOptions {
+  /** The window's width in CSS pixels (default 1200). */
+  width?: number;
+  /** The window's height in CSS pixels (default 900). */
+  height?: number;
+  /**
+   * Give pages WebGPU (default false): the GPU process stays on (without a GPU it runs
+   * SwiftShader, a software Vulkan on which Dawn offers a fallback adapter).
+   */
+  webgpu?: boolean;
+  /** Let pages reach 127.0.0.1, a test's own server (default false: no host at all). */
+  loopback?: boolean;
+}
+
+/** The flags of a launch. */
+function flagsOf(options: LaunchOptions): string[] {
+  let flags = FLAGS;
+  if (options.webgpu) {
+    flags = [...flags.filter((flag) => flag !== "--disable-gpu"), "--enable-unsafe-webgpu"];
+  }
+  if (options.loopback) {
+    flags = flags.map((flag) =>
+      flag.startsWith("--host-resolver-rules=") ? `${flag}, EXCLUDE 127.0.0.1` : flag
+    );
+  }
+  return flags;
+}
+
 interface Pending {
   resolve: (value: Record<string, unknown>) => void;
   reject: (error: Error) => void;
@@ -108,17 +137,17 @@ export class ChromiumPage {
    * Starts Chromium and connects to its first page.
    *
    * @param executable The Chromium executable.
-   * @param options The window size in CSS pixels.
+   * @param options The window size, WebGPU, and access to 127.0.0.1.
    * @returns The page, with the Page, Runtime and Network domains enabled.
    */
   static async launch(
     executable: string,
-    options: { width?: number; height?: number } = {},
+    options: LaunchOptions = {},
   ): Promise<ChromiumPage> {
     const profile = await Deno.makeTempDir({ prefix: "rnnrl_chromium_" });
     const child = new Deno.Command(executable, {
       args: [
-        ...FLAGS,
+        ...flagsOf(options),
         `--user-data-dir=${profile}`,
         `--window-size=${options.width ?? 1200},${options.height ?? 900}`,
         "about:blank",

@@ -20,7 +20,14 @@ export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 const DENO_JSON = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
 
 /** The CLIs under tasks/, by their deno.json task name. */
-export type TaskName = "train" | "eval" | "export" | "report" | "bandit-testbed" | "benchmark";
+export type TaskName =
+  | "train"
+  | "eval"
+  | "export"
+  | "report"
+  | "bandit-testbed"
+  | "benchmark"
+  | "demo";
 
 /**
  * The `deno run` flags and script of a deno.json task, e.g. for "eval"

@@ -76,7 +76,14 @@ import {
 } from "./kernels/qvalues.ts";
 import { encodeClipByGlobalNorm, encodeSum, encodeSumRows } from "./kernels/reduce.ts";
 
-const TENSOR_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/**
+ * The usage of every tensor's buffer. A function, not a constant: `GPUBufferUsage` exists only
+ * where WebGPU does, and importing the library must work everywhere (a browser without WebGPU,
+ * Node).
+ */
+function tensorUsage(): GPUBufferUsageFlags {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
 
 /** A GPU buffer shared by a tensor and its reshaped views, released with the last of them. */
 interface Storage {
@@ -284,7 +291,7 @@ export class WebGpuBackend implements Backend {
           `device's storage binding limit of ${this.#maxBinding}`,
       );
     }
-    const buffer = this.#pool.acquire(bytes, TENSOR_USAGE, `${label} ${formatShape(shape)}`);
+    const buffer = this.#pool.acquire(bytes, tensorUsage(), `${label} ${formatShape(shape)}`);
     return new WebGpuTensor(this, buffer, shape);
   }
 

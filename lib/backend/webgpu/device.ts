@@ -46,6 +46,7 @@ function noAdapter(detail: string): Error {
 export async function requestGpuDevice(options: GpuDeviceOptions = {}): Promise<GpuDevice> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) throw noAdapter("navigator.gpu is not defined in this runtime");
+  quietGpuDriver();
   const adapter = await gpu.requestAdapter({
     powerPreference: options.powerPreference ?? "high-performance",
   });
@@ -78,6 +79,7 @@ export async function requestGpuDevice(options: GpuDeviceOptions = {}): Promise<
 export async function isWebGpuAvailable(): Promise<boolean> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return false;
+  quietGpuDriver();
   try {
     return (await gpu.requestAdapter()) !== null;
   } catch {
@@ -85,11 +87,38 @@ export async function isWebGpuAvailable(): Promise<boolean> {
   }
 }
 
+/** Where {@linkcode quietGpuDriver} points XDG_RUNTIME_DIR: a folder that does not exist. */
+const NO_RUNTIME_DIR = "/nonexistent";
+
+/**
+ * Keeps the Vulkan driver quiet; call it before an adapter is requested. Mesa's Vulkan drivers
+ * (lavapipe among them) look for a Wayland display under `$XDG_RUNTIME_DIR` when the instance is
+ * created, and where the variable is unset, as in containers and CI, they print "error:
+ * XDG_RUNTIME_DIR is invalid or not set in the environment." twice on stderr. rnnrl draws on no
+ * display, so on Linux, where the variable is unset and this process may set it (Deno's env
+ * permission for it, queried, never prompted for), this points it at a folder that does not exist:
+ * the driver looks there, finds no display, and says nothing. Elsewhere (a browser, a process
+ * without the permission, a variable already set) it does nothing.
+ */
+export function quietGpuDriver(): void {
+  if (typeof Deno === "undefined" || Deno.build.os !== "linux") return;
+  try {
+    const permission = { name: "env", variable: "XDG_RUNTIME_DIR" } as const;
+    if (Deno.permissions.querySync(permission).state !== "granted") return;
+    if (Deno.env.get("XDG_RUNTIME_DIR") === undefined) {
+      Deno.env.set("XDG_RUNTIME_DIR", NO_RUNTIME_DIR);
+    }
+  } catch {
+    // No permission API here (a worker without one): leave the variable alone.
+  }
+}
+
 /**
  * Whether the environment variable `name` is set to "1", without prompting for permission: an
- * unreadable variable counts as unset.
+ * unreadable variable (or no `Deno` at all, in a browser) counts as unset.
  */
 export function envFlag(name: string): boolean {
+  if (typeof Deno === "undefined") return false;
   try {
     const state = Deno.permissions.querySync({ name: "env", variable: name }).state;
     return state === "granted" && Deno.env.get(name) === "1";

@@ -53,7 +53,7 @@ const WATCH = 1;
  *
  * @example
  * ```ts
- * import { Autoencode } from "./mod.ts";
+ * import { Autoencode } from "@rnnrl/rnnrl";
  * const env = new Autoencode({ seed: 4 }); // easy: 52 cards
  * let { observation } = env.reset();
  * const seen: number[] = [];

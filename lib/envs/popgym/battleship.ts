@@ -58,7 +58,7 @@ const SHIP_CELLS = BATTLESHIP_SHIPS.reduce((a, b) => a + b, 0);
  *
  * @example
  * ```ts
- * import { Battleship } from "./mod.ts";
+ * import { Battleship } from "@rnnrl/rnnrl";
  * const env = new Battleship({ difficulty: "easy", seed: 7 });
  * env.reset();
  * let total = 0;

@@ -64,7 +64,7 @@ export const CONCENTRATION_LEVELS: Readonly<
  *
  * @example
  * ```ts
- * import { Concentration } from "./mod.ts";
+ * import { Concentration } from "@rnnrl/rnnrl";
  * const env = new Concentration({ difficulty: "easy", seed: 8 });
  * env.reset();
  * const values = env.cardValues(); // an oracle: it reads the hidden cards

@@ -68,7 +68,7 @@ const KINDS: Readonly<Record<CountRecallKind, { count: number; of: (card: number
  *
  * @example
  * ```ts
- * import { CountRecall } from "./mod.ts";
+ * import { CountRecall } from "@rnnrl/rnnrl";
  * const env = new CountRecall({ difficulty: "easy", seed: 3 });
  * const counts = [0, 0];
  * let { observation } = env.reset();

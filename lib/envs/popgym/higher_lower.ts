@@ -48,7 +48,7 @@ export const HIGHER_LOWER_LEVELS: Readonly<Record<PopgymDifficulty, { readonly d
  *
  * @example
  * ```ts
- * import { HigherLower } from "./mod.ts";
+ * import { HigherLower } from "@rnnrl/rnnrl";
  * const env = new HigherLower({ seed: 5 });
  * let rank = env.reset().observation.indexOf(1);
  * for (;;) {

@@ -65,7 +65,7 @@ export const POPGYM_MINESWEEPER_LEVELS: Readonly<
  *
  * @example
  * ```ts
- * import { PopgymMineSweeper } from "./mod.ts";
+ * import { PopgymMineSweeper } from "@rnnrl/rnnrl";
  * const env = new PopgymMineSweeper({ difficulty: "easy", seed: 9 });
  * env.reset();
  * const mines = env.mineLayout(); // an oracle: it reads the hidden mines

@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * import { POPGYM_ENVS } from "./mod.ts";
+ * import { POPGYM_ENVS } from "@rnnrl/rnnrl";
  * const env = POPGYM_ENVS.get("repeat-first-easy")!({ seed: 1, observePreviousAction: true });
  * const { observation } = env.reset();
  * if (observation.length !== 4 + 4) throw new Error("the suit, then the previous action");
@@ -127,7 +127,7 @@ function registry(): ReadonlyMap<PopgymEnvName, PopgymFactory> {
  *
  * @example
  * ```ts
- * import { POPGYM_ENVS } from "./mod.ts";
+ * import { POPGYM_ENVS } from "@rnnrl/rnnrl";
  * for (const [name, make] of POPGYM_ENVS) {
  *   if (make({ seed: 1 }).id !== name) throw new Error("the id is the name");
  * }

@@ -47,7 +47,7 @@ export const MULTIARMED_BANDIT_LEVELS: Readonly<
  *
  * @example
  * ```ts
- * import { MultiarmedBandit } from "./mod.ts";
+ * import { MultiarmedBandit } from "@rnnrl/rnnrl";
  * const env = new MultiarmedBandit({ difficulty: "easy", seed: 6 });
  * env.reset();
  * const p = env.payoutProbabilities();

@@ -38,7 +38,7 @@ export const NOISY_STATELESS_CARTPOLE_LEVELS: Readonly<
  *
  * @example
  * ```ts
- * import { NoisyStatelessCartPole } from "./mod.ts";
+ * import { NoisyStatelessCartPole } from "@rnnrl/rnnrl";
  * const env = new NoisyStatelessCartPole({ difficulty: "hard", seed: 11 });
  * const { observation } = env.reset();
  * const [x] = env.state;

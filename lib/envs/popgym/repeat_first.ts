@@ -47,7 +47,7 @@ export const REPEAT_FIRST_LEVELS: Readonly<Record<PopgymDifficulty, { readonly d
  *
  * @example
  * ```ts
- * import { RepeatFirst } from "./mod.ts";
+ * import { RepeatFirst } from "@rnnrl/rnnrl";
  * const env = new RepeatFirst({ seed: 2 });
  * const first = env.reset().observation.indexOf(1);
  * let total = 0;

@@ -49,7 +49,7 @@ export const REPEAT_PREVIOUS_LEVELS: Readonly<
  *
  * @example
  * ```ts
- * import { RepeatPrevious } from "./mod.ts";
+ * import { RepeatPrevious } from "@rnnrl/rnnrl";
  * const env = new RepeatPrevious({ difficulty: "easy", seed: 1 });
  * const seen = [env.reset().observation.indexOf(1)];
  * let total = 0;

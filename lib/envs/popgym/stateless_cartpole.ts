@@ -152,7 +152,7 @@ export abstract class PositionOnlyCartPole extends PopgymEnv<NoInfo> {
  *
  * @example
  * ```ts
- * import { StatelessCartPole } from "./mod.ts";
+ * import { StatelessCartPole } from "@rnnrl/rnnrl";
  * const env = new StatelessCartPole({ difficulty: "easy", seed: 10 });
  * env.reset();
  * let total = 0;
