@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../lib/io/rng.ts";
 import { alignRuns, bucketStats, minMaxIndices, rollingMean } from "../lib/report/_series.ts";
+import { withinProblemSpec } from "../lib/report/charts.ts";
 import { escapeHtml, renderReport, renderTestbedReport } from "../lib/report/html.ts";
 import {
   parseMetrics,
@@ -339,7 +340,7 @@ Deno.test("renderReport downsamples long series to a bounded number of marks", a
   // The line's path has at most 1000 vertices.
   const line = figs.get("episode-return")!.match(/<g class="mark-line[^>]*>.*?d="([^"]+)"/s)![1];
   assert.ok(line.split("L").length <= 1000);
-  assert.match(figs.get("train-loss")!, /10000 updates in 250 buckets/);
+  assert.match(figs.get("train-loss")!, /10000 records in 250 buckets/);
 });
 
 Deno.test("renderTestbedReport plots average reward and % optimal action per method", async () => {
@@ -370,5 +371,75 @@ Deno.test("renderTestbedReport plots average reward and % optimal action per met
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/testbed.json`, JSON.stringify(testbed));
     assert.deepEqual(await readTestbed(dir), testbed);
+  });
+});
+
+Deno.test("renderReport shows a bandit's reward and % optimal action by pull, averaged over problems", async () => {
+  // Two problems of 300 pulls logged every 100: pulls 100, 200, 300 in each.
+  const lines = [
+    { step: 100, pull: 100, reward: 0.5, optimalAction: 0.2 },
+    { step: 200, pull: 200, reward: 1.0, optimalAction: 0.5 },
+    { step: 300, pull: 300, reward: 1.5, optimalAction: 0.8 },
+    { step: 400, pull: 100, reward: 0.7, optimalAction: 0.4 },
+    { step: 500, pull: 200, reward: 1.2, optimalAction: 0.7 },
+    { step: 600, pull: 300, reward: 1.3, optimalAction: 1.0 },
+  ].map((r) => JSON.stringify({ kind: "train", ...r }));
+  lines.push(JSON.stringify({ kind: "episode", step: 300, episode: 1, return: 300, length: 300 }));
+  lines.push(JSON.stringify({ kind: "episode", step: 600, episode: 2, return: 320, length: 300 }));
+  const { episodes, train, evals } = parseMetrics(lines.join("\n") + "\n");
+  const run: RunData = {
+    name: "bandit",
+    config: { env: "bandit", algo: "ucb", seed: 1 },
+    episodes,
+    train,
+    evals,
+  };
+  const html = await renderReport([run], { generated: FIXED_DATE });
+  const figs = figures(html);
+  // The statistics by pull replace the sawtooth they would draw against the step.
+  assert.ok(figs.has("bandit-reward") && figs.has("bandit-optimalAction"));
+  assert.ok(
+    !figs.has("train-reward") && !figs.has("train-optimalAction") && !figs.has("train-pull"),
+  );
+  const spec = withinProblemSpec(train, "optimalAction") as { data: { values: unknown[] } };
+  // Means over the two problems at each pull, in percent: (20+40)/2, (50+70)/2, (80+100)/2.
+  const values = spec.data.values as { pull: number; value: number }[];
+  assert.deepEqual(values.map((v) => v.pull), [100, 200, 300]);
+  for (const [i, expected] of [30, 60, 90].entries()) {
+    assert.ok(
+      Math.abs(values[i].value - expected) < 1e-9,
+      `${values[i].value} at ${values[i].pull}`,
+    );
+  }
+  assert.match(figs.get("bandit-reward")!, /mean over 2 problems/);
+  assert.match(figs.get("episode-return")!, /rolling mean \(1 episode\)/);
+});
+
+Deno.test("renderReport lists each agent option once, marks defaults, and drops an empty win-rate column", async () => {
+  await withTempDir(async (root) => {
+    const config = {
+      env: "cartpole",
+      algo: "dqn",
+      agent: { gamma: 0.9, epsilon: { start: 1, end: 0.1, steps: 100 } },
+      agentOptions: { gamma: 0.9, batchSize: 32, epsilon: { start: 1, end: 0.1, steps: 100 } },
+    };
+    const run = await readRun(
+      await fakeRun(root, "opts", { env: "cartpole", seed: 1, episodes: 30, config }),
+    );
+    const html = await renderReport([run], { generated: FIXED_DATE });
+    assert.doesNotMatch(html, /agentOptions/);
+    assert.match(html, /<td>agent\.gamma<\/td><td>0\.9<\/td>/);
+    assert.match(html, /<td>agent\.batchSize<\/td><td>32 \(default\)<\/td>/);
+    assert.match(html, /<td>agent\.epsilon\.end<\/td><td>0\.1<\/td>/);
+    assert.equal((html.match(/<td>agent\.gamma<\/td>/g) ?? []).length, 1);
+    // CartPole has no wins: no win-rate column in the summary.
+    assert.doesNotMatch(html, /win rate \(eval\)/);
+    // The training charts count records (loggings), not updates.
+    assert.match(figures(html).get("train-loss")!, /\d+ records/);
+  });
+  await withTempDir(async (root) => {
+    const dir = await fakeRun(root, "mines", { env: "minesweeper", seed: 2, episodes: 50 });
+    const html = await renderReport([await readRun(dir)], { generated: FIXED_DATE });
+    assert.match(html, /win rate \(eval\)/);
   });
 });

@@ -119,7 +119,7 @@ Deno.test("TabularAgent reports the mean squared TD error every logInterval step
   const reports: TrainReport[] = [];
   await agent.learn(env, { steps: 1000, onUpdate: (r) => void reports.push(r) });
   assert.deepEqual(reports.map((r) => r.step), [250, 500, 750, 1000]);
-  for (const r of reports) assert.ok(r.loss > 0 && Number.isFinite(r.loss));
+  for (const r of reports) assert.ok(r.loss !== undefined && r.loss > 0 && Number.isFinite(r.loss));
   assert.equal(reports[3].epsilon, agent.epsilon);
 });
 
@@ -138,6 +138,42 @@ Deno.test("BanditAgent continues a problem exactly after getState and setState",
       2500,
     );
   }
+});
+
+Deno.test("BanditAgent logs each stretch's mean reward and optimal fraction by pull within the problem", async () => {
+  // The same run logged every pull gives each pull's reward and whether it was optimal; grouping
+  // those by hand must give the statistics of a run logged every 300 pulls, exactly.
+  const run = async (logInterval: number) => {
+    const agent = new BanditAgent(new Bandit(), { algorithm: "ucb", c: 2, logInterval, seed: 7 });
+    const reports: TrainReport[] = [];
+    await agent.learn(new Bandit(), { steps: 2000, onUpdate: (r) => void reports.push(r) });
+    return reports;
+  };
+  const pulls = await run(1);
+  assert.equal(pulls.length, 2000);
+  assert.deepEqual(pulls.slice(998, 1002).map((r) => r.pull), [999, 1000, 1, 2]);
+  for (const r of pulls) assert.ok(r.optimalAction === 0 || r.optimalAction === 1);
+  const expected: TrainReport[] = [];
+  for (let start = 0; start < 2000; start += 1000) {
+    // Stretches of 300 within each 1000-pull problem, the last one 100 pulls long.
+    for (const [from, to] of [[0, 300], [300, 600], [600, 900], [900, 1000]]) {
+      const stretch = pulls.slice(start + from, start + to);
+      let reward = 0;
+      let optimal = 0;
+      for (const r of stretch) {
+        reward += r.reward!;
+        optimal += r.optimalAction!;
+      }
+      expected.push({
+        step: start + to,
+        pull: to,
+        reward: reward / stretch.length,
+        optimalAction: optimal / stretch.length,
+      });
+    }
+  }
+  assert.deepEqual(await run(300), expected);
+  assert.ok(expected[3].optimalAction! > expected[0].optimalAction!, "UCB learns the problem");
 });
 
 Deno.test("BanditAgent with UCB collects more reward than greedy on the same problems", async () => {
@@ -202,7 +238,7 @@ Deno.test("createAgent rejects algorithms on environments they cannot play", () 
   }
   assert.throws(
     () => createAgent("ucb", new Bandit(), { epsilon: 0.1 }, backend),
-    /^TypeError: Cannot use option epsilon with ucb: its options are c, stepSize, initialValue, algorithm, seed$/,
+    /^TypeError: Cannot use option epsilon with ucb: its options are c, stepSize, initialValue, algorithm, logInterval, seed$/,
   );
   assert.throws(
     () => createAgent("q-learning", new CartPole(), { hiddenSizes: [4] }, backend),

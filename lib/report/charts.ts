@@ -83,7 +83,7 @@ export function episodeReturnSpec(
   const returns = episodes.map((e) => e.return);
   const rolling = rollingMean(returns, window);
   const rawLabel = "episode return";
-  const meanLabel = `rolling mean (${window} episodes)`;
+  const meanLabel = `rolling mean (${window} ${window === 1 ? "episode" : "episodes"})`;
   const raw = minMaxIndices(returns, SCATTER_BUCKETS).map((i) => ({
     step: episodes[i].step,
     value: returns[i],
@@ -209,9 +209,10 @@ export function trainFieldSpec(train: readonly TrainRecord[], field: string): Ve
     ...SMALL,
     title: {
       text: field,
+      // A record is one logging of the statistics (every logInterval updates), not one update.
       subtitle: stats.length < points.length
-        ? `${points.length} updates in ${stats.length} buckets: mean, min–max band`
-        : `${points.length} updates`,
+        ? `${points.length} records in ${stats.length} buckets: mean, min–max band`
+        : `${points.length} ${points.length === 1 ? "record" : "records"}`,
     },
     data: { values: stats },
     layer: [
@@ -224,10 +225,73 @@ export function trainFieldSpec(train: readonly TrainRecord[], field: string): Ve
         },
       },
       {
-        mark: { type: "line", color: "#d94801", strokeWidth: 1.5 },
+        // Points as well on short runs, where a line through one or two records shows nothing.
+        mark: {
+          type: "line",
+          color: "#d94801",
+          strokeWidth: 1.5,
+          ...(stats.length <= FEW_POINTS ? { point: { color: "#d94801", size: 24 } } : {}),
+        },
         encoding: { x, y: { field: "mean", type: "quantitative" } },
       },
     ],
+  });
+}
+
+/** Up to this many points a line is drawn with its points marked. */
+const FEW_POINTS = 30;
+
+/**
+ * A bandit statistic against the pull within a problem, averaged over the problems played: the
+ * "train" records that carry a `pull` (the problem's pull count at the end of their stretch) are
+ * grouped by it, as Sutton and Barto's testbed averages its runs step by step.
+ *
+ * @param train Training records; those without `pull` or `field` are left out.
+ * @param field "reward" (mean reward per pull) or "optimalAction" (fraction of optimal pulls,
+ * shown in percent).
+ * @returns A Vega-Lite spec (small, for a two-column grid).
+ */
+export function withinProblemSpec(train: readonly TrainRecord[], field: string): VegaLiteSpec {
+  const sums = new Map<number, { sum: number; n: number }>();
+  for (const { values } of train) {
+    const pull = values.pull;
+    const value = values[field];
+    if (pull === undefined || value === undefined) continue;
+    const entry = sums.get(pull) ?? { sum: 0, n: 0 };
+    entry.sum += value;
+    entry.n++;
+    sums.set(pull, entry);
+  }
+  const percent = field === "optimalAction";
+  const points = [...sums].sort(([a], [b]) => a - b).map(([pull, { sum, n }]) => ({
+    pull,
+    value: percent ? (100 * sum) / n : sum / n,
+  }));
+  const problems = Math.max(0, ...[...sums.values()].map((e) => e.n));
+  const title = percent ? "% optimal action" : "average reward per pull";
+  return lite({
+    ...BASE,
+    ...SMALL,
+    title: {
+      text: title,
+      subtitle: `mean over ${problems} ${problems === 1 ? "problem" : "problems"}`,
+    },
+    data: { values: points },
+    mark: {
+      type: "line",
+      color: "#d94801",
+      strokeWidth: 1.5,
+      ...(points.length <= FEW_POINTS ? { point: { color: "#d94801", size: 24 } } : {}),
+    },
+    encoding: {
+      x: { field: "pull", type: "quantitative", title: "pull within the problem" },
+      y: {
+        field: "value",
+        type: "quantitative",
+        title: percent ? "% optimal action" : "reward per pull",
+        scale: { zero: percent },
+      },
+    },
   });
 }
 

@@ -20,6 +20,7 @@ import {
   testbedSpecs,
   trainFieldSpec,
   winRateSpec,
+  withinProblemSpec,
 } from "./charts.ts";
 import type { VegaLiteSpec } from "./charts.ts";
 import { cartPoleReplaySvg, minesweeperReplaySvg } from "./replay.ts";
@@ -71,6 +72,8 @@ export interface ReportOptions {
 
 /** Train fields shown first, in this order; the others follow alphabetically. */
 const TRAIN_FIELD_ORDER = [
+  "reward",
+  "optimalAction",
   "loss",
   "tdLoss",
   "policyLoss",
@@ -90,7 +93,7 @@ const TRAIN_FIELD_ORDER = [
   "sps",
 ];
 /** Train fields that are counters, not statistics. */
-const TRAIN_FIELD_SKIP = new Set(["episode", "update", "updates", "iteration"]);
+const TRAIN_FIELD_SKIP = new Set(["episode", "update", "updates", "iteration", "pull"]);
 /** The most train fields plotted per run. */
 const MAX_TRAIN_FIELDS = 12;
 
@@ -256,8 +259,35 @@ function formatDuration(seconds: number): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
+/**
+ * The configuration's rows. config.json holds the agent's options twice: as given (`agent`: the
+ * preset and flags) and resolved (`agentOptions`: every option, defaults included). The table
+ * shows the resolved ones once, as `agent.*`, and marks those nobody gave as defaults.
+ */
+function configRows(config: Record<string, unknown>): [string, string][] {
+  const { agent, agentOptions } = config;
+  if (!isPlainObject(agentOptions)) return flatten(config);
+  const given = new Set(flatten(isPlainObject(agent) ? agent : {}, "agent.").map(([k]) => k));
+  // The algorithm and the seed come from the run's own fields (--algo, --seed), not defaults.
+  for (const key of ["algorithm", "seed"]) given.add(`agent.${key}`);
+  const resolved = flatten(agentOptions, "agent.").map(([key, value]): [string, string] =>
+    given.has(key) ? [key, value] : [key, `${value} (default)`]
+  );
+  // The resolved options stand where `agent` stands in the file (else where `agentOptions` does).
+  const at = "agent" in config ? "agent" : "agentOptions";
+  return Object.entries(config).flatMap(([key, value]) => {
+    if (key === at) return resolved;
+    if (key === "agent" || key === "agentOptions") return [];
+    return flatten({ [key]: value });
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function configTable(run: RunData): string {
-  const rows = flatten(run.config);
+  const rows = configRows(run.config);
   if (run.wallTime) {
     rows.push([
       "wall time",
@@ -287,6 +317,8 @@ function defaultWindow(runs: readonly RunData[]): number {
 
 function summaryTable(runs: readonly RunData[]): string {
   const window = SUMMARY_EPISODES;
+  // Only games with wins (Minesweeper) have a win rate; elsewhere the column would stay empty.
+  const hasWins = runs.some((run) => run.evalResult?.winRate !== undefined);
   const head = [
     "run",
     "env",
@@ -296,7 +328,7 @@ function summaryTable(runs: readonly RunData[]): string {
     "episodes",
     `mean return, last ${window}`,
     "final eval",
-    "win rate (eval)",
+    ...(hasWins ? ["win rate (eval)"] : []),
     "wall time",
   ];
   const rows = runs.map((run) => {
@@ -313,7 +345,7 @@ function summaryTable(runs: readonly RunData[]): string {
       String(run.episodes.length),
       Number.isNaN(mean) ? "" : formatNumber(mean),
       ev ? `${formatNumber(ev.meanReturn)} ± ${formatNumber(ev.stdReturn)} (${ev.episodes})` : "",
-      ev?.winRate === undefined ? "" : `${(ev.winRate * 100).toFixed(1)}%`,
+      ...(hasWins ? [ev?.winRate === undefined ? "" : `${(ev.winRate * 100).toFixed(1)}%`] : []),
       run.wallTime ? formatDuration(run.wallTime.seconds) : "",
     ];
     return `<tr>${
@@ -332,9 +364,20 @@ function trainFields(run: RunData): string[] {
       if (!TRAIN_FIELD_SKIP.has(key)) present.add(key);
     }
   }
+  // A bandit's statistics are shown by pull within the problem (withinProblemFields) instead.
+  if (withinProblemFields(run).length) { for (const f of WITHIN_PROBLEM_FIELDS) present.delete(f); }
   const known = TRAIN_FIELD_ORDER.filter((f) => present.has(f));
   const others = [...present].filter((f) => !TRAIN_FIELD_ORDER.includes(f)).sort();
   return [...known, ...others].slice(0, MAX_TRAIN_FIELDS);
+}
+
+/** The bandit statistics that {@linkcode withinProblemSpec} plots. */
+const WITHIN_PROBLEM_FIELDS = ["reward", "optimalAction"];
+
+/** The bandit statistics a run logged by pull within the problem (none for other agents). */
+function withinProblemFields(run: RunData): string[] {
+  const logged = run.train.filter((r) => r.values.pull !== undefined);
+  return WITHIN_PROBLEM_FIELDS.filter((f) => logged.some((r) => r.values[f] !== undefined));
 }
 
 function replayFigure(replay: Replay): string {
@@ -380,8 +423,12 @@ async function runSection(
     parts.push(await charts.figure(winRateSpec(run.episodes, run.evals, { window }), "win-rate"));
   }
   const fields = trainFields(run);
-  if (fields.length > 0) {
+  const withinProblem = withinProblemFields(run);
+  if (fields.length + withinProblem.length > 0) {
     parts.push(`<h3>Training</h3>`, `<div class="grid">`);
+    for (const field of withinProblem) {
+      parts.push(await charts.figure(withinProblemSpec(run.train, field), `bandit-${field}`));
+    }
     for (const field of fields) {
       parts.push(await charts.figure(trainFieldSpec(run.train, field), `train-${field}`));
     }

@@ -24,6 +24,7 @@ export {
   testbedSpecs,
   trainFieldSpec,
   winRateSpec,
+  withinProblemSpec,
 } from "./charts.ts";
 export type {
   EpisodeChartOptions,

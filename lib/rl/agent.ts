@@ -46,8 +46,11 @@ export interface EpisodeReport {
 export interface TrainReport {
   /** The agent's total environment steps. */
   step: number;
-  /** The loss of the last update (the TD loss, or the actor-critic total). */
-  loss: number;
+  /**
+   * The loss of the last update (the TD loss, or the actor-critic total); absent where there is
+   * none (a bandit's learning rule).
+   */
+  loss?: number;
   /** The number of gradient updates so far. */
   updates?: number;
   /** Any other statistic, by its fixed name (epsilon, qMean, entropy, valueLoss, …). */

@@ -24,7 +24,7 @@
 import { type EnvSpec, specOf } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
-import { integerSeed, unknownOption } from "./_options.ts";
+import { integerSeed, positiveInteger, unknownOption } from "./_options.ts";
 import { type AgentPolicyState, BaseAgent, type LearnSession } from "./agent.ts";
 import { EnvCursor } from "./env_cursor.ts";
 import { singleEnv, type TrainingEnv } from "./env_input.ts";
@@ -87,8 +87,34 @@ export interface BanditAgentOptions {
   priorBeta?: number;
   /** gradient-bandit: subtract the average reward (default true). */
   baseline?: boolean;
+  /**
+   * Pulls between training statistics, counted within each problem: the mean reward per pull over
+   * them (`reward`), the fraction of them that pulled an optimal arm (`optimalAction`, where the
+   * environment says) and the problem's pull count at their end (`pull`), so that averaging over
+   * problems by `pull` gives Sutton and Barto's curves. A problem's last, shorter stretch is
+   * reported when it ends. Default 100.
+   */
+  logInterval?: number;
   /** Seeds the learners and the problems. Default 0. */
   seed?: number;
+}
+
+/** The default of {@linkcode BanditAgentOptions.logInterval}. */
+const DEFAULT_LOG_INTERVAL = 100;
+
+/** The pulls of the current problem since its last training statistics. */
+interface PullWindow {
+  /** The problem's pulls so far, and those since the last statistics. */
+  pull: number;
+  pulls: number;
+  rewardSum: number;
+  /** Pulls whose step info said whether the arm was optimal, and how many of them were. */
+  judged: number;
+  optimal: number;
+}
+
+function emptyWindow(pull = 0): PullWindow {
+  return { pull, pulls: 0, rewardSum: 0, judged: 0, optimal: 0 };
 }
 
 /** The sizes, name and (for a {@linkcode Bandit}) reward kind of the environment. */
@@ -110,7 +136,8 @@ const OPTION_NAMES: Record<string, string[]> = {
  * problem (its seed drawn from the agent's stream), every problem reset with a seed of the
  * agent's own, and the problem in progress (the learner's state and the pulls so far) saved with
  * the agent, so a restored agent continues it exactly. `learn` reports every finished problem
- * through `onEpisode` and nothing through `onUpdate`.
+ * through `onEpisode`, and every `logInterval` pulls the mean reward per pull and the fraction of
+ * optimal pulls through `onUpdate` (a bandit has no loss).
  *
  * A bandit algorithm's policy is its learning rule, so acting outside training runs it online on
  * the problem at hand: each episode (`initialState`) starts a fresh learner, and every later
@@ -135,6 +162,8 @@ export class BanditAgent extends BaseAgent<JsonObject> {
   #evalLearner: BanditLearner | null = null;
   #evalSeeds: Rng; // the evaluation learners' seeds, apart from training's
   #cursor: EnvCursor;
+  #logInterval: number;
+  #window: PullWindow = emptyWindow();
 
   /**
    * Builds the agent for a bandit environment.
@@ -160,6 +189,8 @@ export class BanditAgent extends BaseAgent<JsonObject> {
     delete given.algorithm;
     const seed = integerSeed(given.seed ?? 0);
     delete given.seed;
+    const logInterval = positiveInteger(given.logInterval ?? DEFAULT_LOG_INTERVAL, "logInterval");
+    delete given.logInterval;
     const bernoulli = env.kind === "bernoulli";
     const likelihood = given.likelihood ?? (bernoulli ? "bernoulli" : "gaussian");
     const variant = algo === "thompson" ? `thompson-${likelihood}` : algo;
@@ -180,7 +211,9 @@ export class BanditAgent extends BaseAgent<JsonObject> {
       delete given.learningRate;
     }
     for (const key of Object.keys(given)) {
-      if (!allowed.includes(key)) throw unknownOption(algo, key, [...allowed, "algorithm", "seed"]);
+      if (!allowed.includes(key)) {
+        throw unknownOption(algo, key, [...allowed, "algorithm", "logInterval", "seed"]);
+      }
     }
     if (likelihood === "bernoulli" && !bernoulli) {
       throw new RangeError(
@@ -217,8 +250,10 @@ export class BanditAgent extends BaseAgent<JsonObject> {
       algorithm: algo,
       ...resolved as JsonObject,
       ...(algo === "thompson" ? { likelihood } : {}),
+      logInterval,
       seed,
     });
+    this.#logInterval = logInterval;
     this.#make = make;
     const root = new Rng(seed);
     this.#seeds = root.fork();
@@ -275,6 +310,24 @@ export class BanditAgent extends BaseAgent<JsonObject> {
       this.#learner.update(action, result.reward);
       this.stepCount++;
       this.updateCount++;
+      const recent = this.#window;
+      recent.pull++;
+      recent.pulls++;
+      recent.rewardSum += result.reward;
+      const optimal = (result.info as { optimal?: unknown } | undefined)?.optimal;
+      if (typeof optimal === "boolean") {
+        recent.judged++;
+        if (optimal) recent.optimal++;
+      }
+      if (recent.pulls === this.#logInterval || ended) {
+        this.#window = emptyWindow(ended ? 0 : recent.pull);
+        await session.update({
+          step: this.stepCount,
+          pull: recent.pull,
+          reward: recent.rewardSum / recent.pulls,
+          ...(recent.judged ? { optimalAction: recent.optimal / recent.judged } : {}),
+        });
+      }
       if (ended) {
         this.episodeCount++;
         await session.episode({ step: this.stepCount, episode: this.episodeCount, ...ended });
@@ -292,6 +345,7 @@ export class BanditAgent extends BaseAgent<JsonObject> {
       json: {
         seeds: this.#seeds.getState() as unknown as JsonObject,
         learner: this.#learner.save() as unknown as JsonObject,
+        window: { ...this.#window },
         env: cursor.json,
       },
       arrays: cursor.arrays,
@@ -310,5 +364,7 @@ export class BanditAgent extends BaseAgent<JsonObject> {
     this.#cursor.setState({ json: j.env ?? null, arrays: state.arrays }, "env.");
     this.#seeds.setState(j.seeds as unknown as RngState);
     this.#learner = learner;
+    // States saved before the statistics existed start an empty window.
+    this.#window = j.window ? { ...(j.window as unknown as PullWindow) } : emptyWindow();
   }
 }
