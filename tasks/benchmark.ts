@@ -37,7 +37,7 @@ import {
 } from "../lib/io/cli.ts";
 import { fileSystemError, RunDirError, StopError } from "../lib/io/errors.ts";
 import { defaultRunName } from "../lib/io/run_dir.ts";
-import { RunLock } from "../lib/io/run_lock.ts";
+import type { RunLock } from "../lib/io/run_lock.ts";
 import { POLICY_CELLS, type PolicyCell } from "../lib/rl/actor_critic.ts";
 import {
   BENCHMARK_ALGOS,
@@ -54,6 +54,11 @@ import {
 } from "../lib/run/benchmark.ts";
 import { checkBenchmarkPlan, runBenchmark } from "../lib/run/benchmark_runner.ts";
 import { summarizeBenchmark } from "../lib/run/benchmark_summary.ts";
+import {
+  isDirectory,
+  lockPlanDir,
+  refuseForeign as refuseForeignDir,
+} from "../lib/run/plan_dir.ts";
 
 /** The command line of the task. */
 const BENCHMARK_CLI = defineCli({
@@ -201,33 +206,14 @@ function choicesOf(flags: Flags): BenchmarkChoices {
   return choices;
 }
 
-/** Whether `path` exists as a directory (false when absent); anything else there is refused. */
-async function isDirectory(path: string): Promise<boolean> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw fileSystemError(`Cannot open ${path}`, error);
-  }
-  if (!info.isDirectory) throw new RunDirError(`Cannot use ${path}: it is not a directory`);
-  return true;
-}
-
 /** Refuses a directory that holds something other than a benchmark. */
 async function refuseForeign(out: string): Promise<void> {
-  for await (const entry of Deno.readDir(out)) {
-    if (entry.name === ".lock") continue;
-    throw new RunDirError(
-      `Cannot start a benchmark in ${out}: it is not empty and holds no ${BENCHMARK_FILE} ` +
-        "(give a new or empty --out)",
-    );
-  }
+  await refuseForeignDir(out, "a benchmark", BENCHMARK_FILE);
 }
 
 /** Takes the benchmark directory's lock: one benchmark writes into it at a time. */
 async function lockBenchmark(out: string): Promise<RunLock> {
-  return await RunLock.acquire(out, { command: "deno task benchmark" });
+  return await lockPlanDir(out, "deno task benchmark");
 }
 
 /** `--summarize-only`: the results of the runs in --out, written again. */

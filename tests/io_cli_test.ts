@@ -217,6 +217,27 @@ Deno.test("helpText lists every flag with its kind, constraint and default", () 
   assert.match(report, /<run> {2}A run directory/);
 });
 
+Deno.test("parseCli collects a repeatable flag's values in order", () => {
+  const spec = defineCli({
+    name: "deno task sweep",
+    summary: "Sweeps settings.",
+    flags: {
+      grid: { type: "string", multiple: true, placeholder: "FLAG=V,...", description: "A grid" },
+      seed: { type: "integer", min: 0, description: "Seed" },
+    },
+  });
+  const { flags } = parseCli(spec, ["--grid", "hidden=8,16", "--seed", "1", "--grid=gamma=0.9"]);
+  assert.deepStrictEqual(flags, { grid: ["hidden=8,16", "gamma=0.9"], seed: 1 });
+  const absent: string[] = parseCli(spec, []).flags.grid;
+  assert.deepStrictEqual(absent, []);
+  assert.throws(() => parseCli(spec, ["--grid="]), { message: "--grid needs a non-empty value" });
+  assert.throws(() => parseCli(spec, ["--grid"]), { message: "--grid needs a value" });
+  assert.throws(() => parseCli(spec, ["--seed", "1", "--seed", "2"]), {
+    message: "--seed is given more than once",
+  });
+  assert.match(helpText(spec), /--grid <FLAG=V,\.\.\.> +A grid \(repeatable\)/);
+});
+
 interface Captured {
   codes: number[];
   errors: string[];

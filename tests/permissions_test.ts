@@ -15,7 +15,9 @@ Deno.test("deno.json tasks never grant all permissions", () => {
 });
 
 Deno.test("deno.json tasks that train or evaluate get no network access", () => {
-  for (const name of ["train", "eval", "report", "bandit-testbed", "export", "benchmark"]) {
+  for (
+    const name of ["train", "eval", "report", "bandit-testbed", "export", "benchmark", "sweep"]
+  ) {
     const command = tasks[name];
     if (command === undefined) continue;
     assert.ok(!/--allow-net\b/.test(command), `task ${name} may use the network: ${command}`);
@@ -28,7 +30,18 @@ Deno.test("deno task demo may listen on 127.0.0.1 (its --serve) and reach nothin
 });
 
 Deno.test("deno.json has every CLI task, and only the test task may start subprocesses", async () => {
-  for (const name of ["train", "eval", "export", "report", "bandit-testbed", "benchmark", "demo"]) {
+  for (
+    const name of [
+      "train",
+      "eval",
+      "export",
+      "report",
+      "bandit-testbed",
+      "benchmark",
+      "sweep",
+      "demo",
+    ]
+  ) {
     const command = tasks[name];
     assert.ok(command !== undefined, `deno.json has no task ${name}`);
     const script = command.split(/\s+/).find((word) => word.endsWith(".ts"));
@@ -42,7 +55,18 @@ Deno.test("deno.json has every CLI task, and only the test task may start subpro
 });
 
 Deno.test("deno.json tasks grant environment variables by name only, and never prompt", () => {
-  for (const name of ["train", "eval", "report", "bandit-testbed", "export", "benchmark", "demo"]) {
+  for (
+    const name of [
+      "train",
+      "eval",
+      "report",
+      "bandit-testbed",
+      "export",
+      "benchmark",
+      "sweep",
+      "demo",
+    ]
+  ) {
     const words = tasks[name].split(/\s+/);
     assert.ok(words.includes("--no-prompt"), `task ${name} may prompt: ${tasks[name]}`);
     for (const word of words.filter((w) => w.startsWith("--allow-env"))) {
@@ -51,14 +75,16 @@ Deno.test("deno.json tasks grant environment variables by name only, and never p
   }
   // eval writes nothing and reads no variable; it may set the one the Vulkan driver reads.
   assert.ok(/--allow-env=XDG_RUNTIME_DIR\s/.test(tasks.eval), tasks.eval);
-  for (const name of ["train", "benchmark", "eval"]) {
+  for (const name of ["train", "benchmark", "sweep", "eval"]) {
     assert.ok(/--allow-env=\S*XDG_RUNTIME_DIR/.test(tasks[name]), `task ${name} quiets the driver`);
   }
-  // The benchmark's workers train as train does, with the grants they inherit from it.
-  assert.equal(
-    tasks.benchmark.replace("tasks/benchmark.ts", ""),
-    tasks.train.replace("tasks/train.ts", ""),
-  );
+  // The benchmark's and the sweep's workers train as train does, with the grants they inherit.
+  for (const name of ["benchmark", "sweep"]) {
+    assert.equal(
+      tasks[name].replace(`tasks/${name}.ts`, ""),
+      tasks.train.replace("tasks/train.ts", ""),
+    );
+  }
 });
 
 Deno.test("deno task train runs identically with --deny-env", async () => {

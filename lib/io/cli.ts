@@ -60,6 +60,11 @@ export interface StringFlag extends FlagBase {
   required?: boolean;
   /** The name of the value in the help text (default "value"). */
   placeholder?: string;
+  /**
+   * The flag may be given any number of times; its value is then the list of the values given, in
+   * order (`[]` when absent, so `default` and `required` do not apply).
+   */
+  multiple?: boolean;
 }
 
 /** A flag that takes one of a fixed list of values, such as `--backend cpu`. */
@@ -116,12 +121,14 @@ export type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}
 
 /** The type a flag's value parses to. */
 export type FlagValue<F> = F extends { type: "boolean" } ? boolean
+  : F extends { multiple: true } ? string[]
   : F extends { type: "integer" | "number" } ? number
   : F extends { type: "choice"; choices: readonly (infer C)[] } ? C
   : string;
 
 /** Whether a flag always has a value: a switch, a flag with a default, or a required flag. */
 export type AlwaysSet<F> = F extends { type: "boolean" } ? true
+  : F extends { multiple: true } ? true
   : F extends { default: string | number } ? true
   : F extends { required: true } ? true
   : false;
@@ -209,14 +216,14 @@ export function parseCli<const S extends CliSpec>(
   const parsed = strictParse(spec, args);
   const seen = new Set<string>();
   for (const token of parsed.tokens) {
-    if (token.kind !== "option") continue;
+    if (token.kind !== "option" || isMultiple(spec.flags[token.name])) continue;
     if (seen.has(token.name)) throw new UsageError(`--${token.name} is given more than once`);
     seen.add(token.name);
   }
 
   const flags: Record<string, unknown> = {};
   for (const [name, flag] of Object.entries(spec.flags)) {
-    const raw = (parsed.values as Record<string, string | boolean | undefined>)[name];
+    const raw = (parsed.values as Record<string, string | boolean | string[] | undefined>)[name];
     flags[camelCase(name)] = flagValue(name, flag, raw);
   }
   const positionals = parsed.positionals;
@@ -240,16 +247,33 @@ function strictParse(spec: CliSpec, args: readonly string[]) {
 }
 
 /** Every flag is a string to parseArgs, except switches; values are checked afterwards. */
-function parseArgsOptions(spec: CliSpec): Record<string, { type: "string" | "boolean" }> {
-  const options: Record<string, { type: "string" | "boolean" }> = {};
+function parseArgsOptions(
+  spec: CliSpec,
+): Record<string, { type: "string" | "boolean"; multiple?: boolean }> {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
   for (const [name, flag] of Object.entries(spec.flags)) {
     options[name] = { type: flag.type === "boolean" ? "boolean" : "string" };
+    if (isMultiple(flag)) options[name].multiple = true;
   }
   return options;
 }
 
-function flagValue(name: string, flag: FlagSpec, raw: string | boolean | undefined): unknown {
+/** Whether a flag may be repeated (a string flag with `multiple`). */
+function isMultiple(flag: FlagSpec | undefined): boolean {
+  return flag?.type === "string" && flag.multiple === true;
+}
+
+function flagValue(
+  name: string,
+  flag: FlagSpec,
+  raw: string | boolean | (string | boolean)[] | undefined,
+): unknown {
   if (flag.type === "boolean") return raw === true;
+  if (isMultiple(flag)) {
+    const values = raw === undefined ? [] : (raw as string[]).map(String);
+    if (values.includes("")) throw new UsageError(`--${name} needs a non-empty value`);
+    return values;
+  }
   if (raw === undefined) {
     if (flag.default === undefined && flag.required) throw new UsageError(`--${name} is required`);
     return flag.default;
@@ -461,6 +485,7 @@ export function helpText(spec: CliSpec): string {
       : flag.type === "choice"
       ? "name"
       : flag.type;
+    if (isMultiple(flag)) notes.push("repeatable");
     const notesText = notes.length > 0 ? ` (${notes.join("; ")})` : "";
     return [`--${name} <${value}>`, `${flag.description}${notesText}`];
   });

@@ -469,7 +469,8 @@ export interface ModelCurve {
  *
  * @param title The chart's title (the environment).
  * @param curves One curve a model.
- * @param options The subtitle.
+ * @param options The subtitle, and the axes' titles (default: environment step, normalised
+ * return).
  * @returns A Vega-Lite spec.
  * @example
  * ```ts
@@ -482,11 +483,12 @@ export interface ModelCurve {
 export function benchmarkCurveSpec(
   title: string,
   curves: readonly ModelCurve[],
-  options: { subtitle?: string } = {},
+  options: { subtitle?: string; xTitle?: string; yTitle?: string } = {},
 ): VegaLiteSpec {
   const models = curves.map((c) => c.model);
   const values = curves.flatMap((c) => c.band.map((p) => ({ ...p, model: c.model })));
-  const x = { field: "step", type: "quantitative", axis: STEP_AXIS } as const;
+  const axis = options.xTitle === undefined ? STEP_AXIS : { ...STEP_AXIS, title: options.xTitle };
+  const x = { field: "step", type: "quantitative", axis } as const;
   const color = {
     field: "model",
     type: "nominal",
@@ -507,7 +509,7 @@ export function benchmarkCurveSpec(
           y: {
             field: "lower",
             type: "quantitative",
-            title: "normalised return",
+            title: options.yTitle ?? "normalised return",
             scale: { zero: false },
           },
           y2: { field: "upper" },

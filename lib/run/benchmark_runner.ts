@@ -1,8 +1,7 @@
 /**
  * Runs a benchmark's plan: every run (environment × model × seed) trained by `train` into its run
- * directory, `jobs` at a time, each in a Web Worker of its own (lib/run/benchmark_worker.ts; a
- * worker trains one run a message, then the next). Runs are independent and seeded, so the
- * results do not depend on `jobs` or on the order runs finish in.
+ * directory, `jobs` at a time, in the pool of Web Workers of lib/run/run_pool.ts. Runs are
+ * independent and seeded, so the results do not depend on `jobs` or on the order runs finish in.
  *
  * A re-started benchmark continues where it stopped: a run whose `eval.json` exists is finished
  * and skipped, a run directory without one is resumed (`train`'s `resume`: from its checkpoint,
@@ -18,8 +17,7 @@
  */
 
 import { join } from "node:path";
-import { fileSystemError, UsageError } from "../io/errors.ts";
-import { isRunDir, RUN_FILES } from "../io/run_dir.ts";
+import { UsageError } from "../io/errors.ts";
 import {
   benchmarkConfig,
   type BenchmarkPlan,
@@ -27,38 +25,7 @@ import {
   benchmarkRuns,
 } from "./benchmark.ts";
 import { checkTrainConfig, type TrainConfig } from "./run_config.ts";
-
-/** A message to a worker: train a run, or stop. */
-export type WorkerRequest =
-  | { type: "run"; id: number; config: TrainConfig; out: string; resume: boolean }
-  | { type: "stop"; reason: string };
-
-/** A worker's answer to a run: its final evaluation, or why it did not finish. */
-export type WorkerReply =
-  | { type: "done"; id: number; meanReturn: number; episodes: number; seconds: number }
-  | { type: "failed"; id: number; message: string; interrupted: boolean };
-
-/** Where a run of a plan stands, from its directory. */
-export type RunStatus = "finished" | "resume" | "new";
-
-/**
- * Where a run stands: finished when its directory holds eval.json, to resume when it is a run
- * directory without one, new otherwise.
- *
- * @param dir The run directory.
- * @returns Its status.
- */
-export async function runStatus(dir: string): Promise<RunStatus> {
-  try {
-    await Deno.lstat(join(dir, RUN_FILES.eval));
-    return "finished";
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory)) {
-      throw fileSystemError(`Cannot read ${join(dir, RUN_FILES.eval)}`, error);
-    }
-  }
-  return await isRunDir(dir) ? "resume" : "new";
-}
+import { runPool } from "./run_pool.ts";
 
 /** Options of {@linkcode runBenchmark}. */
 export interface RunBenchmarkOptions {
@@ -121,141 +88,32 @@ export async function runBenchmark(
   plan: BenchmarkPlan,
   options: RunBenchmarkOptions,
 ): Promise<BenchmarkOutcome> {
-  const log = options.log ?? ((line: string) => console.error(line));
   const runs = benchmarkRuns(plan);
   const configs = checkBenchmarkPlan(plan);
-  const statuses = await Promise.all(runs.map((run) => runStatus(join(options.out, run.dir))));
-  const todo = runs.flatMap((_, i) => statuses[i] === "finished" ? [] : [i]);
-  const skipped = runs.length - todo.length;
-  const resumed = statuses.filter((s) => s === "resume").length;
-  const jobs = Math.max(1, Math.min(options.jobs ?? navigator.hardwareConcurrency, todo.length));
-  log(
-    `benchmark: ${count(runs.length, "run")} (${count(plan.envs.length, "environment")} × ` +
-      `${count(plan.models.length, "model")} × ${count(plan.seeds.length, "seed")}) into ` +
-      options.out +
-      (skipped ? `; ${skipped} finished already` : "") +
-      (resumed ? `; ${resumed} to resume` : "") +
-      (todo.length ? `; ${jobs} at a time` : ""),
+  const pool = await runPool(
+    runs.map((run, i) => ({
+      name: `${run.env} ${run.model} seed ${run.seed}`,
+      dir: join(options.out, run.dir),
+      config: configs[i],
+    })),
+    {
+      title:
+        `benchmark: ${count(runs.length, "run")} (${count(plan.envs.length, "environment")} × ` +
+        `${count(plan.models.length, "model")} × ${count(plan.seeds.length, "seed")}) into ` +
+        options.out,
+      command: "deno task benchmark",
+      jobs: options.jobs,
+      signal: options.signal,
+      log: options.log,
+    },
   );
-  const outcome: BenchmarkOutcome = {
-    runs: runs.length,
-    skipped,
-    finished: 0,
-    failed: [],
-    unfinished: 0,
+  return {
+    ...pool,
+    failed: pool.failed.map(({ index, message }) => ({ run: runs[index], message })),
   };
-  if (todo.length === 0) return outcome;
-
-  const signal = options.signal;
-  const workers = Array.from({ length: jobs }, () => new RunWorker());
-  const stop = () => {
-    const reason = typeof signal?.reason === "string" ? signal.reason : "an abort";
-    for (const worker of workers) worker.stop(reason);
-  };
-  signal?.addEventListener("abort", stop, { once: true });
-  let next = 0;
-  let done = skipped;
-  const name = (run: BenchmarkRun) => `${run.env} ${run.model} seed ${run.seed}`;
-  const lane = async (worker: RunWorker) => {
-    while (next < todo.length && !signal?.aborted) {
-      const index = todo[next++];
-      const run = runs[index];
-      const reply = await worker.run({
-        type: "run",
-        id: index,
-        config: configs[index],
-        out: join(options.out, run.dir),
-        resume: statuses[index] === "resume",
-      });
-      if (reply.type === "done") {
-        outcome.finished++;
-        log(
-          `[${++done}/${runs.length}] ${name(run)}: mean return ${reply.meanReturn.toFixed(3)} ` +
-            `over ${reply.episodes} episodes, ${reply.seconds.toFixed(1)} s`,
-        );
-      } else if (!(reply.interrupted && signal?.aborted)) {
-        outcome.failed.push({ run, message: reply.message });
-        log(`[${++done}/${runs.length}] ${name(run)} failed: ${reply.message}`);
-      }
-    }
-  };
-  try {
-    await Promise.all(workers.map(lane));
-  } finally {
-    signal?.removeEventListener("abort", stop);
-    for (const worker of workers) worker.terminate();
-  }
-  if (signal?.aborted) {
-    outcome.interrupted = typeof signal.reason === "string" ? signal.reason : "an abort";
-    outcome.unfinished = runs.length - skipped - outcome.finished - outcome.failed.length;
-  }
-  return outcome;
 }
 
 /** "1 seed", "3 seeds". */
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-/**
- * One worker of the pool, restarted when it crashes: a crash (an error no run caught, a module
- * that did not load) becomes the failure of the run it was training.
- */
-class RunWorker {
-  #worker!: Worker;
-  #waiting: { id: number; resolve: (reply: WorkerReply) => void } | undefined;
-
-  constructor() {
-    this.#spawn();
-  }
-
-  #spawn(): void {
-    const worker = new Worker(new URL("./benchmark_worker.ts", import.meta.url), {
-      type: "module",
-    });
-    worker.onmessage = (event: MessageEvent<WorkerReply>) => this.#settle(event.data);
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      this.#crashed(event.message || String(event.error));
-    };
-    worker.onmessageerror = () => this.#crashed("a message could not be read");
-    this.#worker = worker;
-  }
-
-  #crashed(message: string): void {
-    this.#worker.terminate();
-    this.#spawn();
-    const id = this.#waiting?.id ?? -1;
-    this.#settle({
-      type: "failed",
-      id,
-      message: `its worker crashed: ${message}`,
-      interrupted: false,
-    });
-  }
-
-  #settle(reply: WorkerReply): void {
-    const waiting = this.#waiting;
-    if (!waiting || waiting.id !== reply.id) return;
-    this.#waiting = undefined;
-    waiting.resolve(reply);
-  }
-
-  /** Trains one run and resolves with the worker's reply. */
-  run(request: Extract<WorkerRequest, { type: "run" }>): Promise<WorkerReply> {
-    return new Promise((resolve) => {
-      this.#waiting = { id: request.id, resolve };
-      this.#worker.postMessage(request);
-    });
-  }
-
-  /** Stops the run in progress at its next boundary, and any run sent after. */
-  stop(reason: string): void {
-    this.#worker.postMessage({ type: "stop", reason } satisfies WorkerRequest);
-  }
-
-  /** Ends the worker. */
-  terminate(): void {
-    this.#worker.terminate();
-  }
 }

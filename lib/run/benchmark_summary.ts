@@ -39,7 +39,7 @@ import {
   benchmarkRuns,
   normalizedReturn,
 } from "./benchmark.ts";
-import { runStatus } from "./benchmark_runner.ts";
+import { runStatus } from "./run_pool.ts";
 import { isPopgymEnv } from "./registry.ts";
 
 /** The bootstrap of every interval of the results: fixed, so that they can be reproduced. */

@@ -27,6 +27,7 @@ export type TaskName =
   | "report"
   | "bandit-testbed"
   | "benchmark"
+  | "sweep"
   | "demo";
 
 /**

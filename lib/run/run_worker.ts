@@ -1,6 +1,6 @@
 /**
- * The Web Worker that trains the benchmark's runs (started by lib/run/benchmark_runner.ts, with
- * the permissions of the process that starts it). Each "run" message is one run: `train` of
+ * The Web Worker that trains the runs of a pool (started by lib/run/run_pool.ts, for the benchmark
+ * and the sweep, with the permissions of the process that starts it). Each "run" message is one run: `train` of
  * lib/run/trainer.ts into its run directory, new or resumed, its progress kept quiet; the reply
  * says how it ended, in one line when it failed. A "stop" message aborts the run in progress (it
  * stops at its next boundary and keeps a checkpoint) and refuses the runs sent after it.
@@ -9,7 +9,7 @@
  */
 
 import { StopError, UserError } from "../io/errors.ts";
-import type { WorkerReply, WorkerRequest } from "./benchmark_runner.ts";
+import type { WorkerReply, WorkerRequest } from "./run_pool.ts";
 import { train, TrainingInterrupted } from "./trainer.ts";
 
 /** The worker's side of its messages. */
@@ -50,7 +50,7 @@ async function runOne(request: Extract<WorkerRequest, { type: "run" }>): Promise
       signal: controller.signal,
       log: () => {},
       terminal: false,
-      command: "deno task benchmark",
+      command: request.command,
     });
     scope.postMessage({
       type: "done",
