@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../lib/io/rng.ts";
 import { alignRuns, bucketStats, minMaxIndices, rollingMean } from "../lib/report/_series.ts";
-import { withinProblemSpec } from "../lib/report/charts.ts";
+import { formatMeanSpread, withinProblemSpec } from "../lib/report/charts.ts";
 import { escapeHtml, renderReport, renderTestbedReport } from "../lib/report/html.ts";
 import {
   parseMetrics,
@@ -442,4 +442,11 @@ Deno.test("renderReport lists each agent option once, marks defaults, and drops 
     const html = await renderReport([await readRun(dir)], { generated: FIXED_DATE });
     assert.match(html, /win rate \(eval\)/);
   });
+});
+
+Deno.test("formatMeanSpread shows rounding noise as 0 and a real spread to 4 digits", () => {
+  assert.equal(formatMeanSpread(0.96, 1.554e-15), "0.96 ± 0");
+  assert.equal(formatMeanSpread(500, 0), "500 ± 0");
+  assert.equal(formatMeanSpread(6.399999999999999, 0.123456), "6.4 ± 0.1235");
+  assert.equal(formatMeanSpread(0, 0.25), "0 ± 0.25");
 });

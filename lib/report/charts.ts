@@ -330,7 +330,7 @@ export function evalReturnsSpec(result: SavedEvaluation): VegaLiteSpec {
     title: {
       text: "Final evaluation",
       subtitle: `${result.returns.length} episodes, seed ${result.seed}: ` +
-        `mean ${formatNumber(result.meanReturn)} ± ${formatNumber(result.stdReturn)}`,
+        `mean ${formatMeanSpread(result.meanReturn, result.stdReturn)}`,
     },
     layer: [
       {
@@ -643,4 +643,17 @@ export function formatNumber(x: number): string {
   if (Number.isInteger(x)) return String(x);
   if (!Number.isFinite(x)) return String(x);
   return String(Number(x.toPrecision(4)));
+}
+
+/**
+ * "mean ± spread" for display. A spread below a billionth of the mean is rounding noise (the
+ * standard deviation of equal returns, 1.554e-15), shown as 0.
+ *
+ * @param mean The mean.
+ * @param spread Its standard deviation.
+ * @returns Their text.
+ */
+export function formatMeanSpread(mean: number, spread: number): string {
+  const noise = Math.abs(spread) <= 1e-9 * Math.max(1, Math.abs(mean));
+  return `${formatNumber(mean)} ± ${noise ? "0" : formatNumber(spread)}`;
 }

@@ -15,6 +15,7 @@ import {
   episodeReturnSpec,
   evalCurveSpec,
   evalReturnsSpec,
+  formatMeanSpread,
   formatNumber,
   renderSvg,
   testbedSpecs,
@@ -344,7 +345,7 @@ function summaryTable(runs: readonly RunData[]): string {
       lastStep === undefined ? "" : String(lastStep),
       String(run.episodes.length),
       Number.isNaN(mean) ? "" : formatNumber(mean),
-      ev ? `${formatNumber(ev.meanReturn)} ± ${formatNumber(ev.stdReturn)} (${ev.episodes})` : "",
+      ev ? `${formatMeanSpread(ev.meanReturn, ev.stdReturn)} (${ev.episodes})` : "",
       ...(hasWins ? [ev?.winRate === undefined ? "" : `${(ev.winRate * 100).toFixed(1)}%`] : []),
       run.wallTime ? formatDuration(run.wallTime.seconds) : "",
     ];
