@@ -832,6 +832,47 @@ const BAD_INPUTS: BadInput[] = [
     args: ["--runs", "10", "--out", `{root}/${LONG}/testbed`],
     message: `Cannot write {root}/${LONG}/testbed/testbed.json: File name too long`,
   },
+  // deno task benchmark.
+  ...([
+    [
+      "--suite tiny",
+      'error: --suite must be one of easy, medium, hard, popgym-easy, memory; got "tiny"',
+    ],
+    ["--cells none,rnn", '--cells: "rnn" is not one of lstm, gru, none; separate them by commas'],
+    ["--algos dqn", '--algos: "dqn" is not one of ppo, a2c, reinforce; separate them by commas'],
+    ["--envs cartpole", '--envs: "cartpole" is not a benchmark environment (…'],
+    ["--seeds 0.5", '--seeds must be integers in [0, 4294967295] separated by commas, got "0.5"'],
+    ["--jobs 0", '--jobs must be a positive integer, got "0"'],
+  ] as const).map(([input, message]): BadInput => ({
+    task: "benchmark",
+    input,
+    args: [...input.split(" "), "--out", "{root}/bench"],
+    message: message.replace(/^error: /, ""),
+  })),
+  // deno task sweep: a grid is checked in deno task train's words before anything trains.
+  ...([
+    [
+      "--grid learning-rate=fast",
+      '--grid learning-rate=fast: --learning-rate must be a positive number, got "fast"',
+    ],
+    ["--grid nosuch=1", "--grid nosuch=1: unknown flag --nosuch (valid: …"],
+    [
+      "--grid learning-rate",
+      '--grid must be FLAG=V1,V2,... (a deno task train flag), got "learning-rate"',
+    ],
+    ["--grid env=cartpole", "--grid env=cartpole: --env is set by the sweep itself, not by a grid"],
+    ["--grid hidden=8,8", "--grid hidden=8,8 names 8 twice"],
+    [
+      "--seeds 3-1",
+      '--seeds must be seeds in [0, 4294967295] or ranges like 1-10, separated by commas, got "3-1"',
+    ],
+    ["--workers 0", '--workers must be a positive integer, got "0"'],
+  ] as const).map(([input, message]): BadInput => ({
+    task: "sweep",
+    input,
+    args: ["--steps", "300", ...input.split(" "), "--out", "{root}/sweep"],
+    message,
+  })),
 ];
 
 let fixture: { root: string; run: string; dueling: string } | undefined;
