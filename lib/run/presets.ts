@@ -293,10 +293,10 @@ const PPO_RECOMMENDER: JsonObject = {
  * GRU of 256 units before a 256-unit ReLU layer (the board is remembered, never seen: 36 cells
  * to keep track of), 32 copies × 32 steps in 4 minibatches of 8 whole copies, 4 epochs, γ = 0.99,
  * λ = 0.95, no entropy bonus, unscaled rewards and raw observations, the learning rate falling
- * from 1e-3 to 0 over the 3 000 000 steps. Tuned on seed 1: an LSTM of 128 units with 16 × 64-step
- * rollouts ended at −0.22 (1000 episodes), where this setting was at −0.11 (200 episodes) after
- * 2.9M steps; a learning rate of 3e-3 did worse from the start. Trained by `deno task train`, seeds
- * 1 and 2 return −0.158 and −0.132 over 1000 greedy episodes (bench/RESULTS.md).
+ * from 1e-3 to 0 over the 4 000 000 steps (about 46 minutes on one core). Tuned on seed 1: an
+ * LSTM of 128 units with 16 × 64-step rollouts ended at −0.22 (1000 episodes); a learning rate of
+ * 3e-3 did worse from the start. Over 1000 greedy episodes seeds 1 and 2 return −0.083 and
+ * −0.121 (−0.158 and −0.132 with the same schedule over 3 000 000 steps; bench/RESULTS.md).
  */
 const PPO_MINESWEEPER_MEMORY: JsonObject = {
   cell: "gru",
@@ -306,7 +306,7 @@ const PPO_MINESWEEPER_MEMORY: JsonObject = {
   rolloutSteps: 32,
   minibatches: 4,
   epochs: 4,
-  learningRate: { start: 1e-3, end: 0, steps: 3_000_000 },
+  learningRate: { start: 1e-3, end: 0, steps: 4_000_000 },
   gamma: 0.99,
   gaeLambda: 0.95,
   entropyCoef: 0,
@@ -339,7 +339,7 @@ export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = {
     envOptions: MEDIUM_BOARD_OBSERVED,
   },
   "minesweeper-memory/ppo": {
-    steps: 3_000_000,
+    steps: 4_000_000,
     options: PPO_MINESWEEPER_MEMORY,
     envOptions: MEDIUM_BOARD_OBSERVED,
   },
