@@ -35,7 +35,7 @@ import {
   runCli,
   UsageError,
 } from "../lib/io/cli.ts";
-import { fileSystemError, RunDirError, StopError } from "../lib/io/errors.ts";
+import { fileSystemError, RunDirError } from "../lib/io/errors.ts";
 import { defaultRunName } from "../lib/io/run_dir.ts";
 import type { RunLock } from "../lib/io/run_lock.ts";
 import { POLICY_CELLS, type PolicyCell } from "../lib/rl/actor_critic.ts";
@@ -58,6 +58,7 @@ import {
   isDirectory,
   lockPlanDir,
   refuseForeign as refuseForeignDir,
+  throwUnlessComplete,
 } from "../lib/run/plan_dir.ts";
 
 /** The command line of the task. */
@@ -286,24 +287,7 @@ export async function benchmarkFromArgs(
   } finally {
     await lock.release();
   }
-  const done = outcome.finished + outcome.skipped;
-  if (outcome.interrupted !== undefined) {
-    const reason = outcome.interrupted;
-    throw new StopError(
-      `Interrupted by ${reason}: ${done} of ${outcome.runs} runs finished, ` +
-        `${outcome.unfinished} left (the runs in progress kept their checkpoints); continue ` +
-        `with deno task benchmark --out ${out}`,
-      { exitCode: reason === "SIGTERM" ? 143 : 130 },
-    );
-  }
-  if (outcome.failed.length > 0) {
-    throw new StopError(
-      `${outcome.failed.length} of ${outcome.runs} runs failed (named above)` +
-        (done > 0 ? `; the results of the ${done} others are in ${out}` : "") +
-        `; the same command retries them`,
-      { exitCode: 1 },
-    );
-  }
+  throwUnlessComplete(outcome, out, "deno task benchmark");
 }
 
 if (import.meta.main) {

@@ -35,9 +35,14 @@ import {
   runCli,
   UsageError,
 } from "../lib/io/cli.ts";
-import { fileSystemError, RunDirError, StopError } from "../lib/io/errors.ts";
+import { fileSystemError, RunDirError } from "../lib/io/errors.ts";
 import { defaultRunName } from "../lib/io/run_dir.ts";
-import { isDirectory, lockPlanDir, refuseForeign } from "../lib/run/plan_dir.ts";
+import {
+  isDirectory,
+  lockPlanDir,
+  refuseForeign,
+  throwUnlessComplete,
+} from "../lib/run/plan_dir.ts";
 import { ALGO_NAMES, ENV_CHOICES_SUMMARY, ENV_NAMES } from "../lib/run/registry.ts";
 import { runPool } from "../lib/run/run_pool.ts";
 import {
@@ -230,24 +235,7 @@ export async function sweepFromArgs(args: readonly string[], signal?: AbortSigna
   } finally {
     await lock.release();
   }
-  const done = outcome.finished + outcome.skipped;
-  if (outcome.interrupted !== undefined) {
-    const reason = outcome.interrupted;
-    throw new StopError(
-      `Interrupted by ${reason}: ${done} of ${outcome.runs} runs finished, ` +
-        `${outcome.unfinished} left (the runs in progress kept their checkpoints); continue ` +
-        `with deno task sweep --out ${out}`,
-      { exitCode: reason === "SIGTERM" ? 143 : 130 },
-    );
-  }
-  if (outcome.failed.length > 0) {
-    throw new StopError(
-      `${outcome.failed.length} of ${outcome.runs} runs failed (named above)` +
-        (done > 0 ? `; the results of the ${done} others are in ${out}` : "") +
-        `; the same command retries them`,
-      { exitCode: 1 },
-    );
-  }
+  throwUnlessComplete(outcome, out, "deno task sweep");
 }
 
 if (import.meta.main) {

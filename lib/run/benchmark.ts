@@ -16,10 +16,10 @@
 import { join } from "node:path";
 import { BACKEND_CHOICES, type BackendChoice } from "../backend/create.ts";
 import { POPGYM_ENV_NAMES, type PopgymEnvName } from "../envs/popgym/mod.ts";
-import { writeFileAtomic } from "../io/atomic_write.ts";
-import { fileSystemError, RunDirError, UsageError } from "../io/errors.ts";
+import { UsageError } from "../io/errors.ts";
 import type { JsonObject } from "../io/json.ts";
 import { POLICY_CELLS, type PolicyCell } from "../rl/actor_critic.ts";
+import { readPlanFile, writePlanFile } from "./plan_dir.ts";
 import { presetEnvOptions, presetFor } from "./presets.ts";
 import type { TrainConfig } from "./run_config.ts";
 
@@ -370,33 +370,12 @@ export function benchmarkConfig(plan: BenchmarkPlan, run: BenchmarkRun): TrainCo
  * @throws {RunDirError} When benchmark.json is not a plan (damaged, or of another version).
  */
 export async function readPlan(out: string): Promise<BenchmarkPlan | undefined> {
-  const path = join(out, BENCHMARK_FILE);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw fileSystemError(`Cannot read ${path}`, error);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new RunDirError(`Cannot read ${path}: it is not valid JSON`);
-  }
-  const problem = planProblem(value);
-  if (problem) throw new RunDirError(`Cannot read ${path}: ${problem}`);
-  return value as BenchmarkPlan;
+  return await readPlanFile<BenchmarkPlan>(out, BENCHMARK_FILE, planProblem);
 }
 
 /** Writes a plan to `OUT/benchmark.json`, atomically. */
 export async function writePlan(out: string, plan: BenchmarkPlan): Promise<void> {
-  const path = join(out, BENCHMARK_FILE);
-  try {
-    await writeFileAtomic(path, JSON.stringify(plan, null, 2) + "\n");
-  } catch (error) {
-    throw fileSystemError(`Cannot write ${path}`, error);
-  }
+  await writePlanFile(out, BENCHMARK_FILE, plan);
 }
 
 /** What is wrong with a parsed benchmark.json, or null. */

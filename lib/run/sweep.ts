@@ -12,9 +12,8 @@
 
 import { join } from "node:path";
 import { BACKEND_CHOICES, type BackendChoice } from "../backend/create.ts";
-import { writeFileAtomic } from "../io/atomic_write.ts";
 import { parseCli, parseNumber, UsageError } from "../io/cli.ts";
-import { fileSystemError, RunDirError } from "../io/errors.ts";
+import { readPlanFile, writePlanFile } from "./plan_dir.ts";
 import { ALGO_NAMES, type AlgoName, ENV_NAMES, type EnvName } from "./registry.ts";
 import { checkTrainConfig, type ResolvedConfig } from "./run_config.ts";
 import { newTrainConfigFromArgs, TRAIN_CLI } from "./train_cli.ts";
@@ -406,23 +405,7 @@ function describe(key: keyof SweepChoices, value: unknown): string {
  * @throws {RunDirError} When sweep.json is not a plan (damaged, or of another version).
  */
 export async function readSweepPlan(out: string): Promise<SweepPlan | undefined> {
-  const path = join(out, SWEEP_FILE);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw fileSystemError(`Cannot read ${path}`, error);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new RunDirError(`Cannot read ${path}: it is not valid JSON`);
-  }
-  const problem = planProblem(value);
-  if (problem) throw new RunDirError(`Cannot read ${path}: ${problem}`);
-  return value as SweepPlan;
+  return await readPlanFile<SweepPlan>(out, SWEEP_FILE, planProblem);
 }
 
 /**
@@ -432,12 +415,7 @@ export async function readSweepPlan(out: string): Promise<SweepPlan | undefined>
  * @param plan The plan.
  */
 export async function writeSweepPlan(out: string, plan: SweepPlan): Promise<void> {
-  const path = join(out, SWEEP_FILE);
-  try {
-    await writeFileAtomic(path, JSON.stringify(plan, null, 2) + "\n");
-  } catch (error) {
-    throw fileSystemError(`Cannot write ${path}`, error);
-  }
+  await writePlanFile(out, SWEEP_FILE, plan);
 }
 
 /** What is wrong with a parsed sweep.json, or null. */
