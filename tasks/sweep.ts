@@ -4,8 +4,8 @@
  *
  *     deno task sweep [--env cartpole] [--algo dqn] [--seeds 1-5,9] [--grid FLAG=V1,V2 ...]
  *                     [--steps N] [--eval-every N] [--eval-episodes N] [--final-eval-episodes N]
- *                     [--workers N] [--backend cpu] [--threshold X] [--out DIR]
- *                     [--summarize-only]
+ *                     [--workers N | --queue nats://HOST:PORT [--redeliver-after S]]
+ *                     [--backend cpu] [--threshold X] [--out DIR] [--summarize-only]
  *
  * `--grid learning-rate=1e-3,3e-4 --grid hidden=64,128` makes four settings, the cartesian
  * product; each flag is a `deno task train` flag, each value checked as train checks it. Each run
@@ -16,6 +16,13 @@
  * values, and a flag that differs from the plan is refused. At the end, `OUT/results.md` (also
  * printed on stdout), `OUT/results.json` and `OUT/report.html` hold the comparison;
  * `--summarize-only --out OUT [--threshold X]` writes them again from the runs there.
+ *
+ * With `--queue nats://HOST:PORT` the runs are not trained here: they go on the NATS JetStream
+ * work queue there, `deno task worker --queue nats://HOST:PORT` processes on any machines train
+ * them, and the sweep waits and fetches each finished run directory into `OUT` (lib/run/
+ * queue_sweep.ts; `OUT/queue.json` says where the runs went). A worker that dies mid-run has its
+ * run handed to another after `--redeliver-after` seconds (default 60) without word from it,
+ * resumed from the last checkpoint it stored. Interrupting such a sweep stops only the waiting.
  *
  * Progress goes to stderr, a line a run. A run that fails is named in one line and the others go
  * on; the sweep then exits with code 1. A user's mistake prints one line and exits with code 2,
@@ -35,7 +42,7 @@ import {
   runCli,
   UsageError,
 } from "../lib/io/cli.ts";
-import { fileSystemError, RunDirError } from "../lib/io/errors.ts";
+import { fileSystemError, RunDirError, StopError } from "../lib/io/errors.ts";
 import { defaultRunName } from "../lib/io/run_dir.ts";
 import {
   isDirectory,
@@ -58,6 +65,13 @@ import {
   writeSweepPlan,
 } from "../lib/run/sweep.ts";
 import { summarizeSweep } from "../lib/run/sweep_summary.ts";
+import {
+  type QueueOutcome,
+  queueRecordFor,
+  readQueueRecord,
+  runOnQueue,
+} from "../lib/run/queue_sweep.ts";
+import { DEFAULT_REDELIVER_SECONDS, parseQueueUrl, WorkQueue } from "../lib/run/work_queue.ts";
 
 /** The command line of the task. */
 const SWEEP_CLI = defineCli({
@@ -102,6 +116,18 @@ const SWEEP_CLI = defineCli({
       description: "Episodes of each run's final evaluation, eval.json (default: train's, 100)",
     },
     workers: { type: "integer", min: 1, description: "Runs at once (default: the CPUs)" },
+    queue: {
+      type: "string",
+      placeholder: "nats://HOST:PORT",
+      description: "Put the runs on this NATS JetStream work queue for deno task worker " +
+        "processes to train, and collect them, instead of training them here",
+    },
+    "redeliver-after": {
+      type: "number",
+      min: 0.5,
+      description: "With --queue: seconds without word from a worker before its run goes to " +
+        `another (default ${DEFAULT_REDELIVER_SECONDS})`,
+    },
     backend: {
       type: "choice",
       choices: BACKEND_CHOICES,
@@ -194,48 +220,109 @@ export async function sweepFromArgs(args: readonly string[], signal?: AbortSigna
   const { flags } = parseCli(SWEEP_CLI, args);
   if (flags.summarizeOnly) return await summarizeOnly(flags, flags.out);
   const out = flags.out ?? join("runs", `sweep-${basename(defaultRunName())}`);
+  const server = flags.queue === undefined ? undefined : parseQueueUrl(flags.queue);
+  if (server !== undefined && flags.workers !== undefined) {
+    throw new UsageError(
+      "--workers counts the runs trained here; with --queue the deno task worker processes " +
+        "train them",
+    );
+  }
+  if (server === undefined && flags.redeliverAfter !== undefined) {
+    throw new UsageError("--redeliver-after needs --queue: it is the work queue's wait");
+  }
   const choices = choicesOf(flags);
   const existing = await isDirectory(out);
   const saved = existing ? await readSweepPlan(out) : undefined;
   if (existing && !saved) await refuseForeign(out, "a sweep", SWEEP_FILE);
   // Everything the command line chose is checked before anything is written.
   checkSweepPlan(resolveSweepPlan(choices, saved, out));
+  if (saved) await checkQueueChoice(out, server);
+  const queue = server === undefined
+    ? undefined
+    : await WorkQueue.open(server, { redeliverSeconds: flags.redeliverAfter });
   try {
-    await Deno.mkdir(out, { recursive: true });
-  } catch (error) {
-    throw fileSystemError(`Cannot create ${out}`, error);
-  }
-  const lock = await lockPlanDir(out, "deno task sweep");
-  let outcome;
-  try {
-    // Read again under the lock: another sweep may have planned this directory meanwhile.
-    const current = await readSweepPlan(out);
-    if (!current) await refuseForeign(out, "a sweep", SWEEP_FILE);
-    const plan = resolveSweepPlan(choices, current, out);
-    if (!current) await writeSweepPlan(out, plan);
-    const runs = checkSweepPlan(plan);
-    const settings = gridSettings(plan.grid).length;
-    outcome = await runPool(
-      runs.map(({ run, config }) => ({
-        name: `${run.setting} seed ${run.seed}`,
-        dir: join(out, run.dir),
-        config,
-      })),
-      {
-        title: `sweep: ${count(runs.length, "run")} (${plan.algo} on ${plan.env}, ` +
-          `${count(settings, "setting")} × ${count(plan.seeds.length, "seed")}) into ${out}`,
-        command: "deno task sweep",
-        jobs: flags.workers,
-        signal,
-      },
-    );
-    if (outcome.interrupted === undefined && outcome.finished + outcome.skipped > 0) {
-      await writeResults(out, plan);
+    try {
+      await Deno.mkdir(out, { recursive: true });
+    } catch (error) {
+      throw fileSystemError(`Cannot create ${out}`, error);
     }
+    const lock = await lockPlanDir(out, "deno task sweep");
+    let outcome;
+    try {
+      // Read again under the lock: another sweep may have planned this directory meanwhile.
+      const current = await readSweepPlan(out);
+      if (!current) await refuseForeign(out, "a sweep", SWEEP_FILE);
+      else await checkQueueChoice(out, server);
+      const plan = resolveSweepPlan(choices, current, out);
+      if (!current) await writeSweepPlan(out, plan);
+      const runs = checkSweepPlan(plan);
+      const settings = gridSettings(plan.grid).length;
+      const title = `sweep: ${count(runs.length, "run")} (${plan.algo} on ${plan.env}, ` +
+        `${count(settings, "setting")} × ${count(plan.seeds.length, "seed")}) into ${out}`;
+      if (queue) {
+        const record = await queueRecordFor(out, queue.server, await readQueueRecord(out));
+        outcome = await runOnQueue(
+          queue,
+          runs.map(({ run }) => ({
+            name: `${run.setting} seed ${run.seed}`,
+            dir: join(out, run.dir),
+            args: run.args,
+          })),
+          { title, sweep: record.sweep, signal },
+        );
+      } else {
+        outcome = await runPool(
+          runs.map(({ run, config }) => ({
+            name: `${run.setting} seed ${run.seed}`,
+            dir: join(out, run.dir),
+            config,
+          })),
+          { title, command: "deno task sweep", jobs: flags.workers, signal },
+        );
+      }
+      if (outcome.interrupted === undefined && outcome.finished + outcome.skipped > 0) {
+        await writeResults(out, plan);
+      }
+    } finally {
+      await lock.release();
+    }
+    if (queue) throwUnlessCollected(outcome, out, queue.server);
+    throwUnlessComplete(outcome, out, "deno task sweep");
   } finally {
-    await lock.release();
+    await queue?.close();
   }
-  throwUnlessComplete(outcome, out, "deno task sweep");
+}
+
+/**
+ * A sweep runs where it started: on the queue it was put on, or here. Refuses a command line that
+ * names another place for a sweep under way.
+ */
+async function checkQueueChoice(out: string, server: string | undefined): Promise<void> {
+  const record = await readQueueRecord(out);
+  if (record && server === undefined) {
+    throw new UsageError(
+      `The sweep in ${out} runs on the work queue at nats://${record.server}: continue it with ` +
+        `--queue nats://${record.server}`,
+    );
+  }
+  if (!record && server !== undefined && await readSweepPlan(out)) {
+    throw new UsageError(
+      `The sweep in ${out} was started without --queue: continue it without, or give another --out`,
+    );
+  }
+  if (record && server !== undefined) await queueRecordFor(out, server, record);
+}
+
+/** A queued sweep whose waiting was interrupted: the runs go on without it. */
+function throwUnlessCollected(outcome: QueueOutcome, out: string, server: string): void {
+  if (outcome.interrupted === undefined) return;
+  const done = outcome.finished + outcome.skipped;
+  throw new StopError(
+    `Stopped waiting (${outcome.interrupted}): ${done} of ${outcome.runs} runs collected; the ` +
+      `other ${outcome.unfinished} go on on the workers (collect them with deno task sweep ` +
+      `--queue nats://${server} --out ${out})`,
+    { exitCode: outcome.interrupted === "SIGTERM" ? 143 : 130 },
+  );
 }
 
 if (import.meta.main) {

@@ -15,12 +15,21 @@ Deno.test("deno.json tasks never grant all permissions", () => {
 });
 
 Deno.test("deno.json tasks that train or evaluate get no network access", () => {
-  for (
-    const name of ["train", "eval", "report", "bandit-testbed", "export", "benchmark", "sweep"]
-  ) {
+  for (const name of ["train", "eval", "report", "bandit-testbed", "export", "benchmark"]) {
     const command = tasks[name];
     if (command === undefined) continue;
     assert.ok(!/--allow-net\b/.test(command), `task ${name} may use the network: ${command}`);
+  }
+});
+
+Deno.test("deno task sweep and deno task worker add to train's grants only the network (--queue, a host the user names)", () => {
+  for (const name of ["sweep", "worker"]) {
+    const words = tasks[name].replace(`tasks/${name}.ts`, "").split(/\s+/).filter(Boolean);
+    assert.ok(words.includes("--allow-net"), `task ${name}: ${tasks[name]}`);
+    assert.equal(
+      words.filter((word) => word !== "--allow-net").join(" "),
+      tasks.train.replace("tasks/train.ts", "").trim(),
+    );
   }
 });
 
@@ -39,6 +48,7 @@ Deno.test("deno.json has every CLI task, and only the test task may start subpro
       "bandit-testbed",
       "benchmark",
       "sweep",
+      "worker",
       "demo",
     ]
   ) {
@@ -64,6 +74,7 @@ Deno.test("deno.json tasks grant environment variables by name only, and never p
       "export",
       "benchmark",
       "sweep",
+      "worker",
       "demo",
     ]
   ) {
@@ -75,11 +86,11 @@ Deno.test("deno.json tasks grant environment variables by name only, and never p
   }
   // eval writes nothing and reads no variable; it may set the one the Vulkan driver reads.
   assert.ok(/--allow-env=XDG_RUNTIME_DIR\s/.test(tasks.eval), tasks.eval);
-  for (const name of ["train", "benchmark", "sweep", "eval"]) {
+  for (const name of ["train", "benchmark", "sweep", "worker", "eval"]) {
     assert.ok(/--allow-env=\S*XDG_RUNTIME_DIR/.test(tasks[name]), `task ${name} quiets the driver`);
   }
-  // The benchmark's and the sweep's workers train as train does, with the grants they inherit.
-  for (const name of ["benchmark", "sweep"]) {
+  // The benchmark's workers train as train does, with the grants they inherit.
+  for (const name of ["benchmark"]) {
     assert.equal(
       tasks[name].replace(`tasks/${name}.ts`, ""),
       tasks.train.replace("tasks/train.ts", ""),

@@ -867,10 +867,42 @@ const BAD_INPUTS: BadInput[] = [
       '--seeds must be seeds in [0, 4294967295] or ranges like 1-10, separated by commas, got "3-1"',
     ],
     ["--workers 0", '--workers must be a positive integer, got "0"'],
+    [
+      "--queue http://127.0.0.1:4222",
+      '--queue must be nats://HOST:PORT, got "http://127.0.0.1:4222"',
+    ],
+    [
+      "--queue nats://127.0.0.1:1 --workers 2",
+      "--workers counts the runs trained here; with --queue the deno task worker processes " +
+      "train them",
+    ],
+    ["--redeliver-after 5", "--redeliver-after needs --queue: it is the work queue's wait"],
+    [
+      "--queue nats://127.0.0.1:1",
+      "Cannot reach the work queue at nats://127.0.0.1:1: connection refused",
+    ],
   ] as const).map(([input, message]): BadInput => ({
     task: "sweep",
     input,
     args: ["--steps", "300", ...input.split(" "), "--out", "{root}/sweep"],
+    message,
+  })),
+  // deno task worker: its queue is checked, and reached, before it makes its scratch directory.
+  ...([
+    ["", "deno task worker needs --queue nats://HOST:PORT, the sweep's queue"],
+    ["--queue 127.0.0.1:4222", '--queue must be nats://HOST:PORT, got "127.0.0.1:4222"'],
+    [
+      "--queue nats://127.0.0.1:1",
+      "Cannot reach the work queue at nats://127.0.0.1:1: connection refused",
+    ],
+    [
+      "--queue nats://127.0.0.1:1 --name a/b",
+      '--name must be 1 to 64 letters, digits or ._- , got "a/b"',
+    ],
+  ] as const).map(([input, message]): BadInput => ({
+    task: "worker",
+    input: input || "no flags",
+    args: [...(input ? input.split(" ") : []), "--work-dir", "{root}/worker"],
     message,
   })),
 ];

@@ -100,6 +100,12 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** What runs the training, recorded in the run directory's lock (default "rnnrl train"). */
   command?: string;
+  /**
+   * Called after each checkpoint is saved, before training goes on, with the step it holds: the
+   * run directory is then whole (its metrics log ends where the checkpoint says), so a copy taken
+   * here resumes exactly. An error it throws stops the run as a failed write would.
+   */
+  onCheckpoint?: (step: number) => void | Promise<void>;
 }
 
 /** What {@linkcode train} returns. */
@@ -399,6 +405,7 @@ async function runAndEvaluate(
       });
       saved.previous ||= saved.latest !== undefined;
       saved.latest = agent.steps;
+      await options.onCheckpoint?.(agent.steps);
     }
   } catch (error) {
     failure = error;

@@ -28,6 +28,7 @@ export type TaskName =
   | "bandit-testbed"
   | "benchmark"
   | "sweep"
+  | "worker"
   | "demo";
 
 /**
