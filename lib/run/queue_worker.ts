@@ -147,7 +147,9 @@ async function takeRun(
       summary = await train(config, {
         out: dir,
         resume: archive !== null,
-        signal: options.signal,
+        // Always a signal: with one, the trainer yields to the event loop in the final evaluation
+        // too, so the heartbeat goes on.
+        signal: options.signal ?? new AbortController().signal,
         log: () => {},
         terminal: false,
         command: "deno task worker",
