@@ -88,7 +88,15 @@ export async function runTask(
 ): Promise<TaskOutput> {
   const { code, signal, stdout, stderr } = await commandOf(task, args, options).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code, signal, stdout: decode(stdout), stderr: decode(stderr) };
+  return { code, signal, stdout: decode(stdout), stderr: withoutDownloads(decode(stderr)) };
+}
+
+/**
+ * Drops Deno's own "Download https://…" lines: on a fresh cache Deno fetches what a task first
+ * needs (esbuild for `Deno.bundle`, for one) and says so on stderr, which is not the task's output.
+ */
+function withoutDownloads(stderr: string): string {
+  return stderr.replace(/^Download https:\/\/\S+\n/gm, "");
 }
 
 /** Starts `deno task <task> <args>` as a subprocess (stdout and stderr piped). */
