@@ -15,6 +15,8 @@
  * @module
  */
 
+import type { ConvGeometry, PoolGeometry } from "./conv_geometry.ts";
+
 /** Elementwise activations that layers and matmul epilogues can apply. */
 export type Activation = "linear" | "relu" | "tanh" | "sigmoid";
 
@@ -400,6 +402,33 @@ export interface Backend {
    * come from no input and are dropped). Computed as a gather, so the sums are deterministic.
    */
   foldPatches(patches: Tensor, options: PatchOptions): Tensor;
+
+  /**
+   * The patches of a convolution, as rows of a matrix (im2col; stride 1, zero padding). `x` is
+   * `[B, H·W·C]`, channels-last, or channels-first with `geometry.channelsFirst`. The result is
+   * `[B·H'·W', k²·C]` (`H' = H + 2p − k + 1`, likewise W'), row `b·H'·W' + y·W' + x` holding the
+   * input pixels under the kernel placed at (y − p, x − p), kernel rows then columns, each as
+   * its C channels; pixels in the padding are 0. Times a `[k²·C, F]` weight matrix, it gives the
+   * convolution's output channels-last.
+   */
+  convPatches(x: Tensor, geometry: ConvGeometry): Tensor;
+  /**
+   * The adjoint of {@linkcode Backend.convPatches}: `[B·H'·W', k²·C]` → `[B, H·W·C]` in the
+   * input's layout, each pixel receiving the sum of the patch entries copied from it, gathered
+   * in a fixed order so that the sums are deterministic.
+   */
+  convPatchesAdjoint(patches: Tensor, geometry: ConvGeometry): Tensor;
+  /**
+   * Max pooling over `s×s` windows with stride s: `[B, H·W·C]` → `[B, H'·W'·C]`, channels-last,
+   * `H' = floor(H / s)` (a remainder row or column is dropped, as ONNX's MaxPool does).
+   */
+  maxPool(x: Tensor, geometry: PoolGeometry): Tensor;
+  /**
+   * The gradient of {@linkcode Backend.maxPool} with respect to its input `x`, given the
+   * upstream `dOutput` `[B, H'·W'·C]`: each window's gradient goes to its first maximal element
+   * (row-major order), every other element gets 0.
+   */
+  maxPoolBackward(x: Tensor, dOutput: Tensor, geometry: PoolGeometry): Tensor;
 
   /**
    * Looks ids up in an embedding table (a gather). `x` is `[R, I]`, its first `ids` columns item

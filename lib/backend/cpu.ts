@@ -44,6 +44,7 @@ import {
   shapeSize,
   type Tensor,
 } from "./backend.ts";
+import { convDims, type ConvGeometry, poolDims, type PoolGeometry } from "./conv_geometry.ts";
 import {
   activateRows,
   f32ActivationPath,
@@ -52,6 +53,12 @@ import {
   sigmoidInPlace,
   tanhInPlace,
 } from "./cpu_activations.ts";
+import {
+  convPatchesAdjointInto,
+  convPatchesInto,
+  maxPoolBackwardInto,
+  maxPoolInto,
+} from "./cpu_conv.ts";
 import { gemm, packRhs, sumRows } from "./cpu_gemm.ts";
 import {
   type LstmWeightGradients,
@@ -242,6 +249,8 @@ export class CpuBackend implements Backend {
   /** Whether live tensors are counted (see {@linkcode CpuBackendOptions.debug}). */
   readonly debug: boolean;
   readonly #alloc: (n: number) => FloatArray;
+  /** Rounds a running sum to the tensors' precision (the conv adjoint sums as the GPU does). */
+  readonly #round: (v: number) => number;
   readonly #ledger: TensorLedger | undefined;
   /** See {@linkcode CpuBackend.#scratch}; grown, never shrunk. */
   #scratchArray: FloatArray = new Float32Array(0);
@@ -252,6 +261,7 @@ export class CpuBackend implements Backend {
     this.debug = options.debug ?? false;
     this.device = `TypeScript on the CPU (${precision}${this.debug ? ", debug" : ""})`;
     this.#alloc = precision === "float64" ? (n) => new Float64Array(n) : (n) => new Float32Array(n);
+    this.#round = precision === "float64" ? (v) => v : Math.fround;
     this.#ledger = this.debug ? new TensorLedger() : undefined;
   }
 
@@ -629,6 +639,43 @@ export class CpuBackend implements Backend {
         }
       }
     }
+    return out;
+  }
+
+  /** A convolution's patches (see {@linkcode Backend.convPatches}). */
+  convPatches(x: Tensor, geometry: ConvGeometry): CpuTensor {
+    const d = convDims(x, geometry, false);
+    const out = this.#new([d.batch * d.outHeight * d.outWidth, d.features]);
+    convPatchesInto(cpuData(x), out.data, d);
+    return out;
+  }
+
+  /** The adjoint of {@linkcode CpuBackend.convPatches}, a gather in a fixed order. */
+  convPatchesAdjoint(patches: Tensor, geometry: ConvGeometry): CpuTensor {
+    const d = convDims(patches, geometry, true);
+    const out = this.#new([d.batch, d.height * d.width * d.channels]);
+    convPatchesAdjointInto(cpuData(patches), out.data, d, this.#round);
+    return out;
+  }
+
+  /** Max pooling (see {@linkcode Backend.maxPool}). */
+  maxPool(x: Tensor, geometry: PoolGeometry): CpuTensor {
+    const d = poolDims(x, geometry, "max-pool");
+    const out = this.#new([d.batch, d.outHeight * d.outWidth * d.channels]);
+    maxPoolInto(cpuData(x), out.data, d);
+    return out;
+  }
+
+  /** The gradient of {@linkcode CpuBackend.maxPool} (see {@linkcode Backend.maxPoolBackward}). */
+  maxPoolBackward(x: Tensor, dOutput: Tensor, geometry: PoolGeometry): CpuTensor {
+    const d = poolDims(x, geometry, "back-propagate max pooling");
+    expectShape(
+      dOutput,
+      [d.batch, d.outHeight * d.outWidth * d.channels],
+      "the gradient of maxPool",
+    );
+    const out = this.#new(x.shape);
+    maxPoolBackwardInto(cpuData(x), cpuData(dOutput), out.data, d);
     return out;
   }
 

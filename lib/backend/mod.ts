@@ -28,6 +28,14 @@ export {
   type Tensor,
 } from "./backend.ts";
 export {
+  checkConvGeometry,
+  checkPoolGeometry,
+  type ConvDims,
+  type ConvGeometry,
+  type PoolDims,
+  type PoolGeometry,
+} from "./conv_geometry.ts";
+export {
   CpuBackend,
   type CpuBackendOptions,
   CpuTensor,

@@ -45,6 +45,17 @@ export type LayerConfig =
   | { type: "gru"; units: number; linearBeforeReset: boolean }
   | { type: "embedding"; vocabulary: number; size: number; ids: number }
   | {
+    type: "conv2d";
+    filters: number;
+    kernelSize: number;
+    padding: "same" | "valid";
+    activation: string;
+    height: number;
+    width: number;
+    inputLayout: "channels-last" | "channels-first";
+  }
+  | { type: "maxpool2d"; size: number; height: number; width: number }
+  | {
     type: "cellwise";
     height: number;
     width: number;
@@ -52,6 +63,16 @@ export type LayerConfig =
     hidden: number[];
     activation: string;
   };
+
+/** The size of an image a convolution or pooling gives, channels-last (`[H, W, C]` flat). */
+export interface ImageShape {
+  /** Rows. */
+  height: number;
+  /** Columns. */
+  width: number;
+  /** Channels per pixel. */
+  channels: number;
+}
 
 /** One layer of a {@linkcode Sequential} model. */
 export interface Layer {
@@ -71,8 +92,16 @@ export interface Layer {
   readonly parameters: readonly Parameter[];
   /** The serialisable description. */
   readonly config: LayerConfig;
-  /** Creates the parameters for a given input size, drawing initial values from `rng`. */
-  build(backend: Backend, inputSize: number, rng: Rng, prefix: string): void;
+  /**
+   * The image the layer gives, for a convolution or pooling after it (convolution and pooling
+   * layers; undefined for the others).
+   */
+  readonly outputImage?: ImageShape;
+  /**
+   * Creates the parameters for a given input size, drawing initial values from `rng`. `image` is
+   * the previous layer's {@linkcode Layer.outputImage}, if it gives one.
+   */
+  build(backend: Backend, inputSize: number, rng: Rng, prefix: string, image?: ImageShape): void;
   /** A zero initial state for a batch, or undefined for a stateless layer. */
   initialState(batch: number): LayerState | undefined;
   /** Runs the layer. Input and state are borrowed; the output and final state belong to the caller. */

@@ -1,5 +1,5 @@
 /**
- * The layer API: Dense, LSTM, GRU, Cellwise, Sequential, initialisers, optimizers and clipping.
+ * The layer API: Dense, LSTM, GRU, Embedding, Cellwise, Conv2D, MaxPool2D, Sequential, initialisers, optimizers and clipping.
  *
  * @module
  */
@@ -8,6 +8,7 @@ export { type NamedArray, Parameter, type Trainable } from "./parameter.ts";
 export { glorotUniform, orthogonal } from "./init.ts";
 export {
   type ForwardOptions,
+  type ImageShape,
   type Layer,
   type LayerBackward,
   type LayerConfig,
@@ -19,6 +20,14 @@ export { Embedding, type EmbeddingOptions } from "./embedding.ts";
 export { LSTM, type LstmOptions } from "./lstm.ts";
 export { GRU, type GruOptions } from "./gru.ts";
 export { Cellwise, type CellwiseOptions } from "./cellwise.ts";
+export {
+  Conv2D,
+  type Conv2DOptions,
+  type ConvPadding,
+  type ImageLayout,
+  MaxPool2D,
+  type MaxPool2DOptions,
+} from "./conv2d.ts";
 export {
   type RecurrentState,
   Sequential,

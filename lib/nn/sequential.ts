@@ -7,10 +7,11 @@
 import type { Backend, Tensor } from "../backend/backend.ts";
 import { Rng } from "../io/rng.ts";
 import { Cellwise } from "./cellwise.ts";
+import { Conv2D, MaxPool2D } from "./conv2d.ts";
 import { Dense } from "./dense.ts";
 import { Embedding } from "./embedding.ts";
 import { GRU } from "./gru.ts";
-import type { Layer, LayerConfig, LayerState } from "./layer.ts";
+import type { ImageShape, Layer, LayerConfig, LayerState } from "./layer.ts";
 import { LSTM } from "./lstm.ts";
 import { type NamedArray, type Parameter, readParameters, writeParameters } from "./parameter.ts";
 
@@ -100,9 +101,11 @@ export class Sequential {
     this.inputSize = options.inputSize;
     const rng = new Rng(options.seed ?? 0);
     let size = options.inputSize;
+    let image: ImageShape | undefined;
     this.layers.forEach((layer, i) => {
-      layer.build(backend, size, rng, `layers.${i}`);
+      layer.build(backend, size, rng, `layers.${i}`, image);
       size = layer.units;
+      image = layer.outputImage;
     });
     this.outputSize = size;
   }
@@ -119,6 +122,18 @@ export class Sequential {
           return new GRU({ units: c.units, linearBeforeReset: c.linearBeforeReset });
         case "embedding":
           return new Embedding({ vocabulary: c.vocabulary, size: c.size, ids: c.ids });
+        case "conv2d":
+          return new Conv2D({
+            filters: c.filters,
+            kernelSize: c.kernelSize,
+            padding: c.padding,
+            activation: c.activation as Conv2D["activation"],
+            height: c.height,
+            width: c.width,
+            inputLayout: c.inputLayout,
+          });
+        case "maxpool2d":
+          return new MaxPool2D({ size: c.size, height: c.height, width: c.width });
         case "cellwise":
           return new Cellwise({
             height: c.height,

@@ -5,7 +5,9 @@
  * Dense layers apply to `[T, B, H]` sequences), activations become `Relu`, `Tanh` and `Sigmoid`,
  * an Embedding layer becomes `Gather` from its table (its id columns `Slice`d off the float
  * observation and `Cast` to int64 in the graph, so the input stays float; the passed-through
- * columns `Concat`enated after the vectors),
+ * columns `Concat`enated after the vectors), Conv2D and MaxPool2D layers become `Conv` (with
+ * its activation) and `MaxPool` on an NCHW image (`Reshape`d, and `Transpose`d from
+ * channels-last, where a run of them starts; `Transpose`d back and flattened where it ends),
  * LSTM layers become ONNX's `LSTM` operator, GRU layers ONNX's `GRU` operator (with
  * `linear_before_reset` as the layer has it), and a Cellwise layer (feed-forward models only)
  * becomes its patch gather (`Reshape`, `Pad`, `Add` of the outside flag, `Gather` with a constant
@@ -47,6 +49,14 @@ import {
   type OnnxDim,
   OnnxGraphBuilder,
 } from "./graph.ts";
+import {
+  convNodes,
+  imageFromRows,
+  leadDims,
+  maxPoolNodes,
+  type OnnxImage,
+  rowsFromImage,
+} from "./conv_export.ts";
 import { encodeOnnxModel, type OnnxStringEntry } from "./onnx_proto.ts";
 import { ONNX_SEAL_KEY, sealOnnxModel } from "./seal.ts";
 
@@ -207,6 +217,10 @@ export async function exportOnnx(
   const stateInputs: string[] = [];
   const stateOutputs: { name: string; size: number }[] = [];
   let inputSize = model.inputSize;
+  // Between consecutive Conv2D and MaxPool2D layers the activations stay an NCHW image.
+  let image: OnnxImage | null = null;
+  let leadShape: string | undefined; // the int64 [T, B] of a recurrent model's input
+  const observation = x;
 
   for (let i = 0; i < model.layers.length; i++) {
     const layer = model.layers[i];
@@ -214,17 +228,40 @@ export async function exportOnnx(
     const last = i === model.layers.length - 1;
     const prefix = `layers.${i}`;
     const params = await readParameters(layer.parameters, model.backend);
-    const expectShape = (k: number, shape: number[]) => {
-      const p = params[k];
-      if (!p || p.shape.join() !== shape.join()) {
-        throw new TypeError(
-          `Cannot export layer ${i} to ONNX: parameter ${k} has shape [${
-            p?.shape ?? ""
-          }], expected [${shape}]`,
-        );
+    if (config.type === "conv2d" || config.type === "maxpool2d") {
+      image ??= imageFromRows(g, x, {
+        height: config.height,
+        width: config.width,
+        channels: inputSize / (config.height * config.width),
+        channelsFirst: config.type === "conv2d" && config.inputLayout === "channels-first",
+      }, prefix);
+      if (config.type === "conv2d") {
+        const { filters, kernelSize: k } = config;
+        image = convNodes(g, image, {
+          w: expectShapeOf(params, i, 0, [k * k * image.channels, filters]),
+          b: expectShapeOf(params, i, 1, [filters]),
+          filters,
+          kernel: k,
+          padding: config.padding === "same" ? (k - 1) / 2 : 0,
+          activation: config.activation,
+          prefix,
+        });
+      } else {
+        image = maxPoolNodes(g, image, { size: config.size, prefix });
       }
-      return p.data;
-    };
+      inputSize = layer.units;
+      if (last || !isImageLayer(model.layers[i + 1])) {
+        if (recurrent) leadShape ??= leadDims(g, observation, prefix);
+        x = rowsFromImage(g, image, {
+          prefix,
+          lead: leadShape,
+          output: last ? ONNX_OUTPUT : undefined,
+        });
+        image = null;
+      }
+      continue;
+    }
+    const expectShape = (k: number, shape: number[]) => expectShapeOf(params, i, k, shape);
     if (config.type === "cellwise") {
       const cells = config.height * config.width;
       const layers: { w: Float32Array; b: Float32Array; units: number }[] = [];
@@ -360,6 +397,29 @@ export async function exportOnnx(
   return await sealOnnxModel(encodeOnnxModel(onnx));
 }
 
+/** Parameter k of layer i, checked to have the given shape. */
+function expectShapeOf(
+  params: { shape: number[]; data: Float32Array }[],
+  i: number,
+  k: number,
+  shape: number[],
+): Float32Array {
+  const p = params[k];
+  if (!p || p.shape.join() !== shape.join()) {
+    throw new TypeError(
+      `Cannot export layer ${i} to ONNX: parameter ${k} has shape [${
+        p?.shape ?? ""
+      }], expected [${shape}]`,
+    );
+  }
+  return p.data;
+}
+
+function isImageLayer(layer: Layer): boolean {
+  const type = layer.config.type;
+  return type === "conv2d" || type === "maxpool2d";
+}
+
 /** Throws unless the layer is a Dense or Cellwise with a known activation, an LSTM or a GRU. */
 function checkExportable(layer: Layer, i: number): void {
   const config = layer.config as { type?: unknown; activation?: unknown; units?: unknown };
@@ -378,6 +438,14 @@ function checkExportable(layer: Layer, i: number): void {
         `Cannot export layer ${i} to ONNX: linearBeforeReset is ${JSON.stringify(lbr)}`,
       );
     }
+  } else if (config.type === "conv2d" || config.type === "maxpool2d") {
+    const activation = config.type === "conv2d" ? config.activation : "linear";
+    if (!ACTIVATIONS.includes(activation as (typeof ACTIVATIONS)[number])) {
+      throw new TypeError(
+        `Cannot export layer ${i} to ONNX: unsupported activation ${JSON.stringify(activation)}`,
+      );
+    }
+    return;
   } else if (config.type === "embedding") {
     const { vocabulary, size, ids } = config as {
       vocabulary?: unknown;

@@ -45,6 +45,7 @@ import {
   matmulDims,
   matrixDims,
 } from "../_checks.ts";
+import { convDims, type ConvGeometry, poolDims, type PoolGeometry } from "../conv_geometry.ts";
 import { BufferPool, pooledSize } from "./buffer_pool.ts";
 import { envFlag, requestGpuDevice } from "./device.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
@@ -66,6 +67,12 @@ import {
 import { encodeEmbeddingBackward, encodeEmbeddingForward } from "./kernels/embedding.ts";
 import { encodeMatmul } from "./kernels/matmul.ts";
 import { encodeFoldPatches, encodeUnfoldPatches } from "./kernels/patches.ts";
+import {
+  encodeConvPatches,
+  encodeConvPatchesAdjoint,
+  encodeMaxPool,
+  encodeMaxPoolBackward,
+} from "./kernels/conv.ts";
 import { encodeAdam, encodeRmsprop, type OptimizerSlot } from "./kernels/optimizers.ts";
 import {
   encodeArgmax,
@@ -585,6 +592,47 @@ export class WebGpuBackend implements Backend {
     const pb = this.#buf(patches);
     const out = this.#new([dims.batch, dims.channels * dims.height * dims.width], "fold");
     encodeFoldPatches(this.#recorder, pb, out.buffer, dims);
+    return out;
+  }
+
+  /** A convolution's patches (see {@linkcode Backend.convPatches}). */
+  convPatches(x: Tensor, geometry: ConvGeometry): WebGpuTensor {
+    const d = convDims(x, geometry, false);
+    const xb = this.#buf(x);
+    const out = this.#new([d.batch * d.outHeight * d.outWidth, d.features], "convPatches");
+    encodeConvPatches(this.#recorder, xb, out.buffer, d);
+    return out;
+  }
+
+  /** The adjoint of {@linkcode WebGpuBackend.convPatches}, as a deterministic gather. */
+  convPatchesAdjoint(patches: Tensor, geometry: ConvGeometry): WebGpuTensor {
+    const d = convDims(patches, geometry, true);
+    const pb = this.#buf(patches);
+    const out = this.#new([d.batch, d.height * d.width * d.channels], "convPatchesAdjoint");
+    encodeConvPatchesAdjoint(this.#recorder, pb, out.buffer, d);
+    return out;
+  }
+
+  /** Max pooling (see {@linkcode Backend.maxPool}). */
+  maxPool(x: Tensor, geometry: PoolGeometry): WebGpuTensor {
+    const d = poolDims(x, geometry, "max-pool");
+    const xb = this.#buf(x);
+    const out = this.#new([d.batch, d.outHeight * d.outWidth * d.channels], "maxPool");
+    encodeMaxPool(this.#recorder, xb, out.buffer, d);
+    return out;
+  }
+
+  /** The gradient of {@linkcode WebGpuBackend.maxPool} (see {@linkcode Backend.maxPoolBackward}). */
+  maxPoolBackward(x: Tensor, dOutput: Tensor, geometry: PoolGeometry): WebGpuTensor {
+    const d = poolDims(x, geometry, "back-propagate max pooling");
+    expectShape(
+      dOutput,
+      [d.batch, d.outHeight * d.outWidth * d.channels],
+      "the gradient of maxPool",
+    );
+    const xb = this.#buf(x), db = this.#buf(dOutput);
+    const out = this.#new([...x.shape], "maxPoolBackward");
+    encodeMaxPoolBackward(this.#recorder, xb, db, out.buffer, d);
     return out;
   }
 
