@@ -358,3 +358,76 @@ export async function createOrtGruForward(
     dispose: () => session.release(),
   };
 }
+
+/** The shape of a convolutional training step: a batch of square single-channel images. */
+export interface ConvWorkload {
+  /** Images per step. */
+  batch: number;
+  /** Rows and columns of an image. */
+  size: number;
+  /** Filters of the first convolution; the second has twice as many. */
+  filters: number;
+}
+
+/**
+ * A TF.js convolutional training step: `conv2d(F, 3×3, same, relu)`, `maxPooling2d(2)`,
+ * `conv2d(2F, 3×3, same, relu)`, `maxPooling2d(2)`, `flatten`, `dense(10)` on `[B, S, S, 1]`
+ * images, mean squared error against fixed targets, Adam (learning rate 1e-3). One run is one
+ * `model.trainOnBatch(x, y)`, which reads the loss back.
+ *
+ * @param backend The TF.js backend.
+ * @param workload The shape.
+ * @returns The prepared workload, warmed up by one step.
+ */
+export async function createTfjsConvTrainStep(
+  backend: TfjsBackendName,
+  workload: ConvWorkload,
+  options: PeerOptions = {},
+): Promise<PeerWorkload> {
+  const { batch: B, size: S, filters: F } = workload;
+  for (const [name, value] of Object.entries(workload)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(`Cannot set up TF.js conv training step: ${name} is ${value}`);
+    }
+  }
+  await useTfjsBackend(backend);
+  const rng = new Rng(options.seed ?? 0);
+  const model = tfl.sequential();
+  const conv = (filters: number, first: boolean) =>
+    tfl.layers.conv2d({
+      filters,
+      kernelSize: 3,
+      padding: "same",
+      activation: "relu",
+      ...(first ? { inputShape: [S, S, 1] } : {}),
+    });
+  model.add(conv(F, true));
+  model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(conv(2 * F, false));
+  model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tfl.layers.flatten());
+  model.add(tfl.layers.dense({ units: 10 }));
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: "meanSquaredError" });
+  const x = tf.tensor4d(randomArray(rng, B * S * S, 1), [B, S, S, 1]);
+  const y = tf.tensor2d(randomArray(rng, B * 10, 1), [B, 10]);
+  const step = async () => {
+    await useTfjsBackend(backend);
+    const loss = await model.trainOnBatch(x, y);
+    if (typeof loss !== "number" || !Number.isFinite(loss)) {
+      throw new Error(`Cannot run TF.js conv training step: loss is ${loss}`);
+    }
+  };
+  await step();
+  return {
+    description: `tfjs ${backend} conv2d(${F}) pool conv2d(${
+      2 * F
+    }) pool dense(10) trainOnBatch, Adam, MSE, x [${B},${S},${S},1]`,
+    run: step,
+    dispose: async () => {
+      await useTfjsBackend(backend);
+      model.dispose();
+      x.dispose();
+      y.dispose();
+    },
+  };
+}

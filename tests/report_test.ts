@@ -450,3 +450,40 @@ Deno.test("formatMeanSpread shows rounding noise as 0 and a real spread to 4 dig
   assert.equal(formatMeanSpread(6.399999999999999, 0.123456), "6.4 ± 0.1235");
   assert.equal(formatMeanSpread(0, 0.25), "0 ± 0.25");
 });
+
+Deno.test("a contextual bandit's run report plots its cumulative regret against uniform random", async () => {
+  await withTempDir(async (root) => {
+    const dir = await fakeRun(root, "digits", { env: "cartpole", seed: 1, episodes: 50 });
+    // Rounds of one step whose regrets are 1, 0, 0, 1, 0, …: two in five missed, 20 in all.
+    const lines = Array.from({ length: 50 }, (_, i) => {
+      const regret = i % 5 === 0 || i % 5 === 3 ? 1 : 0;
+      return JSON.stringify({
+        kind: "episode",
+        step: i + 1,
+        episode: i + 1,
+        return: 1 - regret,
+        length: 1,
+        regret,
+      });
+    });
+    await Deno.writeTextFile(`${dir}/metrics.jsonl`, lines.join("\n") + "\n");
+    const config = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      JSON.stringify({ ...config, env: "mnist-bandit" }),
+    );
+    const run = await readRun(dir);
+    assert.equal(run.episodes[3].regret, 1);
+    const html = await renderReport([run], { generated: FIXED_DATE });
+    const chart = figures(html).get("regret");
+    assert.ok(chart, "a regret chart");
+    assert.match(chart, /50 rounds; final 20/);
+    assert.match(chart, /uniform random \(0\.9 a round\)/);
+    assert.equal(marks(chart).line, 2, "the agent's line and random's");
+    // Runs without regrets get no such chart.
+    const plain = await readRun(
+      await fakeRun(root, "plain", { env: "cartpole", seed: 1, episodes: 20 }),
+    );
+    assert.ok(!figures(await renderReport([plain], { generated: FIXED_DATE })).has("regret"));
+  });
+});

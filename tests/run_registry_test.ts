@@ -6,10 +6,16 @@ import { randomPolicy } from "../lib/rl/baselines.ts";
 import { copyEnv } from "../lib/rl/env_input.ts";
 import { evaluate } from "../lib/rl/evaluation.ts";
 import { recordReplay } from "../lib/report/recorder.ts";
-import { CORE_ENV_NAMES, createEnv, ENV_NAMES, runBaseline } from "../lib/run/registry.ts";
+import {
+  CORE_ENV_NAMES,
+  createEnv,
+  ENV_NAMES,
+  prepareEnv,
+  runBaseline,
+} from "../lib/run/registry.ts";
 import { functionPolicy } from "./helpers/mod.ts";
 
-Deno.test("createEnv builds every named environment", () => {
+Deno.test("createEnv builds every named environment", async () => {
   const sizes: Record<string, [number, number]> = {
     "cartpole": [4, 2],
     "cartpole-masked": [2, 2],
@@ -19,8 +25,10 @@ Deno.test("createEnv builds every named environment", () => {
     "pendulum": [3, 5],
     "pendulum-masked": [2, 5],
     "recommender": [16, 20],
+    "mnist-bandit": [784, 10],
   };
   for (const name of ENV_NAMES) {
+    await prepareEnv(name);
     const env = createEnv(name, { seed: 1 });
     // rnnrl's own sizes; POPGym's are checked game by game in envs_popgym_test.ts.
     if ((CORE_ENV_NAMES as readonly string[]).includes(name)) {
@@ -196,8 +204,9 @@ Deno.test("eval task reports bad flags and values on one stderr line with exit c
   }
 });
 
-Deno.test("copyEnv copies every createEnv environment with its sizes, so A2C can vectorise it", () => {
+Deno.test("copyEnv copies every createEnv environment with its sizes, so A2C can vectorise it", async () => {
   for (const name of ENV_NAMES) {
+    await prepareEnv(name);
     const options = name === "minesweeper-memory"
       ? { difficulty: "medium" as const, observeAction: true }
       : {};

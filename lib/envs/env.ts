@@ -207,6 +207,21 @@ export function wonOf(info: unknown): boolean | undefined {
 }
 
 /**
+ * The regret an environment reports in the info of an episode's last step, where it knows the
+ * best reward there was (a bandit: the best arm's pay minus the pull's), else undefined.
+ *
+ * @example
+ * ```ts
+ * import { regretOf } from "@rnnrl/rnnrl";
+ * if (regretOf({ regret: 1 }) !== 1 || regretOf({}) !== undefined) throw new Error();
+ * ```
+ */
+export function regretOf(info: unknown): number | undefined {
+  const regret = (info as { regret?: unknown } | null | undefined)?.regret;
+  return typeof regret === "number" && Number.isFinite(regret) ? regret : undefined;
+}
+
+/**
  * The environment's action mask now, checked against its action count, or undefined where it has
  * none. (After an episode's last step a mask may allow nothing; acting on one is an error.)
  *

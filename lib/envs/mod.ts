@@ -1,6 +1,7 @@
 /**
  * Environments: CartPole (scalar and batched), the k-armed bandit, Minesweeper (classic and
- * memory), Pendulum with action discretisation, a simulated recommender, and vector environments.
+ * memory), Pendulum with action discretisation, a simulated recommender, the MNIST contextual
+ * bandit, and vector environments.
  *
  * @module
  */
@@ -14,6 +15,7 @@ export {
   type EnvFrame,
   type EnvSpec,
   isContinuous,
+  regretOf,
   type ResetOptions,
   type ResetResult,
   specOf,
@@ -59,6 +61,13 @@ export {
   type RecommenderModel,
   type RecommenderOptions,
 } from "./recommender.ts";
+export { MnistBandit, type MnistBanditInfo, type MnistBanditOptions } from "./mnist_bandit.ts";
+export {
+  loadedMnistDigits,
+  MNIST_PIXELS,
+  type MnistDigits,
+  setLoadedMnistDigits,
+} from "./mnist_data.ts";
 export { DiscreteActions, type DiscreteActionsOptions } from "./wrappers.ts";
 export { VectorEnv, type VectorResetResult, type VectorStepResult } from "./vector.ts";
 export * from "./popgym/mod.ts";

@@ -296,6 +296,74 @@ export function withinProblemSpec(train: readonly TrainRecord[], field: string):
 }
 
 /**
+ * Cumulative regret against step: the running sum of the episodes' regrets (a contextual
+ * bandit's rounds), with the line of a policy that always missed for scale where `perRound`,
+ * the regret of one uniformly random round, is given.
+ *
+ * @param episodes Episodes with a regret, ordered by step.
+ * @param options `perRound`: the expected regret of a uniformly random round.
+ * @returns A Vega-Lite spec.
+ *
+ * @example
+ * ```ts
+ * import { cumulativeRegretSpec } from "@rnnrl/rnnrl/report";
+ * const spec = cumulativeRegretSpec([
+ *   { step: 1, episode: 1, return: 0, length: 1, regret: 1 },
+ *   { step: 2, episode: 2, return: 1, length: 1, regret: 0 },
+ * ]);
+ * if (JSON.stringify(spec).indexOf("cumulative regret") < 0) throw new Error("titled");
+ * ```
+ */
+export function cumulativeRegretSpec(
+  episodes: readonly EpisodeEntry[],
+  options: { perRound?: number } = {},
+): VegaLiteSpec {
+  const sums: number[] = [];
+  let total = 0;
+  for (const e of episodes) sums.push(total += e.regret ?? 0);
+  const agent = "agent";
+  const values = strideIndices(episodes.length, LINE_POINTS).map((i) => ({
+    step: episodes[i].step,
+    regret: sums[i],
+    series: agent,
+  }));
+  const series = [agent];
+  if (options.perRound !== undefined && episodes.length > 0) {
+    const random = `uniform random (${formatNumber(options.perRound)} a round)`;
+    series.push(random);
+    for (const i of [0, episodes.length - 1]) {
+      values.push({ step: episodes[i].step, regret: options.perRound * (i + 1), series: random });
+    }
+  }
+  return lite({
+    ...BASE,
+    ...WIDE,
+    title: {
+      text: "Cumulative regret",
+      subtitle: `${episodes.length} rounds; final ${formatNumber(total)}`,
+    },
+    data: { values },
+    mark: { type: "line", strokeWidth: 2 },
+    encoding: {
+      x: { field: "step", type: "quantitative", axis: STEP_AXIS },
+      y: { field: "regret", type: "quantitative", title: "cumulative regret" },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain: series, range: ["#08306b", "#bdbdbd"] },
+      },
+      strokeDash: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain: series, range: [[1, 0], [4, 3]] },
+      },
+    },
+  });
+}
+
+/**
  * Evaluations during training: mean evaluation return against step, as a line with points.
  *
  * @param evals Eval records, ordered by step.

@@ -12,6 +12,7 @@
 import { vega, vl } from "./_vega.ts";
 import {
   compareRunsSpec,
+  cumulativeRegretSpec,
   episodeReturnSpec,
   evalCurveSpec,
   evalReturnsSpec,
@@ -372,6 +373,9 @@ function trainFields(run: RunData): string[] {
   return [...known, ...others].slice(0, MAX_TRAIN_FIELDS);
 }
 
+/** The expected regret of a uniformly random round, where the report knows it: 1 − 1/10. */
+const RANDOM_REGRET_PER_ROUND: Record<string, number> = { "mnist-bandit": 0.9 };
+
 /** The bandit statistics that {@linkcode withinProblemSpec} plots. */
 const WITHIN_PROBLEM_FIELDS = ["reward", "optimalAction"];
 
@@ -417,6 +421,11 @@ async function runSection(
     parts.push(await charts.figure(episodeReturnSpec(run.episodes, { window }), "episode-return"));
   } else {
     parts.push(`<p class="note">No finished episodes in metrics.jsonl.</p>`);
+  }
+  const regrets = run.episodes.filter((e) => e.regret !== undefined);
+  if (regrets.length > 0) {
+    const perRound = RANDOM_REGRET_PER_ROUND[String(run.config.env)];
+    parts.push(await charts.figure(cumulativeRegretSpec(regrets, { perRound }), "regret"));
   }
   const hasWins = run.episodes.some((e) => e.won !== undefined) ||
     run.evals.some((e) => e.winRate !== undefined);

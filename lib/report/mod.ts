@@ -16,6 +16,7 @@ export type { ReportOptions, TestbedReportOptions } from "./html.ts";
 export {
   benchmarkCurveSpec,
   compareRunsSpec,
+  cumulativeRegretSpec,
   episodeReturnSpec,
   evalCurveSpec,
   evalReturnsSpec,

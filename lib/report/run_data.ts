@@ -7,7 +7,7 @@
  *
  * Metrics lines the report reads (other kinds and other fields are ignored):
  *
- *     {"kind":"episode","step":S,"episode":E,"return":R,"length":L,"won"?:true|false}
+ *     {"kind":"episode","step":S,"episode":E,"return":R,"length":L,"won"?:true|false,"regret"?:G}
  *     {"kind":"train","step":S,"loss":…,"epsilon":…,"qMean":…, …any other numeric fields}
  *     {"kind":"eval","step":S,"meanReturn":M,"winRate"?:W}
  *
@@ -43,6 +43,8 @@ export interface EpisodeEntry {
   length: number;
   /** Whether the game was won, where the game has wins. */
   won?: boolean;
+  /** The episode's regret, where the environment reports one (a contextual bandit's). */
+  regret?: number;
 }
 
 /** One training update (`"kind":"train"`): the step and every numeric field besides it. */
@@ -208,6 +210,7 @@ export function parseMetrics(text: string): ParsedMetrics {
         length: record.length as number,
       };
       if (typeof record.won === "boolean") episode.won = record.won;
+      if (isFiniteNumber(record.regret)) episode.regret = record.regret;
       episodes.push(episode);
     } else if (kind === "train") {
       const values: Record<string, number> = {};

@@ -36,6 +36,8 @@ export interface EpisodeReport {
   return: number;
   /** The number of steps. */
   length: number;
+  /** The episode's regret, where the environment reports one (a contextual bandit's). */
+  regret?: number;
 }
 
 /**

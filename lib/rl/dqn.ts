@@ -30,6 +30,8 @@ import { type Backend, checkPatchOptions, type Tensor } from "../backend/backend
 import type { EnvSpec, StepResult } from "../envs/env.ts";
 import type { JsonObject } from "../io/json.ts";
 import { Cellwise } from "../nn/cellwise.ts";
+import { Conv2D, MaxPool2D } from "../nn/conv2d.ts";
+import type { Layer } from "../nn/layer.ts";
 import { Dense } from "../nn/dense.ts";
 import { clipGradients } from "../nn/optimizers.ts";
 import { Sequential } from "../nn/sequential.ts";
@@ -57,6 +59,37 @@ export interface DqnOptions extends QLearningOptions {
    * ({@linkcode Cellwise}; actions must be the board's cells), or null for a plain MLP.
    */
   cellwise: { height: number; width: number; radius: number } | null;
+  /**
+   * A convolutional Q-network over an image observation ({@linkcode DqnConvolution}), or null.
+   * With it, `hiddenSizes` are the Dense layers after the convolutions (none when `perCell`).
+   */
+  convolution: DqnConvolution | null;
+}
+
+/**
+ * The convolutions of a DQN's Q-network: ReLU {@linkcode Conv2D} layers of `kernelSize` ("same"
+ * padding), one per entry of `filters`, the first reading the observation as an image, each
+ * followed by a `pool`×`pool` max pooling when `pool` > 1.
+ */
+export interface DqnConvolution {
+  /** Rows of the observed image. */
+  height: number;
+  /** Columns of the observed image. */
+  width: number;
+  /** The observation's layout (Minesweeper's one-hot board is channels-first). */
+  layout: "channels-first" | "channels-last";
+  /** The kernel side (odd). */
+  kernelSize: number;
+  /** Filters of each convolution. */
+  filters: number[];
+  /** The max-pooling window after each convolution; 1 for none. */
+  pool: number;
+  /**
+   * True for a fully convolutional network scoring every pixel, a board's cell, with a last 1×1
+   * convolution (actions must be the cells; no pooling); false for Dense layers after the
+   * convolutions.
+   */
+  perCell: boolean;
 }
 
 /** The defaults: CleanRL's and SB3's DQN where they agree, sized for small control tasks. */
@@ -64,6 +97,7 @@ export const DQN_DEFAULTS: Readonly<DqnOptions> = Object.freeze({
   hiddenSizes: [120, 84],
   embedding: null,
   cellwise: null,
+  convolution: null,
   dueling: false,
   learningRate: 2.5e-4,
   gamma: 0.99,
@@ -106,7 +140,89 @@ export function resolveDqnOptions(options: Partial<DqnOptions> = {}): DqnOptions
       throw new RangeError("Cannot use embedding with cellwise: a board's cells are not ids");
     }
   } else o.cellwise = null;
+  if (o.convolution != null) {
+    o.convolution = checkConvolution(o.convolution);
+    for (
+      const [other, set] of [["cellwise", o.cellwise], ["dueling", o.dueling], [
+        "embedding",
+        o.embedding,
+      ]]
+    ) {
+      if (set) {
+        throw new RangeError(`Cannot use ${other} with convolution: choose one Q-network`);
+      }
+    }
+  } else o.convolution = null;
   return o;
+}
+
+/** Checks a {@linkcode DqnConvolution} and returns it with its fields alone. */
+function checkConvolution(c: DqnConvolution): DqnConvolution {
+  const what = "use convolution";
+  const { height, width, kernelSize, filters, pool, perCell, layout } = c;
+  for (
+    const [name, value] of [["height", height], ["width", width], ["kernelSize", kernelSize], [
+      "pool",
+      pool,
+    ]] as const
+  ) {
+    if (!(Number.isSafeInteger(value) && value >= 1)) {
+      throw new RangeError(`Cannot ${what}: ${name} is ${value}, expected an integer >= 1`);
+    }
+  }
+  if (kernelSize % 2 === 0) {
+    throw new RangeError(
+      `Cannot ${what}: kernelSize must be odd ("same" padding), got ${kernelSize}`,
+    );
+  }
+  if (
+    !Array.isArray(filters) || filters.length === 0 ||
+    !filters.every((f) => Number.isSafeInteger(f) && f >= 1)
+  ) {
+    throw new RangeError(
+      `Cannot ${what}: filters must be positive integers, got ${JSON.stringify(filters)}`,
+    );
+  }
+  if (layout !== "channels-first" && layout !== "channels-last") {
+    throw new RangeError(
+      `Cannot ${what}: layout must be "channels-first" or "channels-last", got ${layout}`,
+    );
+  }
+  if (typeof perCell !== "boolean") {
+    throw new RangeError(`Cannot ${what}: perCell must be true or false, got ${perCell}`);
+  }
+  if (perCell && pool !== 1) {
+    throw new RangeError(
+      `Cannot ${what}: a per-cell network keeps the board's size (pool must be 1)`,
+    );
+  }
+  return { height, width, layout, kernelSize, filters: [...filters], pool, perCell };
+}
+
+/**
+ * A convolutional Q-network: the convolutions (and poolings), then either a 1×1 convolution to
+ * one value per cell, whose channels-last output is the cells in row-major order (`perCell`),
+ * or the hidden Dense layers and one output per action. ReLU convolutions of the given filters (the first
+ * reading the channels-first observation), then a 1×1 convolution to one value per cell, whose
+ * channels-last output is the cells in row-major order: the actions.
+ */
+function convolutionalQLayers(
+  c: DqnConvolution,
+  hiddenSizes: readonly number[],
+  actions: number,
+): Layer[] {
+  const layers: Layer[] = [];
+  c.filters.forEach((filters, i) => {
+    const first = i === 0 ? { height: c.height, width: c.width, inputLayout: c.layout } : {};
+    layers.push(new Conv2D({ filters, kernelSize: c.kernelSize, activation: "relu", ...first }));
+    if (c.pool > 1) layers.push(new MaxPool2D({ size: c.pool }));
+  });
+  if (c.perCell) return [...layers, new Conv2D({ filters: 1, kernelSize: 1 })];
+  return [
+    ...layers,
+    ...hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
+    new Dense({ units: actions }),
+  ];
 }
 
 /**
@@ -141,20 +257,26 @@ export class DQN extends OffPolicyAgent<DqnOptions> {
   constructor(env: EnvSpec, options: Partial<DqnOptions> = {}, backend?: Backend) {
     super("dqn", "DQN", env, resolveDqnOptions(options), backend);
     const o = this.options, A = this.spec.actionCount;
-    const board = o.cellwise;
-    if (board && board.height * board.width !== A) {
-      throw new RangeError(
-        `Cannot build a cellwise Q-network: a ${board.height}×${board.width} board has ${
-          board.height * board.width
-        } cells, but the environment has ${A} actions`,
-      );
+    const board = o.cellwise, conv = o.convolution;
+    const cells = conv?.perCell ? conv : null;
+    for (const [kind, b] of [["cellwise", board], ["per-cell convolutional", cells]] as const) {
+      if (b && b.height * b.width !== A) {
+        throw new RangeError(
+          `Cannot build a ${kind} Q-network: a ${b.height}×${b.width} board has ${
+            b.height * b.width
+          } cells, but the environment has ${A} actions`,
+        );
+      }
     }
-    const layers = () =>
-      board ? [new Cellwise({ ...board, hidden: o.hiddenSizes, activation: "relu" })] : [
+    const layers = (): Layer[] => {
+      if (board) return [new Cellwise({ ...board, hidden: o.hiddenSizes, activation: "relu" })];
+      if (conv) return convolutionalQLayers(conv, o.hiddenSizes, A);
+      return [
         ...embeddingLayers(o.embedding),
         ...o.hiddenSizes.map((units) => new Dense({ units, activation: "relu" })),
         new Dense({ units: A + (o.dueling ? 1 : 0) }),
       ];
+    };
     const build = () =>
       new QNetwork(
         new Sequential(this.backend, {

@@ -17,7 +17,7 @@
  */
 
 import type { EnvCore, StepResult } from "../envs/env.ts";
-import { canSnapshot } from "../envs/env.ts";
+import { canSnapshot, regretOf } from "../envs/env.ts";
 import type { JsonObject, JsonValue } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
 import { type AgentArray, findArray, type NamedArrays } from "./state.ts";
@@ -37,8 +37,11 @@ export interface EnvCursorOptions {
 export interface CursorStep<Info = unknown> {
   /** The environment's result. */
   result: StepResult<Info>;
-  /** The finished episode's return and length where this step ended it, else null. */
-  ended: { return: number; length: number } | null;
+  /**
+   * The finished episode's return and length where this step ended it, else null; and its
+   * regret where the environment reports one ({@linkcode regretOf}).
+   */
+  ended: { return: number; length: number; regret?: number } | null;
 }
 
 /**
@@ -132,7 +135,9 @@ export class EnvCursor {
     this.observation = result.observation;
     if (!(result.terminated || result.truncated)) return { result, ended: null };
     this.episodes++;
-    return { result, ended: { return: this.episodeReturn, length: this.#actions.length } };
+    const ended = { return: this.episodeReturn, length: this.#actions.length };
+    const regret = regretOf(result.info);
+    return { result, ended: regret === undefined ? ended : { ...ended, regret } };
   }
 
   /** Starts the next episode (after one ended) and returns its first observation. */

@@ -56,7 +56,7 @@ export {
 export { RolloutBuffer, type RolloutData, type RolloutTargets } from "./rollout_buffer.ts";
 export { QNetwork } from "./q_network.ts";
 export { OffPolicyAgent, type QLearningOptions, type QUpdateStats } from "./off_policy.ts";
-export { DQN, DQN_DEFAULTS, type DqnOptions } from "./dqn.ts";
+export { DQN, DQN_DEFAULTS, type DqnConvolution, type DqnOptions } from "./dqn.ts";
 export { DRQN, DRQN_DEFAULTS, type DrqnOptions } from "./drqn.ts";
 export {
   ActorCritic,

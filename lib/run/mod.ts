@@ -19,10 +19,14 @@ export {
   type CreateEnvOptions,
   ENV_NAMES,
   type EnvName,
+  prepareEnv,
   runBaseline,
 } from "./registry.ts";
+export { loadMnistDigits } from "./mnist_digits.ts";
 export {
   DEFAULT_TRAIN_STEPS,
+  NETWORK_NAMES,
+  type NetworkName,
   POPGYM_PPO_PRESET,
   presetEnvOptions,
   presetFor,

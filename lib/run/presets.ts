@@ -22,6 +22,44 @@ export interface TrainPreset {
   envOptions?: JsonObject;
   /** Steps between checkpoints when `--checkpoint-every` is not given (default 10 000). */
   checkpointEvery?: number;
+  /** The Q-network `options` describe (DQN presets; default "mlp"). */
+  network?: NetworkName;
+  /**
+   * The other Q-networks the preset offers, chosen with `--network`: agent options laid over
+   * `options` (and the steps, where the network is tuned for another budget).
+   */
+  networks?: Partial<Record<NetworkName, { options: JsonObject; steps?: number }>>;
+}
+
+/** The Q-networks of DQN that `--network` names. */
+export type NetworkName = "mlp" | "cellwise" | "cnn";
+
+/** The `--network` choices. */
+export const NETWORK_NAMES: readonly NetworkName[] = ["mlp", "cellwise", "cnn"];
+
+/**
+ * The preset with the network chosen: its own, or one of its `networks` laid over it.
+ *
+ * @returns The preset for that network, or undefined when it offers none such.
+ */
+export function presetWithNetwork(
+  preset: TrainPreset,
+  network: NetworkName,
+): TrainPreset | undefined {
+  if ((preset.network ?? "mlp") === network) return preset;
+  const variant = preset.networks?.[network];
+  if (!variant) return undefined;
+  return {
+    ...preset,
+    steps: variant.steps ?? preset.steps,
+    options: { ...preset.options, ...variant.options },
+    network,
+  };
+}
+
+/** The networks a preset offers, its own first. */
+export function presetNetworks(preset: TrainPreset): NetworkName[] {
+  return [preset.network ?? "mlp", ...Object.keys(preset.networks ?? {}) as NetworkName[]];
 }
 
 /**
@@ -68,6 +106,59 @@ const DQN_MINESWEEPER: JsonObject = {
   trainFrequency: 32,
   targetUpdateInterval: 500,
   epsilon: { start: 1, end: 0.02, steps: 10_000 },
+};
+
+/**
+ * DQN on "minesweeper" with `--network cnn`: a fully convolutional Q-network (four 3×3 ReLU
+ * convolutions of 32 filters, whose receptive field of 9×9 cells covers the board from every
+ * cell, then a 1×1 convolution to one Q-value per cell) in place of the cellwise one. It scores
+ * whole boards in every update (the cellwise network scores only the taken cells' patches), so
+ * an update costs far more; batches are smaller.
+ */
+const DQN_MINESWEEPER_CNN: JsonObject = {
+  cellwise: null,
+  convolution: {
+    height: 9,
+    width: 9,
+    layout: "channels-first",
+    kernelSize: 3,
+    filters: [32, 32, 32, 32],
+    pool: 1,
+    perCell: true,
+  },
+  hiddenSizes: [],
+  learningRate: { start: 1e-3, end: 1e-4, steps: 400_000 },
+  batchSize: 128,
+  trainFrequency: 16,
+};
+
+/**
+ * DQN on "mnist-bandit" is the neural ε-greedy bandit of Riquelme et al. (2018): γ = 0, so the
+ * target is the round's reward and the network regresses each arm's expected pay from the image;
+ * ε falls from 1 to 0.02 over the first 2000 rounds; every 4 rounds one batch of 32 replayed
+ * rounds. The default Q-network is a small CNN (3×3 convolutions of 8 and 16 filters, each
+ * followed by 2×2 max pooling, then a Dense layer of 64); `--network mlp` is the same agent with
+ * a Dense layer of 128 over the raw pixels.
+ */
+const DQN_MNIST_BANDIT: JsonObject = {
+  convolution: {
+    height: 28,
+    width: 28,
+    layout: "channels-last",
+    kernelSize: 3,
+    filters: [8, 16],
+    pool: 2,
+    perCell: false,
+  },
+  hiddenSizes: [64],
+  gamma: 0,
+  learningRate: 1e-3,
+  batchSize: 32,
+  bufferSize: 20_000,
+  learningStarts: 200,
+  trainFrequency: 4,
+  targetUpdateInterval: 500,
+  epsilon: { start: 1, end: 0.02, steps: 2000 },
 };
 
 /** DQN on "pendulum" (5 discrete torques): a small MLP updated every step, Polyak-averaged target (τ = 0.01), γ = 0.98. */
@@ -326,7 +417,19 @@ export const TRAIN_PRESETS: Readonly<Record<string, TrainPreset>> = {
   "cartpole-masked/dqn": { steps: 100_000, options: DQN_CARTPOLE },
   "cartpole-masked/drqn": { steps: 100_000, options: DRQN_CARTPOLE_MASKED },
   // A checkpoint holds the replay (66 MB here), so it is written less often.
-  "minesweeper/dqn": { steps: 2_000_000, options: DQN_MINESWEEPER, checkpointEvery: 100_000 },
+  "minesweeper/dqn": {
+    steps: 2_000_000,
+    options: DQN_MINESWEEPER,
+    checkpointEvery: 100_000,
+    network: "cellwise",
+    networks: { cnn: { options: DQN_MINESWEEPER_CNN, steps: 400_000 } },
+  },
+  "mnist-bandit/dqn": {
+    steps: 20_000,
+    options: DQN_MNIST_BANDIT,
+    network: "cnn",
+    networks: { mlp: { options: { convolution: null, hiddenSizes: [128] } } },
+  },
   "pendulum/dqn": { steps: 30_000, options: DQN_PENDULUM },
   "minesweeper-memory/dqn": {
     steps: 100_000,

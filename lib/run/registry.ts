@@ -15,6 +15,7 @@ import {
   type MinesweeperMemoryDifficulty,
   type MinesweeperRewards,
 } from "../envs/minesweeper.ts";
+import { MnistBandit } from "../envs/mnist_bandit.ts";
 import { Pendulum } from "../envs/pendulum.ts";
 import { Recommender } from "../envs/recommender.ts";
 import {
@@ -30,6 +31,7 @@ import type { Agent } from "../rl/agent.ts";
 import { BanditAgent, type BanditAgentOptions, type BanditAlgo } from "../rl/bandit_agent.ts";
 import { myopicPolicy, popularPolicy, randomPolicy, solverPolicy } from "../rl/baselines.ts";
 import { DQN } from "../rl/dqn.ts";
+import { loadMnistDigits } from "./mnist_digits.ts";
 import { DRQN } from "../rl/drqn.ts";
 import { evaluate, type EvaluationResult } from "../rl/evaluation.ts";
 import type { Policy } from "../rl/policy.ts";
@@ -47,6 +49,7 @@ export const CORE_ENV_NAMES: readonly CoreEnvName[] = [
   "pendulum",
   "pendulum-masked",
   "recommender",
+  "mnist-bandit",
 ];
 
 /** The name of one of rnnrl's own environments. */
@@ -58,7 +61,8 @@ export type CoreEnvName =
   | "minesweeper-memory"
   | "pendulum"
   | "pendulum-masked"
-  | "recommender";
+  | "recommender"
+  | "mnist-bandit";
 
 /** The environments {@linkcode createEnv} knows: rnnrl's own, then POPGym's 33. */
 export const ENV_NAMES: readonly EnvName[] = [...CORE_ENV_NAMES, ...POPGYM_ENV_NAMES];
@@ -109,11 +113,27 @@ export interface CreateEnvOptions {
 }
 
 /**
+ * Loads what an environment needs before {@linkcode createEnv} can build it: the digits of
+ * "mnist-bandit" (about 40 MB of JSON, parsed once); nothing for the others.
+ *
+ * @example
+ * ```ts
+ * import { createEnv, prepareEnv } from "@rnnrl/rnnrl/run";
+ * await prepareEnv("mnist-bandit");
+ * if (createEnv("mnist-bandit").observationSize !== 784) throw new Error("a 28×28 digit");
+ * ```
+ */
+export async function prepareEnv(name: EnvName): Promise<void> {
+  if (name === "mnist-bandit") await loadMnistDigits();
+}
+
+/**
  * Builds an environment by name: "cartpole", "cartpole-masked" (velocities hidden), "bandit" (the
  * 10-armed testbed), "minesweeper", "minesweeper-memory", "pendulum" and "pendulum-masked"
  * (the angular velocity hidden), whose torque is discretised by {@linkcode DiscreteActions} unless
- * `continuous` is set, "recommender" (a simulated user, {@linkcode Recommender}), and POPGym's
- * games by their names (`repeat-previous-easy`, …).
+ * `continuous` is set, "recommender" (a simulated user, {@linkcode Recommender}), "mnist-bandit"
+ * (the MNIST contextual bandit, {@linkcode MnistBandit}; {@linkcode prepareEnv} first), and
+ * POPGym's games by their names (`repeat-previous-easy`, …).
  *
  * @example
  * ```ts
@@ -154,6 +174,8 @@ export function createEnv(name: EnvName, options: CreateEnvOptions = {}): EnvCor
       if (options.continuous) return pendulum;
       return new DiscreteActions(pendulum, { count: options.pendulumActions ?? 5 });
     }
+    case "mnist-bandit":
+      return new MnistBandit({ seed });
     case "recommender":
       return new Recommender({
         seed,
@@ -274,6 +296,7 @@ function policySeed(seed: number): number {
  */
 export async function runBaseline(options: BaselineOptions): Promise<EvaluationResult> {
   const seed = options.seed ?? 0;
+  await prepareEnv(options.env);
   const env = createEnv(options.env, { ...options, seed });
   let policy: Policy<undefined>;
   if (options.agent === "random") {

@@ -81,6 +81,7 @@ const ENV_OPTIONS: Record<EnvName, readonly (keyof CreateEnvOptions)[]> = {
   pendulum: ["pendulumActions", "continuous"],
   "pendulum-masked": ["pendulumActions", "continuous"],
   recommender: ["items", "interestDimension", "historyLength"],
+  "mnist-bandit": [],
   ...popgymOptions(),
 };
 

@@ -14,7 +14,14 @@ import { defineCli, parseCli, parseNumber, UsageError } from "../io/cli.ts";
 import type { JsonObject } from "../io/json.ts";
 import { openRunDir } from "../io/run_dir.ts";
 import { EXPLORATIONS } from "../rl/boltzmann.ts";
-import { presetFor } from "./presets.ts";
+import {
+  NETWORK_NAMES,
+  type NetworkName,
+  presetFor,
+  presetNetworks,
+  presetWithNetwork,
+  type TrainPreset,
+} from "./presets.ts";
 import {
   ALGO_NAMES,
   type AlgoName,
@@ -103,6 +110,11 @@ export const TRAIN_CLI = defineCli({
       description: "The recurrent cell of a2c, reinforce, ppo (none: an MLP) and drqn",
     },
     "cell-units": { type: "integer", min: 1, description: "Units of the recurrent cell" },
+    network: {
+      type: "choice",
+      choices: NETWORK_NAMES,
+      description: "dqn's Q-network where the preset offers several (default the preset's)",
+    },
     exploration: {
       type: "choice",
       choices: EXPLORATIONS,
@@ -233,18 +245,22 @@ function parseSizes(text: string): number[] {
   return sizes as number[];
 }
 
-/** A cellwise Q-network (the Minesweeper preset's) follows `--width` and `--height`. */
+/**
+ * A cellwise or convolutional Q-network over a board (the Minesweeper presets') follows
+ * `--width` and `--height`.
+ */
 function fitCellwiseToBoard(agent: JsonObject, flags: TrainFlags): JsonObject {
-  const cellwise = agent.cellwise;
-  if (!cellwise || typeof cellwise !== "object" || Array.isArray(cellwise)) return agent;
-  return {
-    ...agent,
-    cellwise: {
-      ...cellwise,
+  const out = { ...agent };
+  for (const key of ["cellwise", "convolution"]) {
+    const board = agent[key];
+    if (!board || typeof board !== "object" || Array.isArray(board)) continue;
+    out[key] = {
+      ...board,
       ...(flags.width === undefined ? {} : { width: flags.width }),
       ...(flags.height === undefined ? {} : { height: flags.height }),
-    },
-  };
+    };
+  }
+  return out;
 }
 
 /**
@@ -265,6 +281,28 @@ function fitEmbeddingToHistory(agent: JsonObject, flags: TrainFlags): JsonObject
 }
 
 /**
+ * The preset of a pair, with the Q-network `--network` chose.
+ *
+ * @throws {UsageError} When the pair's preset does not offer that network.
+ */
+function presetWithChosenNetwork(
+  env: EnvName,
+  algo: AlgoName,
+  network: NetworkName | undefined,
+): TrainPreset {
+  const preset = presetFor(env, algo);
+  if (network === undefined) return preset;
+  const chosen = algo === "dqn" ? presetWithNetwork(preset, network) : undefined;
+  if (!chosen) {
+    const offered = algo === "dqn" ? presetNetworks(preset).join(", ") : "none (dqn only)";
+    throw new UsageError(
+      `--network ${network} is not offered for ${algo} on ${env}; offered: ${offered}`,
+    );
+  }
+  return chosen;
+}
+
+/**
  * The configuration of a new run: the preset, then the flags.
  *
  * @param flags The parsed flags.
@@ -274,7 +312,7 @@ function fitEmbeddingToHistory(agent: JsonObject, flags: TrainFlags): JsonObject
 export function newConfig(flags: TrainFlags): TrainConfig {
   const env: EnvName = flags.env ?? "cartpole";
   const algo: AlgoName = flags.algo ?? "dqn";
-  const preset = presetFor(env, algo);
+  const preset = presetWithChosenNetwork(env, algo, flags.network as NetworkName | undefined);
   return {
     env,
     algo,
@@ -304,6 +342,9 @@ export function newConfig(flags: TrainFlags): TrainConfig {
  * @returns The run's configuration.
  */
 export async function resumedConfig(flags: TrainFlags, dir: string): Promise<TrainConfig> {
+  if (flags.network !== undefined) {
+    throw new UsageError("--network chooses a new run's Q-network; a resumed run keeps its own");
+  }
   const saved = await readRunConfig(await openRunDir(dir));
   const env = flags.env ?? saved.env;
   const config = {

@@ -63,7 +63,7 @@ import type { Agent, EpisodeReport, EvaluationReport, TrainReport } from "../rl/
 import { evaluate, type EvaluationResult } from "../rl/evaluation.ts";
 import type { Policy } from "../rl/policy.ts";
 import type { AgentState } from "../rl/state.ts";
-import { createAgent, createEnv, type CreateEnvOptions } from "./registry.ts";
+import { createAgent, createEnv, type CreateEnvOptions, prepareEnv } from "./registry.ts";
 import {
   checkTrainConfig,
   configIdentity,
@@ -178,6 +178,7 @@ export async function train(
   options: TrainOptions = {},
 ): Promise<TrainSummary> {
   const config = checkTrainConfig(trainConfig);
+  await prepareEnv(config.env);
   // The backend's notice waits until the run directory is known to be usable, so that a user's
   // mistake prints its one error line and nothing else.
   const notices: string[] = [];
@@ -634,6 +635,7 @@ export async function loadRun(
         "was changed after training)",
     );
   }
+  await prepareEnv(config.env);
   const backend = await openBackend(options.backend ?? config.backend, options.log);
   try {
     const agent = buildAgent(config, buildEnv(config, config.seed), backend);
