@@ -377,6 +377,12 @@ const BAD_INPUTS: BadInput[] = [
   },
   {
     task: "train",
+    input: "a network the preset lacks: --network cnn for cartpole",
+    args: fresh("--network", "cnn"),
+    message: "--network cnn is not offered for dqn on cartpole; offered: mlp",
+  },
+  {
+    task: "train",
     input: "--hidden in hexadecimal",
     args: fresh("--hidden", "0x10"),
     message: '--hidden must be positive integers separated by commas, got "0x10"',
