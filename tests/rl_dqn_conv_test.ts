@@ -43,7 +43,7 @@ Deno.test("DQN with a per-cell convolutional Q-network: one value per cell, chec
     json: JSON.parse(JSON.stringify(state.json)),
     arrays: state.arrays,
   });
-  assert.deepEqual(restored.options.convolution, BOARD);
+  assert.deepEqual(restored.options.convolution, { ...BOARD, symmetries: false });
   assert.deepEqual(await restored.qValues(observation), await agent.qValues(observation));
   const refusals: [object, RegExp][] = [
     [
@@ -58,6 +58,7 @@ Deno.test("DQN with a per-cell convolutional Q-network: one value per cell, chec
       /layout must be "channels-first" or "channels-last"/,
     ],
     [{ convolution: BOARD, dueling: true }, /Cannot use dueling with convolution/],
+    [{ convolution: { ...BOARD, symmetries: "yes" } }, /symmetries must be true or false/],
     [
       { convolution: BOARD, cellwise: { height: 3, width: 4, radius: 1 } },
       /Cannot use cellwise with convolution/,

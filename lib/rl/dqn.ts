@@ -46,6 +46,7 @@ import {
   type QUpdateStats,
 } from "./off_policy.ts";
 import type { ActOptions, PolicyStep } from "./policy.ts";
+import { applyRandomSymmetries, boardSymmetries } from "./board_symmetry.ts";
 import { maskedArgmax } from "./policy.ts";
 import { maskedEpsilonGreedy, maskPenalty, QNetwork } from "./q_network.ts";
 import { NStepAccumulator, type ReplayBatch, ReplayBuffer } from "./replay.ts";
@@ -90,6 +91,12 @@ export interface DqnConvolution {
    * convolutions.
    */
   perCell: boolean;
+  /**
+   * Train a per-cell network on each replayed transition moved by a random symmetry of the board
+   * (rotations and mirror images: eight for a square board, four otherwise), for games that play
+   * the same from every side, such as Minesweeper (default false).
+   */
+  symmetries?: boolean;
 }
 
 /** The defaults: CleanRL's and SB3's DQN where they agree, sized for small control tasks. */
@@ -160,6 +167,7 @@ export function resolveDqnOptions(options: Partial<DqnOptions> = {}): DqnOptions
 function checkConvolution(c: DqnConvolution): DqnConvolution {
   const what = "use convolution";
   const { height, width, kernelSize, filters, pool, perCell, layout } = c;
+  const symmetries = c.symmetries ?? false;
   for (
     const [name, value] of [["height", height], ["width", width], ["kernelSize", kernelSize], [
       "pool",
@@ -196,7 +204,15 @@ function checkConvolution(c: DqnConvolution): DqnConvolution {
       `Cannot ${what}: a per-cell network keeps the board's size (pool must be 1)`,
     );
   }
-  return { height, width, layout, kernelSize, filters: [...filters], pool, perCell };
+  if (typeof symmetries !== "boolean") {
+    throw new RangeError(`Cannot ${what}: symmetries must be true or false, got ${symmetries}`);
+  }
+  if (symmetries && !perCell) {
+    throw new RangeError(
+      `Cannot ${what}: symmetries move a board's cells, so they need a per-cell network (perCell)`,
+    );
+  }
+  return { height, width, layout, kernelSize, filters: [...filters], pool, perCell, symmetries };
 }
 
 /**
@@ -252,6 +268,7 @@ export class DQN extends OffPolicyAgent<DqnOptions> {
   readonly replay: ReplayBuffer;
   #nStep: NStepAccumulator;
   #nextMasks: Uint8Array | null = null; // [capacity, A]: the next state's mask per replay slot
+  #symmetries: Int32Array[] | null = null; // the board's cell permutations, with `symmetries`
 
   /** Builds the networks and the replay buffer for an environment's sizes. */
   constructor(env: EnvSpec, options: Partial<DqnOptions> = {}, backend?: Backend) {
@@ -268,6 +285,7 @@ export class DQN extends OffPolicyAgent<DqnOptions> {
         );
       }
     }
+    if (conv?.symmetries) this.#symmetries = boardSymmetries(conv.height, conv.width);
     const layers = (): Layer[] => {
       if (board) return [new Cellwise({ ...board, hidden: o.hiddenSizes, activation: "relu" })];
       if (conv) return convolutionalQLayers(conv, o.hiddenSizes, A);
@@ -412,8 +430,12 @@ export class DQN extends OffPolicyAgent<DqnOptions> {
     setLearningRate(this.optimizer, learningRateAt(o.learningRate, this.stepCount));
     const batch = this.replay.sample(o.batchSize, this.rng);
     const B = o.batchSize, D = this.spec.observationSize, A = this.spec.actionCount;
+    const nextMasks = this.#nextMasks ? this.#batchMasks(batch) : undefined;
+    if (this.#symmetries) {
+      applyRandomSymmetries(batch, nextMasks, o.convolution!, this.#symmetries, this.rng);
+    }
     // Targets first: an inference pass would drop the cache of a training pass.
-    const targets = this.targets(batch, this.#nextMasks ? this.#batchMasks(batch) : undefined);
+    const targets = this.targets(batch, nextMasks);
     const temporaries: Tensor[] = [targets];
     let qTaken: Tensor, loss: Tensor;
     const cellwise = this.online.model.layers[0];
