@@ -15,6 +15,7 @@
  * @module
  */
 
+import type { CartPoleStepParams } from "./cartpole_f32.ts";
 import type { ConvGeometry, PoolGeometry } from "./conv_geometry.ts";
 
 /** Elementwise activations that layers and matmul epilogues can apply. */
@@ -553,6 +554,26 @@ export interface Backend {
    * norm before clipping as a `[1]` tensor.
    */
   clipByGlobalNorm(grads: Tensor[], maxNorm: number): Tensor;
+
+  /**
+   * Steps N copies of CartPole in float32, the state `[N, 6]` in place (x, ẋ, θ, θ̇, steps taken,
+   * episode number; see `cartpole_f32.ts`), with `actions` `[N]` of 0 (push left) or 1, and
+   * resets the copies whose episode ended from counter-based draws. Every backend computes the
+   * same float32 operations in the same order.
+   */
+  cartPoleStep(state: Tensor, actions: Tensor, params: CartPoleStepParams): CartPoleStepTensors;
+}
+
+/** What {@linkcode Backend.cartPoleStep} returns: new tensors, which the caller disposes. */
+export interface CartPoleStepTensors {
+  /** `[N, size]`: after the step, the first observation of a new episode where one ended. */
+  observations: Tensor;
+  /** `[N]`: 1 where the pole fell or the cart left the track on this step. */
+  terminated: Tensor;
+  /** `[N]`: 1 where the episode reached its time limit on this step. */
+  truncated: Tensor;
+  /** `[N, size]`: where an episode ended, the observation it ended on; elsewhere 0. */
+  finalObservations: Tensor;
 }
 
 /**

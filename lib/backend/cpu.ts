@@ -24,6 +24,7 @@ import {
   type Activation,
   type AdamStep,
   type Backend,
+  type CartPoleStepTensors,
   counterUniform,
   type EmbeddingGradients,
   formatShape,
@@ -44,6 +45,7 @@ import {
   shapeSize,
   type Tensor,
 } from "./backend.ts";
+import { CARTPOLE_STATE_SIZE, type CartPoleStepParams, stepCartPoleF32 } from "./cartpole_f32.ts";
 import { convDims, type ConvGeometry, poolDims, type PoolGeometry } from "./conv_geometry.ts";
 import {
   activateRows,
@@ -1337,6 +1339,23 @@ export class CpuBackend implements Backend {
       }
     }
     return this.tensor([norm], [1]);
+  }
+
+  /** Steps CartPole copies with `stepCartPoleF32` (a float64 tensor is stepped through float32). */
+  cartPoleStep(state: Tensor, actions: Tensor, params: CartPoleStepParams): CartPoleStepTensors {
+    const n = actions.size;
+    expectShape(state, [n, CARTPOLE_STATE_SIZE], "the CartPole state");
+    const data = cpuData(state);
+    const single = data instanceof Float32Array ? data : Float32Array.from(data);
+    const out = stepCartPoleF32(single, cpuData(actions), params);
+    if (single !== data) data.set(single);
+    const size = params.maskVelocity ? 2 : 4;
+    return {
+      observations: this.tensor(out.observations, [n, size]),
+      terminated: this.tensor(out.terminated, [n]),
+      truncated: this.tensor(out.truncated, [n]),
+      finalObservations: this.tensor(out.finalObservations, [n, size]),
+    };
   }
 }
 

@@ -10,6 +10,7 @@ export {
   type AdamStep,
   type Backend,
   type BackendName,
+  type CartPoleStepTensors,
   type EmbeddingGradients,
   type GruCache,
   type GruForwardOptions,
@@ -27,6 +28,7 @@ export {
   type RmspropStep,
   type Tensor,
 } from "./backend.ts";
+export { CARTPOLE_STATE_SIZE, type CartPoleStepParams } from "./cartpole_f32.ts";
 export {
   checkConvGeometry,
   checkPoolGeometry,

@@ -33,6 +33,7 @@ export {
   type CartPoleOptions,
   type CartPoleState,
 } from "./cartpole.ts";
+export { DeviceCartPole, type DeviceCartPoleOptions } from "./device_cartpole.ts";
 export { Bandit, type BanditInfo, type BanditOptions, type BanditRewardKind } from "./bandit.ts";
 export {
   Minesweeper,

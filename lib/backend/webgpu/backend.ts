@@ -12,6 +12,7 @@ import {
   ACTIVATIONS,
   type AdamStep,
   type Backend,
+  type CartPoleStepTensors,
   type EmbeddingGradients,
   formatShape,
   type GruCache,
@@ -45,7 +46,9 @@ import {
   matmulDims,
   matrixDims,
 } from "../_checks.ts";
+import { CARTPOLE_STATE_SIZE, type CartPoleStepParams } from "../cartpole_f32.ts";
 import { convDims, type ConvGeometry, poolDims, type PoolGeometry } from "../conv_geometry.ts";
+import { encodeCartPoleStep } from "./kernels/cartpole.ts";
 import { BufferPool, pooledSize } from "./buffer_pool.ts";
 import { envFlag, requestGpuDevice } from "./device.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
@@ -1079,5 +1082,31 @@ export class WebGpuBackend implements Backend {
     const norm = this.zeros([1]);
     encodeClipByGlobalNorm(this.#recorder, list, norm.buffer, maxNorm);
     return norm;
+  }
+
+  /** Steps CartPole copies in one dispatch (NaN state for an action other than 0 or 1). */
+  cartPoleStep(state: Tensor, actions: Tensor, params: CartPoleStepParams): CartPoleStepTensors {
+    const n = actions.size, size = params.maskVelocity ? 2 : 4;
+    expectShape(state, [n, CARTPOLE_STATE_SIZE], "the CartPole state");
+    const out = {
+      observations: this.#new([n, size], "cartpole observations"),
+      terminated: this.#new([n], "cartpole terminated"),
+      truncated: this.#new([n], "cartpole truncated"),
+      finalObservations: this.#new([n, size], "cartpole final observations"),
+    };
+    encodeCartPoleStep(
+      this.#recorder,
+      {
+        state: this.#buf(state),
+        actions: this.#buf(actions),
+        observations: out.observations.buffer,
+        terminated: out.terminated.buffer,
+        truncated: out.truncated.buffer,
+        finalObservations: out.finalObservations.buffer,
+      },
+      n,
+      params,
+    );
+    return out;
   }
 }
