@@ -3,10 +3,19 @@
  * holds once, so steps per second = N / (time per iteration); actions are random and drawn up
  * front. Group `minesweeper_game` times one Beginner game (9×9, 10 mines) played by the solver.
  *
+ * Group `device_cartpole_step N=…` steps {@linkcode DeviceCartPole} on the CPU backend and on
+ * WebGPU (whatever adapter exists: on a machine without a GPU that is a software rasterizer, so
+ * its figures are not GPU speed). "resident" waits for the step to finish but reads nothing
+ * back; "read back" also reads the dones, as a loop that acts on the CPU must every step.
+ *
  *     deno bench --allow-read --allow-env bench/envs_bench.ts
  */
 
+import type { Backend } from "../lib/backend/backend.ts";
+import { createCpuBackend } from "../lib/backend/cpu.ts";
+import { createWebGpuBackend } from "../lib/backend/webgpu/mod.ts";
 import { BatchedCartPole, CartPole } from "../lib/envs/cartpole.ts";
+import { DeviceCartPole } from "../lib/envs/device_cartpole.ts";
 import { Minesweeper } from "../lib/envs/minesweeper.ts";
 import { MinesweeperSolver } from "../lib/envs/minesweeper_solver.ts";
 import { VectorEnv } from "../lib/envs/vector.ts";
@@ -57,5 +66,35 @@ for (const n of [64, 1024, 16384]) {
     env.reset();
     solver.reset();
     while (!env.step(solver.act(env.visible)).terminated);
+  });
+}
+
+const gpu = (await navigator.gpu?.requestAdapter()) ? await createWebGpuBackend() : undefined;
+const backends: [string, Backend][] = [["cpu", createCpuBackend()]];
+if (gpu) backends.push(["webgpu", gpu]);
+for (const n of [1024, 16384, 262144]) {
+  for (const [name, backend] of backends) {
+    const envs = new DeviceCartPole(backend, n, { seed: 1 });
+    backend.dispose(envs.reset());
+    const actions = backend.tensor(randomActions(n, 2)[0], [n]);
+    for (const readBack of [false, true]) {
+      Deno.bench(
+        `rnnrl DeviceCartPole ${name} ${readBack ? "read back" : "resident"}`,
+        { group: `device_cartpole_step N=${n}`, baseline: name === "cpu" && !readBack },
+        async () => {
+          const out = envs.step(actions);
+          if (readBack) await backend.read(out.terminated);
+          else await backend.sync();
+          DeviceCartPole.dispose(backend, out);
+        },
+      );
+    }
+  }
+  const batched = new BatchedCartPole(n, { seed: 1 });
+  batched.reset();
+  const actions = randomActions(n, 2);
+  let t = 0;
+  Deno.bench("rnnrl BatchedCartPole (float64)", { group: `device_cartpole_step N=${n}` }, () => {
+    batched.step(actions[t++ & 63]);
   });
 }

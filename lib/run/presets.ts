@@ -110,10 +110,13 @@ const DQN_MINESWEEPER: JsonObject = {
 
 /**
  * DQN on "minesweeper" with `--network cnn`: a fully convolutional Q-network (four 3×3 ReLU
- * convolutions of 32 filters, whose receptive field of 9×9 cells covers the board from every
- * cell, then a 1×1 convolution to one Q-value per cell) in place of the cellwise one. It scores
- * whole boards in every update (the cellwise network scores only the taken cells' patches), so
- * an update costs far more; batches are smaller.
+ * convolutions of 32 filters, a receptive field of 9×9 cells around each cell, then a 1×1
+ * convolution to one Q-value per cell) in place of the cellwise one. It scores whole boards in
+ * every update (the cellwise network scores only the taken cells' patches), so an update costs
+ * far more; batches are smaller. Each replayed transition is seen under a random rotation or
+ * mirror image of the board (`symmetries`), and the replay keeps 50 000 transitions: with γ = 0
+ * old transitions stay valid targets. Seed 1 won 72.6% of 1000 greedy games with this preset,
+ * against 70.5% without the symmetries and with a 10 000-transition replay (bench/RESULTS.md).
  */
 const DQN_MINESWEEPER_CNN: JsonObject = {
   cellwise: null,
@@ -125,10 +128,12 @@ const DQN_MINESWEEPER_CNN: JsonObject = {
     filters: [32, 32, 32, 32],
     pool: 1,
     perCell: true,
+    symmetries: true,
   },
   hiddenSizes: [],
   learningRate: { start: 1e-3, end: 1e-4, steps: 400_000 },
   batchSize: 128,
+  bufferSize: 50_000,
   trainFrequency: 16,
 };
 
