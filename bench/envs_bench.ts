@@ -7,6 +7,7 @@
  * WebGPU (whatever adapter exists: on a machine without a GPU that is a software rasterizer, so
  * its figures are not GPU speed). "resident" waits for the step to finish but reads nothing
  * back; "read back" also reads the dones, as a loop that acts on the CPU must every step.
+ * Group `device_pendulum_step N=…` does the same for {@linkcode DevicePendulum} (random torques).
  *
  *     deno bench --allow-read --allow-env bench/envs_bench.ts
  */
@@ -16,6 +17,7 @@ import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { createWebGpuBackend } from "../lib/backend/webgpu/mod.ts";
 import { BatchedCartPole, CartPole } from "../lib/envs/cartpole.ts";
 import { DeviceCartPole } from "../lib/envs/device_cartpole.ts";
+import { DevicePendulum } from "../lib/envs/device_pendulum.ts";
 import { Minesweeper } from "../lib/envs/minesweeper.ts";
 import { MinesweeperSolver } from "../lib/envs/minesweeper_solver.ts";
 import { VectorEnv } from "../lib/envs/vector.ts";
@@ -97,4 +99,22 @@ for (const n of [1024, 16384, 262144]) {
   Deno.bench("rnnrl BatchedCartPole (float64)", { group: `device_cartpole_step N=${n}` }, () => {
     batched.step(actions[t++ & 63]);
   });
+}
+
+for (const n of [16384, 262144]) {
+  for (const [name, backend] of backends) {
+    const envs = new DevicePendulum(backend, n, { seed: 1 });
+    backend.dispose(envs.reset());
+    const rng = new Rng(3);
+    const torques = backend.tensor(Array.from({ length: n }, () => rng.uniformIn(-2, 2)), [n]);
+    Deno.bench(
+      `rnnrl DevicePendulum ${name} resident`,
+      { group: `device_pendulum_step N=${n}`, baseline: name === "cpu" },
+      async () => {
+        const out = envs.step(torques);
+        await backend.sync();
+        DevicePendulum.dispose(backend, out);
+      },
+    );
+  }
 }

@@ -16,6 +16,7 @@
  */
 
 import type { CartPoleStepParams } from "./cartpole_f32.ts";
+import type { PendulumStepParams } from "./pendulum_f32.ts";
 import type { ConvGeometry, PoolGeometry } from "./conv_geometry.ts";
 
 /** Elementwise activations that layers and matmul epilogues can apply. */
@@ -562,6 +563,24 @@ export interface Backend {
    * same float32 operations in the same order.
    */
   cartPoleStep(state: Tensor, actions: Tensor, params: CartPoleStepParams): CartPoleStepTensors;
+  /**
+   * Steps N copies of Pendulum in float32, the state `[N, 4]` in place (θ wrapped into [−π, π],
+   * θ̇, steps taken, episode number; see `pendulum_f32.ts`), with `torques` `[N]` clipped to ±2,
+   * and resets the copies that reach the time limit from counter-based draws.
+   */
+  pendulumStep(state: Tensor, torques: Tensor, params: PendulumStepParams): PendulumStepTensors;
+}
+
+/** What {@linkcode Backend.pendulumStep} returns: new tensors, which the caller disposes. */
+export interface PendulumStepTensors {
+  /** `[N, size]`: after the step, the first observation of a new episode where one ended. */
+  observations: Tensor;
+  /** `[N]`: the rewards, −(θ² + 0.1·θ̇² + 0.001·u²) of the state before the step. */
+  rewards: Tensor;
+  /** `[N]`: 1 where the episode reached its time limit on this step. */
+  truncated: Tensor;
+  /** `[N, size]`: where an episode ended, the observation it ended on; elsewhere 0. */
+  finalObservations: Tensor;
 }
 
 /** What {@linkcode Backend.cartPoleStep} returns: new tensors, which the caller disposes. */

@@ -41,11 +41,13 @@ import {
   type MatmulOptions,
   patchDims,
   type PatchOptions,
+  type PendulumStepTensors,
   type RmspropStep,
   shapeSize,
   type Tensor,
 } from "./backend.ts";
 import { CARTPOLE_STATE_SIZE, type CartPoleStepParams, stepCartPoleF32 } from "./cartpole_f32.ts";
+import { PENDULUM_STATE_SIZE, type PendulumStepParams, stepPendulumF32 } from "./pendulum_f32.ts";
 import { convDims, type ConvGeometry, poolDims, type PoolGeometry } from "./conv_geometry.ts";
 import {
   activateRows,
@@ -1353,6 +1355,23 @@ export class CpuBackend implements Backend {
     return {
       observations: this.tensor(out.observations, [n, size]),
       terminated: this.tensor(out.terminated, [n]),
+      truncated: this.tensor(out.truncated, [n]),
+      finalObservations: this.tensor(out.finalObservations, [n, size]),
+    };
+  }
+
+  /** Steps Pendulum copies with `stepPendulumF32` (a float64 tensor is stepped through float32). */
+  pendulumStep(state: Tensor, torques: Tensor, params: PendulumStepParams): PendulumStepTensors {
+    const n = torques.size;
+    expectShape(state, [n, PENDULUM_STATE_SIZE], "the Pendulum state");
+    const data = cpuData(state);
+    const single = data instanceof Float32Array ? data : Float32Array.from(data);
+    const out = stepPendulumF32(single, cpuData(torques), params);
+    if (single !== data) data.set(single);
+    const size = params.maskVelocity ? 2 : 3;
+    return {
+      observations: this.tensor(out.observations, [n, size]),
+      rewards: this.tensor(out.rewards, [n]),
       truncated: this.tensor(out.truncated, [n]),
       finalObservations: this.tensor(out.finalObservations, [n, size]),
     };

@@ -25,10 +25,12 @@ export {
   type MatmulOptions,
   type PatchDims,
   type PatchOptions,
+  type PendulumStepTensors,
   type RmspropStep,
   type Tensor,
 } from "./backend.ts";
 export { CARTPOLE_STATE_SIZE, type CartPoleStepParams } from "./cartpole_f32.ts";
+export { PENDULUM_STATE_SIZE, type PendulumStepParams } from "./pendulum_f32.ts";
 export {
   checkConvGeometry,
   checkPoolGeometry,

@@ -34,6 +34,7 @@ export {
   type CartPoleState,
 } from "./cartpole.ts";
 export { DeviceCartPole, type DeviceCartPoleOptions } from "./device_cartpole.ts";
+export { DevicePendulum, type DevicePendulumOptions } from "./device_pendulum.ts";
 export { Bandit, type BanditInfo, type BanditOptions, type BanditRewardKind } from "./bandit.ts";
 export {
   Minesweeper,

@@ -28,6 +28,7 @@ import {
   type MatmulOptions,
   patchDims,
   type PatchOptions,
+  type PendulumStepTensors,
   type RmspropStep,
   shapeSize,
   type Tensor,
@@ -49,6 +50,8 @@ import {
 import { CARTPOLE_STATE_SIZE, type CartPoleStepParams } from "../cartpole_f32.ts";
 import { convDims, type ConvGeometry, poolDims, type PoolGeometry } from "../conv_geometry.ts";
 import { encodeCartPoleStep } from "./kernels/cartpole.ts";
+import { PENDULUM_STATE_SIZE, type PendulumStepParams } from "../pendulum_f32.ts";
+import { encodePendulumStep } from "./kernels/pendulum.ts";
 import { BufferPool, pooledSize } from "./buffer_pool.ts";
 import { envFlag, requestGpuDevice } from "./device.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
@@ -1107,6 +1110,28 @@ export class WebGpuBackend implements Backend {
       n,
       params,
     );
+    return out;
+  }
+
+  /** Steps Pendulum copies in one dispatch (NaN state for a torque that is not finite). */
+  pendulumStep(state: Tensor, torques: Tensor, params: PendulumStepParams): PendulumStepTensors {
+    const n = torques.size, size = params.maskVelocity ? 2 : 3;
+    expectShape(state, [n, PENDULUM_STATE_SIZE], "the Pendulum state");
+    const out = {
+      observations: this.#new([n, size], "pendulum observations"),
+      rewards: this.#new([n], "pendulum rewards"),
+      truncated: this.#new([n], "pendulum truncated"),
+      finalObservations: this.#new([n, size], "pendulum final observations"),
+    };
+    const buffers = {
+      state: this.#buf(state),
+      torques: this.#buf(torques),
+      observations: out.observations.buffer,
+      rewards: out.rewards.buffer,
+      truncated: out.truncated.buffer,
+      finalObservations: out.finalObservations.buffer,
+    };
+    encodePendulumStep(this.#recorder, buffers, n, params);
     return out;
   }
 }

@@ -33,7 +33,7 @@ function f32Literal(value: number): string {
 }
 
 /** WGSL: Horner's scheme over `coefficients` in `t2`, as `sinF32` and `cosF32` loop. */
-function horner(name: string, coefficients: readonly number[]): string {
+export function wgslHorner(name: string, coefficients: readonly number[]): string {
   const steps = coefficients.slice(1).map((c) => `  p = p * t2 + ${f32Literal(c)};`);
   return `fn ${name}(t2: f32) -> f32 {
   var p = ${f32Literal(coefficients[0])};
@@ -74,8 +74,8 @@ export function cartPoleStepKernel(): Kernel {
 ${WGSL_LINEAR_INDEX}
 ${WGSL_PCG}
 const STATE: u32 = ${CARTPOLE_STATE_SIZE}u;
-${horner("sin_series", SIN_COEFFICIENTS)}
-${horner("cos_series", COS_COEFFICIENTS)}
+${wgslHorner("sin_series", SIN_COEFFICIENTS)}
+${wgslHorner("cos_series", COS_COEFFICIENTS)}
 // A runtime value: a constant expression must not evaluate to NaN.
 var<private> nan_bits: u32 = 0x7fc00000u;
 

@@ -1,16 +1,19 @@
-// The WGSL CartPole kernel against the CPU backend's float32 reference, bit for bit: 1024 copies
-// for 150 steps of random pushes (falls, truncations at a 16-step limit, resets), masked and full
-// observations, both integrators. Skipped where no adapter exists.
+// The WGSL environment kernels against the CPU backend's float32 references, bit for bit. CartPole:
+// 1024 copies for 150 steps of random pushes (falls, truncations at a 16-step limit, resets),
+// masked and full observations, both integrators. Pendulum: 1024 copies for 150 steps of random
+// torques, some beyond the ±2 clip, with a 40-step limit, masked and full. Skipped where no
+// adapter exists.
 import assert from "node:assert/strict";
 import { counterUniform } from "../lib/backend/backend.ts";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../lib/backend/webgpu/mod.ts";
 import type { Backend } from "../lib/backend/backend.ts";
 import { DeviceCartPole, type DeviceCartPoleOptions } from "../lib/envs/device_cartpole.ts";
+import { DevicePendulum } from "../lib/envs/device_pendulum.ts";
 
 const adapter = await navigator.gpu?.requestAdapter();
 const ignore = !adapter;
-if (ignore) console.warn("webgpu_cartpole_test: skipped, no WebGPU adapter (navigator.gpu)");
+if (ignore) console.warn("webgpu_device_envs_test: skipped, no WebGPU adapter (navigator.gpu)");
 const gpu = ignore ? undefined as unknown as WebGpuBackend : await createWebGpuBackend();
 // A device still alive when the process exits can crash Mesa's teardown after every test passed.
 if (!ignore) Deno.test.afterAll(() => gpu.destroy());
@@ -60,6 +63,43 @@ for (
       assert.equal(differing, 0, `${differing} values differ`);
       assert.ok(ended > 5 * count, `${ended} episodes ended`);
       if (options.maxEpisodeSteps === 16) assert.ok(truncated > count, `${truncated} truncated`);
+    },
+  });
+}
+
+/** Every step's outputs and the final state of `steps` steps of random torques in [−3, 3). */
+async function runPendulum(backend: Backend, count: number, steps: number, maskVelocity: boolean) {
+  const envs = new DevicePendulum(backend, count, { seed: 6, maxEpisodeSteps: 40, maskVelocity });
+  const trace: Float32Array[] = [await backend.read(envs.reset())];
+  for (let t = 0; t < steps; t++) {
+    const values = Array.from({ length: count }, (_, i) => 6 * counterUniform(3, t, i) - 3);
+    const torques = backend.tensor(values, [count]);
+    const out = envs.step(torques);
+    for (const tensor of Object.values(out)) trace.push(await backend.read(tensor));
+    DevicePendulum.dispose(backend, out);
+    backend.dispose(torques);
+  }
+  trace.push(await envs.readState());
+  envs.destroy();
+  return trace;
+}
+
+for (const maskVelocity of [false, true]) {
+  Deno.test({
+    name: `WGSL Pendulum equals the CPU float32 reference: maskVelocity ${maskVelocity}`,
+    ignore,
+    async fn() {
+      const expected = await runPendulum(cpu, 1024, 150, maskVelocity);
+      const actual = await runPendulum(gpu, 1024, 150, maskVelocity);
+      let differing = 0;
+      for (let k = 0; k < expected.length; k++) {
+        for (let j = 0; j < expected[k].length; j++) {
+          if (!Object.is(expected[k][j], actual[k][j])) differing++;
+        }
+      }
+      assert.equal(differing, 0, `${differing} values differ`);
+      const state = expected[expected.length - 1];
+      assert.equal(state[3], 3, "copy 0 is in its fourth episode after 150 steps of 40");
     },
   });
 }
