@@ -72,6 +72,8 @@ for (const n of [64, 1024, 16384]) {
 }
 
 const gpu = (await navigator.gpu?.requestAdapter()) ? await createWebGpuBackend() : undefined;
+// A device still alive when the process exits can crash Mesa's teardown.
+globalThis.addEventListener("unload", () => gpu?.destroy());
 const backends: [string, Backend][] = [["cpu", createCpuBackend()]];
 if (gpu) backends.push(["webgpu", gpu]);
 for (const n of [1024, 16384, 262144]) {

@@ -107,7 +107,12 @@ export function initialCartPoleF32(count: number, seed: number): Float32Array {
 }
 
 /** Writes copy i's observation (4 values, or x and θ when masked) at `out[size·i]`. */
-function observe(state: Float32Array, i: number, out: Float32Array, masked: boolean): void {
+export function observeCartPoleF32(
+  state: Float32Array,
+  i: number,
+  out: Float32Array,
+  masked: boolean,
+): void {
   const o = CARTPOLE_STATE_SIZE * i;
   if (masked) {
     out[2 * i] = state[o];
@@ -187,10 +192,10 @@ export function stepCartPoleF32(
     out.terminated[i] = terminated ? 1 : 0;
     out.truncated[i] = truncated ? 1 : 0;
     if (terminated || truncated) {
-      observe(state, i, out.finalObservations, params.maskVelocity);
+      observeCartPoleF32(state, i, out.finalObservations, params.maskVelocity);
       resetCartPoleF32(state, i, state[o + 5] + 1, params.seed);
     }
-    observe(state, i, out.observations, params.maskVelocity);
+    observeCartPoleF32(state, i, out.observations, params.maskVelocity);
   }
   return out;
 }

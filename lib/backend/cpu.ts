@@ -1343,38 +1343,45 @@ export class CpuBackend implements Backend {
     return this.tensor([norm], [1]);
   }
 
-  /** Steps CartPole copies with `stepCartPoleF32` (a float64 tensor is stepped through float32). */
+  /** Steps CartPole copies with `stepCartPoleF32`. */
   cartPoleStep(state: Tensor, actions: Tensor, params: CartPoleStepParams): CartPoleStepTensors {
-    const n = actions.size;
+    const n = actions.size, size = params.maskVelocity ? 2 : 4;
     expectShape(state, [n, CARTPOLE_STATE_SIZE], "the CartPole state");
-    const data = cpuData(state);
-    const single = data instanceof Float32Array ? data : Float32Array.from(data);
-    const out = stepCartPoleF32(single, cpuData(actions), params);
-    if (single !== data) data.set(single);
-    const size = params.maskVelocity ? 2 : 4;
+    const out = this.#stepInFloat32(state, (s) => stepCartPoleF32(s, cpuData(actions), params));
     return {
-      observations: this.tensor(out.observations, [n, size]),
-      terminated: this.tensor(out.terminated, [n]),
-      truncated: this.tensor(out.truncated, [n]),
-      finalObservations: this.tensor(out.finalObservations, [n, size]),
+      observations: this.#fromFloat32(out.observations, [n, size]),
+      terminated: this.#fromFloat32(out.terminated, [n]),
+      truncated: this.#fromFloat32(out.truncated, [n]),
+      finalObservations: this.#fromFloat32(out.finalObservations, [n, size]),
     };
   }
 
-  /** Steps Pendulum copies with `stepPendulumF32` (a float64 tensor is stepped through float32). */
+  /** Steps Pendulum copies with `stepPendulumF32`. */
   pendulumStep(state: Tensor, torques: Tensor, params: PendulumStepParams): PendulumStepTensors {
-    const n = torques.size;
+    const n = torques.size, size = params.maskVelocity ? 2 : 3;
     expectShape(state, [n, PENDULUM_STATE_SIZE], "the Pendulum state");
-    const data = cpuData(state);
-    const single = data instanceof Float32Array ? data : Float32Array.from(data);
-    const out = stepPendulumF32(single, cpuData(torques), params);
-    if (single !== data) data.set(single);
-    const size = params.maskVelocity ? 2 : 3;
+    const out = this.#stepInFloat32(state, (s) => stepPendulumF32(s, cpuData(torques), params));
     return {
-      observations: this.tensor(out.observations, [n, size]),
-      rewards: this.tensor(out.rewards, [n]),
-      truncated: this.tensor(out.truncated, [n]),
-      finalObservations: this.tensor(out.finalObservations, [n, size]),
+      observations: this.#fromFloat32(out.observations, [n, size]),
+      rewards: this.#fromFloat32(out.rewards, [n]),
+      truncated: this.#fromFloat32(out.truncated, [n]),
+      finalObservations: this.#fromFloat32(out.finalObservations, [n, size]),
     };
+  }
+
+  /** Runs a float32 environment step on `state` in place (a float64 state goes through a copy). */
+  #stepInFloat32<T>(state: Tensor, step: (state: Float32Array) => T): T {
+    const data = cpuData(state);
+    if (data instanceof Float32Array) return step(data);
+    const single = Float32Array.from(data);
+    const out = step(single);
+    data.set(single);
+    return out;
+  }
+
+  /** A tensor over a fresh float32 array: wrapped as it is in float32, copied in float64. */
+  #fromFloat32(data: Float32Array, shape: readonly number[]): CpuTensor {
+    return this.precision === "float32" ? this.#wrap(data, shape) : this.tensor(data, shape);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   observePendulumF32,
   PENDULUM_STATE_SIZE,
 } from "../backend/pendulum_f32.ts";
+import { DeviceCopies } from "./device_copies.ts";
 
 /** Options of {@linkcode DevicePendulum}. */
 export interface DevicePendulumOptions {
@@ -28,7 +29,8 @@ export interface DevicePendulumOptions {
  * Gymnasium's in float32 with the angle kept in [−π, π] (the scalar {@linkcode Pendulum} uses
  * float64); a copy that reaches the time limit reports it in `truncated`, its last observation in
  * `finalObservations`, and starts its next episode from counter-based draws keyed by the seed,
- * the copy and its episode number.
+ * the copy and its episode number. The `state` is `[count, 4]`: each copy's θ, θ̇, steps taken
+ * and episode number.
  *
  * @example
  * ```ts
@@ -46,11 +48,7 @@ export interface DevicePendulumOptions {
  * if (truncated !== 2) throw new Error("both copies reach the limit on step 3");
  * ```
  */
-export class DevicePendulum {
-  /** The backend that holds the state and steps it. */
-  readonly backend: Backend;
-  /** The number of copies. */
-  readonly count: number;
+export class DevicePendulum extends DeviceCopies {
   /** 3, or 2 with `maskVelocity`. */
   readonly observationSize: number;
   /** The smallest torque. */
@@ -59,36 +57,15 @@ export class DevicePendulum {
   readonly actionHigh: number = 2;
   /** Whether θ̇ is hidden from the observation. */
   readonly maskVelocity: boolean;
-  /** The time limit in steps. */
-  readonly maxEpisodeSteps: number;
-  /** Keys the reset draws. */
-  seed: number;
-  /** `[count, 4]`: each copy's θ, θ̇, steps taken and episode number (float32), in place. */
-  readonly state: Tensor;
 
   /** Creates `count` copies; call {@linkcode DevicePendulum.reset} before stepping. */
   constructor(backend: Backend, count: number, options: DevicePendulumOptions = {}) {
-    const name = "Cannot create DevicePendulum";
-    if (!(Number.isSafeInteger(count) && count >= 1)) {
-      throw new RangeError(`${name}: count is ${count}, expected an integer >= 1`);
-    }
-    const maxEpisodeSteps = options.maxEpisodeSteps ?? 200;
-    // Step counts are float32 in the state: exact up to 2^24.
-    if (
-      !(Number.isSafeInteger(maxEpisodeSteps) && maxEpisodeSteps >= 1 &&
-        maxEpisodeSteps <= 2 ** 24)
-    ) {
-      throw new RangeError(
-        `${name}: maxEpisodeSteps is ${maxEpisodeSteps}, expected an integer in 1..2^24`,
-      );
-    }
-    this.backend = backend;
-    this.count = count;
+    super("DevicePendulum", backend, count, PENDULUM_STATE_SIZE, {
+      maxEpisodeSteps: options.maxEpisodeSteps ?? 200,
+      seed: options.seed,
+    });
     this.maskVelocity = options.maskVelocity ?? false;
-    this.maxEpisodeSteps = maxEpisodeSteps;
-    this.seed = (options.seed ?? 0) >>> 0;
     this.observationSize = this.maskVelocity ? 2 : 3;
-    this.state = backend.zeros([count, PENDULUM_STATE_SIZE]);
   }
 
   /**
@@ -97,13 +74,12 @@ export class DevicePendulum {
    */
   reset(seed?: number): Tensor {
     if (seed !== undefined) this.seed = seed >>> 0;
-    const state = initialPendulumF32(this.count, this.seed);
-    this.backend.write(this.state, state);
-    const observations = new Float32Array(this.count * this.observationSize);
-    for (let i = 0; i < this.count; i++) {
-      observePendulumF32(state, i, observations, this.maskVelocity);
-    }
-    return this.backend.tensor(observations, [this.count, this.observationSize]);
+    const masked = this.maskVelocity;
+    return this.start(
+      initialPendulumF32(this.count, this.seed),
+      this.observationSize,
+      (state, i, out) => observePendulumF32(state, i, out, masked),
+    );
   }
 
   /**
@@ -114,30 +90,11 @@ export class DevicePendulum {
    * makes that copy's state NaN instead).
    */
   step(torques: Tensor): PendulumStepTensors {
-    if (torques.size !== this.count) {
-      throw new RangeError(
-        `Cannot step DevicePendulum: got ${torques.size} torques for ${this.count} copies`,
-      );
-    }
+    this.checkStep("DevicePendulum", torques, "torques");
     return this.backend.pendulumStep(this.state, torques, {
       maskVelocity: this.maskVelocity,
       maxEpisodeSteps: this.maxEpisodeSteps,
       seed: this.seed,
     });
-  }
-
-  /** Reads the state back: `[count, 4]` (see {@linkcode DevicePendulum.state}). */
-  readState(): Promise<Float32Array> {
-    return this.backend.read(this.state);
-  }
-
-  /** Releases the state; the copies must not be stepped afterwards. */
-  destroy(): void {
-    this.backend.dispose(this.state);
-  }
-
-  /** Disposes the tensors of one step's result. */
-  static dispose(backend: Backend, step: PendulumStepTensors): void {
-    for (const t of Object.values(step)) backend.dispose(t);
   }
 }

@@ -33,6 +33,7 @@ export {
   type CartPoleOptions,
   type CartPoleState,
 } from "./cartpole.ts";
+export { DeviceCopies, type ObserveCopy } from "./device_copies.ts";
 export { DeviceCartPole, type DeviceCartPoleOptions } from "./device_cartpole.ts";
 export { DevicePendulum, type DevicePendulumOptions } from "./device_pendulum.ts";
 export { Bandit, type BanditInfo, type BanditOptions, type BanditRewardKind } from "./bandit.ts";
