@@ -7,7 +7,10 @@
  * WebGPU (whatever adapter exists: on a machine without a GPU that is a software rasterizer, so
  * its figures are not GPU speed). "resident" waits for the step to finish but reads nothing
  * back; "read back" also reads the dones, as a loop that acts on the CPU must every step.
- * Group `device_pendulum_step N=…` does the same for {@linkcode DevicePendulum} (random torques).
+ * Group `device_pendulum_step N=…` does the same for {@linkcode DevicePendulum} (random torques),
+ * and group `device_card_step N=…` for {@linkcode DeviceRepeatPrevious} and
+ * {@linkcode DeviceCountRecall} (both medium) with random answers, beside a {@linkcode VectorEnv}
+ * of scalar RepeatPrevious games at N = 1024: the ordinary loop.
  *
  *     deno bench --allow-read --allow-env bench/envs_bench.ts
  */
@@ -18,6 +21,8 @@ import { createWebGpuBackend } from "../lib/backend/webgpu/mod.ts";
 import { BatchedCartPole, CartPole } from "../lib/envs/cartpole.ts";
 import { DeviceCartPole } from "../lib/envs/device_cartpole.ts";
 import { DevicePendulum } from "../lib/envs/device_pendulum.ts";
+import { DeviceCountRecall, DeviceRepeatPrevious } from "../lib/envs/device_cards.ts";
+import { RepeatPrevious } from "../lib/envs/popgym/repeat_previous.ts";
 import { Minesweeper } from "../lib/envs/minesweeper.ts";
 import { MinesweeperSolver } from "../lib/envs/minesweeper_solver.ts";
 import { VectorEnv } from "../lib/envs/vector.ts";
@@ -116,6 +121,46 @@ for (const n of [16384, 262144]) {
         const out = envs.step(torques);
         await backend.sync();
         DevicePendulum.dispose(backend, out);
+      },
+    );
+  }
+}
+
+for (const n of [1024, 16384, 262144]) {
+  const games = [DeviceRepeatPrevious, ...(n === 16384 ? [DeviceCountRecall] : [])];
+  for (const make of games) {
+    for (const [name, backend] of backends) {
+      const envs = new make(backend, n, { seed: 1, difficulty: "medium" });
+      backend.dispose(envs.reset());
+      const rng = new Rng(4);
+      const answers = backend.tensor(
+        Array.from({ length: n }, () => rng.int(envs.actionCount)),
+        [n],
+      );
+      Deno.bench(
+        `rnnrl ${make.name} ${envs.difficulty} ${name} resident`,
+        { group: `device_card_step N=${n}`, baseline: name === "cpu" && make === games[0] },
+        async () => {
+          const out = envs.step(answers);
+          await backend.sync();
+          DeviceRepeatPrevious.dispose(backend, out);
+        },
+      );
+    }
+  }
+  if (n === 1024) {
+    const envs = new VectorEnv(
+      Array.from({ length: n }, () => new RepeatPrevious({ difficulty: "medium" })),
+    );
+    envs.reset({ seed: 1 });
+    const rng = new Rng(4);
+    const answers = Array.from({ length: 64 }, () => Array.from({ length: n }, () => rng.int(4)));
+    let t = 0;
+    Deno.bench(
+      "rnnrl VectorEnv(RepeatPrevious) medium",
+      { group: `device_card_step N=${n}` },
+      () => {
+        envs.step(answers[t++ & 63]);
       },
     );
   }

@@ -1,8 +1,9 @@
 // The WGSL environment kernels against the CPU backend's float32 references, bit for bit. CartPole:
 // 1024 copies for 150 steps of random pushes (falls, truncations at a 16-step limit, resets),
 // masked and full observations, both integrators. Pendulum: 1024 copies for 150 steps of random
-// torques, some beyond the ±2 clip, with a 40-step limit, masked and full. Skipped where no
-// adapter exists.
+// torques, some beyond the ±2 clip, with a 40-step limit, masked and full. RepeatPrevious and
+// CountRecall: 512 copies at the easy and hard levels for 120 and 320 steps of random actions (two
+// shoes or more each, so the in-kernel reshuffle runs). Skipped where no adapter exists.
 import assert from "node:assert/strict";
 import { counterUniform } from "../lib/backend/backend.ts";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
@@ -10,6 +11,8 @@ import { createWebGpuBackend, type WebGpuBackend } from "../lib/backend/webgpu/m
 import type { Backend } from "../lib/backend/backend.ts";
 import { DeviceCartPole, type DeviceCartPoleOptions } from "../lib/envs/device_cartpole.ts";
 import { DevicePendulum } from "../lib/envs/device_pendulum.ts";
+import { DeviceCountRecall, DeviceRepeatPrevious } from "../lib/envs/device_cards.ts";
+import type { PopgymDifficulty } from "../lib/envs/popgym/_shared.ts";
 
 const adapter = await navigator.gpu?.requestAdapter();
 const ignore = !adapter;
@@ -102,4 +105,54 @@ for (const maskVelocity of [false, true]) {
       assert.equal(state[3], 3, "copy 0 is in its fourth episode after 150 steps of 40");
     },
   });
+}
+
+/** Every step's outputs and the final state of `steps` steps of random valid actions. */
+async function runCards(
+  backend: Backend,
+  make: typeof DeviceRepeatPrevious | typeof DeviceCountRecall,
+  difficulty: PopgymDifficulty,
+  steps: number,
+) {
+  const count = 512;
+  const envs = new make(backend, count, { seed: 7, difficulty });
+  const trace: Float32Array[] = [await backend.read(envs.reset())];
+  for (let t = 0; t < steps; t++) {
+    const values = Array.from(
+      { length: count },
+      (_, i) => Math.floor(counterUniform(5, t, i) * envs.actionCount),
+    );
+    const actions = backend.tensor(values, [count]);
+    const out = envs.step(actions);
+    for (const tensor of Object.values(out)) trace.push(await backend.read(tensor));
+    DeviceRepeatPrevious.dispose(backend, out);
+    backend.dispose(actions);
+  }
+  trace.push(await envs.readState());
+  envs.destroy();
+  return trace;
+}
+
+for (const make of [DeviceRepeatPrevious, DeviceCountRecall]) {
+  for (const difficulty of ["easy", "hard"] as PopgymDifficulty[]) {
+    Deno.test({
+      name: `WGSL ${make.name} ${difficulty} equals the CPU float32 reference`,
+      ignore,
+      async fn() {
+        // Two shoes or more: 51 steps each at easy, up to 207 at hard.
+        const steps = difficulty === "easy" ? 120 : 320;
+        const expected = await runCards(cpu, make, difficulty, steps);
+        const actual = await runCards(gpu, make, difficulty, steps);
+        let differing = 0, ended = 0;
+        for (let k = 0; k < expected.length; k++) {
+          for (let j = 0; j < expected[k].length; j++) {
+            if (!Object.is(expected[k][j], actual[k][j])) differing++;
+          }
+          if (k % 4 === 3) ended += expected[k].reduce((a, b) => a + b, 0);
+        }
+        assert.equal(differing, 0, `${differing} values differ`);
+        assert.ok(ended >= 512, `${ended} shoes ran out`);
+      },
+    });
+  }
 }

@@ -16,6 +16,7 @@
  */
 
 import type { CartPoleStepParams } from "./cartpole_f32.ts";
+import type { CardGameStepParams } from "./cards_f32.ts";
 import type { PendulumStepParams } from "./pendulum_f32.ts";
 import type { ConvGeometry, PoolGeometry } from "./conv_geometry.ts";
 
@@ -569,6 +570,24 @@ export interface Backend {
    * and resets the copies that reach the time limit from counter-based draws.
    */
   pendulumStep(state: Tensor, torques: Tensor, params: PendulumStepParams): PendulumStepTensors;
+  /**
+   * Steps N copies of POPGym's RepeatPrevious or CountRecall, the state `[N, stateSize]` in place
+   * (steps taken, episode number, counts, shoes; see `cards_f32.ts`), with `actions` `[N]`, and
+   * reshuffles the copies whose shoe runs out from counter-based draws.
+   */
+  cardGameStep(state: Tensor, actions: Tensor, params: CardGameStepParams): CardGameStepTensors;
+}
+
+/** What {@linkcode Backend.cardGameStep} returns: new tensors, which the caller disposes. */
+export interface CardGameStepTensors {
+  /** `[N, size]`: after the step, the first observation of a new episode where one ended. */
+  observations: Tensor;
+  /** `[N]`: the rewards. */
+  rewards: Tensor;
+  /** `[N]`: 1 where the shoe ran out on this step. */
+  terminated: Tensor;
+  /** `[N, size]`: where an episode ended, the observation it ended on; elsewhere 0. */
+  finalObservations: Tensor;
 }
 
 /** What {@linkcode Backend.pendulumStep} returns: new tensors, which the caller disposes. */
@@ -600,8 +619,12 @@ export interface CartPoleStepTensors {
  * (Jarzynski and Olano, 2020) applied twice, keyed by a seed, a call counter and a lane.
  */
 export function counterUniform(seed: number, counter: number, lane: number): number {
-  const h = pcgHash((pcgHash((seed ^ Math.imul(counter, 0x9e3779b9)) >>> 0) + lane) >>> 0);
-  return (h >>> 8) / 16777216;
+  return counterBits(seed, counter, lane) / 16777216;
+}
+
+/** The 24 random bits behind {@linkcode counterUniform}: an integer in `0 .. 2^24)`. */
+export function counterBits(seed: number, counter: number, lane: number): number {
+  return pcgHash((pcgHash((seed ^ Math.imul(counter, 0x9e3779b9)) >>> 0) + lane) >>> 0) >>> 8;
 }
 
 /** The 32-bit PCG hash (RXS-M-XS output of one LCG step). */

@@ -24,6 +24,7 @@ import {
   type Activation,
   type AdamStep,
   type Backend,
+  type CardGameStepTensors,
   type CartPoleStepTensors,
   counterUniform,
   type EmbeddingGradients,
@@ -48,6 +49,12 @@ import {
 } from "./backend.ts";
 import { CARTPOLE_STATE_SIZE, type CartPoleStepParams, stepCartPoleF32 } from "./cartpole_f32.ts";
 import { PENDULUM_STATE_SIZE, type PendulumStepParams, stepPendulumF32 } from "./pendulum_f32.ts";
+import {
+  type CardGameStepParams,
+  cardObservationSize,
+  cardStateSize,
+  stepCardGameF32,
+} from "./cards_f32.ts";
 import { convDims, type ConvGeometry, poolDims, type PoolGeometry } from "./conv_geometry.ts";
 import {
   activateRows,
@@ -1365,6 +1372,19 @@ export class CpuBackend implements Backend {
       observations: this.#fromFloat32(out.observations, [n, size]),
       rewards: this.#fromFloat32(out.rewards, [n]),
       truncated: this.#fromFloat32(out.truncated, [n]),
+      finalObservations: this.#fromFloat32(out.finalObservations, [n, size]),
+    };
+  }
+
+  /** Steps card-game copies with `stepCardGameF32`. */
+  cardGameStep(state: Tensor, actions: Tensor, params: CardGameStepParams): CardGameStepTensors {
+    const n = actions.size, size = cardObservationSize(params);
+    expectShape(state, [n, cardStateSize(params)], `the ${params.game} state`);
+    const out = this.#stepInFloat32(state, (s) => stepCardGameF32(s, cpuData(actions), params));
+    return {
+      observations: this.#fromFloat32(out.observations, [n, size]),
+      rewards: this.#fromFloat32(out.rewards, [n]),
+      terminated: this.#fromFloat32(out.terminated, [n]),
       finalObservations: this.#fromFloat32(out.finalObservations, [n, size]),
     };
   }

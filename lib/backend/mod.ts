@@ -10,6 +10,7 @@ export {
   type AdamStep,
   type Backend,
   type BackendName,
+  type CardGameStepTensors,
   type CartPoleStepTensors,
   type EmbeddingGradients,
   type GruCache,
@@ -31,6 +32,7 @@ export {
 } from "./backend.ts";
 export { CARTPOLE_STATE_SIZE, type CartPoleStepParams } from "./cartpole_f32.ts";
 export { PENDULUM_STATE_SIZE, type PendulumStepParams } from "./pendulum_f32.ts";
+export { type CardGame, type CardGameStepParams } from "./cards_f32.ts";
 export {
   checkConvGeometry,
   checkPoolGeometry,

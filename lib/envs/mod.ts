@@ -36,6 +36,12 @@ export {
 export { DeviceCopies, type ObserveCopy } from "./device_copies.ts";
 export { DeviceCartPole, type DeviceCartPoleOptions } from "./device_cartpole.ts";
 export { DevicePendulum, type DevicePendulumOptions } from "./device_pendulum.ts";
+export {
+  DeviceCardGame,
+  type DeviceCardGameOptions,
+  DeviceCountRecall,
+  DeviceRepeatPrevious,
+} from "./device_cards.ts";
 export { Bandit, type BanditInfo, type BanditOptions, type BanditRewardKind } from "./bandit.ts";
 export {
   Minesweeper,

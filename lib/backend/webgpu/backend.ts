@@ -12,6 +12,7 @@ import {
   ACTIVATIONS,
   type AdamStep,
   type Backend,
+  type CardGameStepTensors,
   type CartPoleStepTensors,
   type EmbeddingGradients,
   formatShape,
@@ -52,6 +53,8 @@ import { convDims, type ConvGeometry, poolDims, type PoolGeometry } from "../con
 import { encodeCartPoleStep } from "./kernels/cartpole.ts";
 import { PENDULUM_STATE_SIZE, type PendulumStepParams } from "../pendulum_f32.ts";
 import { encodePendulumStep } from "./kernels/pendulum.ts";
+import { type CardGameStepParams, cardObservationSize, cardStateSize } from "../cards_f32.ts";
+import { encodeCardGameStep } from "./kernels/cards.ts";
 import { BufferPool, pooledSize } from "./buffer_pool.ts";
 import { envFlag, requestGpuDevice } from "./device.ts";
 import { PipelineCache } from "./pipeline_cache.ts";
@@ -1132,6 +1135,28 @@ export class WebGpuBackend implements Backend {
       finalObservations: out.finalObservations.buffer,
     };
     encodePendulumStep(this.#recorder, buffers, n, params);
+    return out;
+  }
+
+  /** Steps card-game copies in one dispatch (NaN reward for an action that is not the game's). */
+  cardGameStep(state: Tensor, actions: Tensor, params: CardGameStepParams): CardGameStepTensors {
+    const n = actions.size, size = cardObservationSize(params);
+    expectShape(state, [n, cardStateSize(params)], `the ${params.game} state`);
+    const out = {
+      observations: this.#new([n, size], "card observations"),
+      rewards: this.#new([n], "card rewards"),
+      terminated: this.#new([n], "card terminated"),
+      finalObservations: this.#new([n, size], "card final observations"),
+    };
+    const buffers = {
+      state: this.#buf(state),
+      actions: this.#buf(actions),
+      observations: out.observations.buffer,
+      rewards: out.rewards.buffer,
+      terminated: out.terminated.buffer,
+      finalObservations: out.finalObservations.buffer,
+    };
+    encodeCardGameStep(this.#recorder, buffers, n, params);
     return out;
   }
 }
