@@ -33,6 +33,12 @@ export const TRAIN_SHAPES: LstmShape[] = [
   { B: 32, T: 16, I: 4, H: 64 },
 ];
 
+/**
+ * The training-step workload of the device benchmark (bench/gpu.sh): run on a hardware adapter
+ * only and by the WebGPU backends only (a CPU step of it takes minutes).
+ */
+export const DEVICE_TRAIN_SHAPE: LstmShape = { B: 256, T: 64, I: 128, H: 512 };
+
 /** The forward-only workload compared with onnxruntime-web. */
 export const FORWARD_SHAPE: LstmShape = { B: 64, T: 32, I: 32, H: 128 };
 

@@ -22,10 +22,12 @@ import { createWebGpuBackend } from "../lib/backend/webgpu/mod.ts";
 import {
   createOrtGruForward,
   createTfjsGruTrainStep,
+  hasHardwareAdapter,
   hasWebGpuAdapter,
   type LstmWorkload,
 } from "./peers.ts";
 import {
+  DEVICE_TRAIN_SHAPE,
   FORWARD_SHAPE,
   type LstmShape,
   rnnrlForward,
@@ -35,6 +37,8 @@ import {
 } from "./_workloads.ts";
 
 const gpuAvailable = await hasWebGpuAdapter();
+// The device workload only on a real GPU: on llvmpipe one step of it takes minutes.
+const shapes = (await hasHardwareAdapter()) ? [...TRAIN_SHAPES, DEVICE_TRAIN_SHAPE] : TRAIN_SHAPES;
 const backends: Backend[] = [createCpuBackend()];
 if (gpuAvailable) backends.push(await createWebGpuBackend());
 
@@ -57,10 +61,12 @@ function add(group: string, name: string, n: number, build: () => Promise<() => 
   });
 }
 
-for (const shape of TRAIN_SHAPES) {
+for (const shape of shapes) {
+  const gpuOnly = shape === DEVICE_TRAIN_SHAPE;
   const group = `gru_train_step ${shapeName(shape)}`;
   const n = shape.H >= 128 ? 5 : 20;
   for (const backend of backends) {
+    if (gpuOnly && backend.name === "cpu") continue;
     add(
       group,
       `rnnrl ${backend.name}`,
@@ -69,6 +75,7 @@ for (const shape of TRAIN_SHAPES) {
     );
   }
   for (const tfBackend of gpuAvailable ? ["cpu", "webgpu"] as const : ["cpu"] as const) {
+    if (gpuOnly && tfBackend === "cpu") continue;
     add(group, `tfjs ${tfBackend}`, 3, async () => {
       const peer = await createTfjsGruTrainStep(tfBackend, peerShape(shape));
       return () => peer.run();

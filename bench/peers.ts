@@ -90,6 +90,17 @@ async function useTfjsBackend(backend: TfjsBackendName): Promise<void> {
  *
  * @returns True when `navigator.gpu.requestAdapter()` gives an adapter.
  */
+export async function hasHardwareAdapter(): Promise<boolean> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  try {
+    const adapter = await gpu?.requestAdapter();
+    return adapter !== null && adapter !== undefined && !adapter.info.isFallbackAdapter;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether WebGPU has an adapter at all (llvmpipe counts). */
 export async function hasWebGpuAdapter(): Promise<boolean> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
   if (gpu === undefined) return false;

@@ -5,10 +5,12 @@
  *
  *     deno bench --json --allow-read --allow-env bench/lstm_bench.ts > lstm.json
  *     deno run --allow-read bench/to_markdown.ts lstm.json
+ *     deno run --allow-read bench/to_markdown.ts --peak-gflops 66900 matmul.json  # share of peak
  *
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { gruForwardFlops, lstmForwardFlops } from "./_workloads.ts";
 
 interface BenchResult {
@@ -37,8 +39,24 @@ function formatTime(ns: number): string {
   return `${ns.toFixed(0)} ns`;
 }
 
-/** The Markdown tables for one `deno bench --json` document. */
-export function benchTables(json: { benches: BenchResult[] }): string {
+/** Environment steps of one iteration, from a `device_*_step N=…` group's name. */
+function envStepsOf(group: string): number | undefined {
+  const device = group.match(/^device_\w+_step N=(\d+)$/);
+  return device ? Number(device[1]) : undefined;
+}
+
+/** Options of {@linkcode benchTables}. */
+export interface TableOptions {
+  /** The device's FP32 peak in GFLOP/s: adds each bench's share of it. */
+  peakGflops?: number;
+}
+
+/**
+ * The Markdown tables for one `deno bench --json` document; GFLOP/s (and the share of the FP32
+ * peak when given) where the group's name fixes the work, environment steps per second for the
+ * device-environment groups.
+ */
+export function benchTables(json: { benches: BenchResult[] }, options: TableOptions = {}): string {
   const groups = new Map<string, { name: string; avg: number; min: number; n: number }[]>();
   for (const bench of json.benches) {
     const ok = bench.results[0]?.ok;
@@ -49,18 +67,27 @@ export function benchTables(json: { benches: BenchResult[] }): string {
   }
   const out: string[] = [];
   for (const [group, rows] of groups) {
-    const flops = flopsOf(group);
+    const flops = flopsOf(group), steps = envStepsOf(group), peak = options.peakGflops;
     const slowest = Math.max(...rows.map((r) => r.avg));
+    const extra = [
+      ...(flops ? ["GFLOP/s (mean)"] : []),
+      ...(flops && peak ? ["share of FP32 peak"] : []),
+      ...(steps ? ["env steps/s"] : []),
+    ];
     out.push(`**${group}**`, "");
-    out.push(`| bench | mean | min | n | vs slowest |${flops ? " GFLOP/s (mean) |" : ""}`);
-    out.push(`| --- | --- | --- | --- | --- |${flops ? " --- |" : ""}`);
+    out.push(`| bench | mean | min | n | vs slowest |${extra.map((e) => ` ${e} |`).join("")}`);
+    out.push(`| --- | --- | --- | --- | --- |${extra.map(() => " --- |").join("")}`);
     for (const r of rows) {
-      const gflops = flops ? ` ${(flops / r.avg).toFixed(2)} |` : "";
+      const cells = [
+        ...(flops ? [(flops / r.avg).toFixed(2)] : []),
+        ...(flops && peak ? [`${(100 * flops / r.avg / peak).toFixed(1)}%`] : []),
+        ...(steps ? [formatRate(steps / (r.avg / 1e9))] : []),
+      ];
       const speedup = `${(slowest / r.avg).toFixed(1)}×`;
       out.push(
-        `| ${r.name} | ${formatTime(r.avg)} | ${
-          formatTime(r.min)
-        } | ${r.n} | ${speedup} |${gflops}`,
+        `| ${r.name} | ${formatTime(r.avg)} | ${formatTime(r.min)} | ${r.n} | ${speedup} |${
+          cells.map((c) => ` ${c} |`).join("")
+        }`,
       );
     }
     out.push("");
@@ -68,8 +95,27 @@ export function benchTables(json: { benches: BenchResult[] }): string {
   return out.join("\n");
 }
 
+/** 1.2 M, 85 k: a rate with its unit's prefix. */
+function formatRate(perSecond: number): string {
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)} M`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(0)} k`;
+  return perSecond.toFixed(0);
+}
+
 if (import.meta.main) {
-  for (const path of Deno.args) {
-    console.log(benchTables(JSON.parse(await Deno.readTextFile(path))));
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: { "peak-gflops": { type: "string" } },
+    allowPositionals: true,
+  });
+  const peakGflops = values["peak-gflops"] ? Number(values["peak-gflops"]) : undefined;
+  if (peakGflops !== undefined && !(peakGflops > 0)) {
+    console.error(
+      `to_markdown: --peak-gflops is "${values["peak-gflops"]}", expected a number > 0`,
+    );
+    Deno.exit(2);
+  }
+  for (const path of positionals) {
+    console.log(benchTables(JSON.parse(await Deno.readTextFile(path)), { peakGflops }));
   }
 }

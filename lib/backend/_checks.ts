@@ -45,6 +45,15 @@ export function expectSameSize(a: Tensor, b: Tensor, what: string): void {
   if (a.size !== b.size) throw new TypeError(`Cannot ${what}: sizes are ${a.size} and ${b.size}`);
 }
 
+/** Checks that `src` fits into `dst` from element `offset` on (a whole number). */
+export function expectCopyRange(dst: Tensor, src: Tensor, offset: number): void {
+  if (!(Number.isInteger(offset) && offset >= 0 && offset + src.size <= dst.size)) {
+    throw new RangeError(
+      `Cannot copy ${src.size} values into a tensor of ${dst.size} at offset ${offset}`,
+    );
+  }
+}
+
 /** The rows and columns of a rank-2 tensor; a TypeError for any other rank. */
 export function matrixDims(t: Tensor, what: string): [number, number] {
   if (t.shape.length !== 2) {

@@ -318,8 +318,11 @@ export interface Backend {
   read(t: Tensor): Promise<Float32Array>;
   /** Overwrites a tensor's contents with numbers from the CPU. */
   write(t: Tensor, data: ArrayLike<number>): void;
-  /** Copies `src` into `dst` (same size). */
-  copy(dst: Tensor, src: Tensor): void;
+  /**
+   * Copies `src` into `dst` (same size), or with `offset`, into `dst`'s elements from `offset` on
+   * (a row block of a larger tensor: a rollout's step).
+   */
+  copy(dst: Tensor, src: Tensor, offset?: number): void;
   /**
    * The same elements under a new shape of equal size, sharing storage with `t` (no copy). The
    * storage is reference-counted: every handle, the original and each view, is disposed once, and
@@ -510,6 +513,12 @@ export interface Backend {
    * backend draws the same actions for the same call.
    */
   epsilonGreedy(q: Tensor, epsilon: number, seed: number, counter: number): Tensor;
+  /**
+   * An action per row drawn from its probabilities `[B, A]` → `[B]`: the first action whose
+   * float32 running sum of probabilities exceeds `counterUniform(seed, counter, b)` (the last
+   * action with a positive probability where rounding leaves the sum below it).
+   */
+  sampleRows(probs: Tensor, seed: number, counter: number): Tensor;
   /** Picks `q[b, actions[b]]` for every row: `[B, A]`, `[B]` → `[B]`. */
   gatherRows(q: Tensor, actions: Tensor): Tensor;
   /** The transpose of {@linkcode Backend.gatherRows}: puts `values[b]` at `[b, actions[b]]` of a zero `[B, A]`. */

@@ -79,6 +79,7 @@ import {
 import {
   embeddingDims,
   expectBounds,
+  expectCopyRange,
   expectLists,
   expectSameShape,
   expectSameSize,
@@ -361,9 +362,10 @@ export class CpuBackend implements Backend {
   }
 
   /** Copies `src` into `dst`. */
-  copy(dst: Tensor, src: Tensor): void {
-    expectSameSize(dst, src, "copy a tensor");
-    cpuData(dst).set(cpuData(src));
+  copy(dst: Tensor, src: Tensor, offset?: number): void {
+    if (offset === undefined) expectSameSize(dst, src, "copy a tensor");
+    else expectCopyRange(dst, src, offset);
+    cpuData(dst).set(cpuData(src), offset ?? 0);
   }
 
   /** A view of the same data under another shape (in debug mode, a handle counted on its own). */
@@ -1147,6 +1149,28 @@ export class CpuBackend implements Backend {
       out.data[r] = counterUniform(seed, counter, 2 * r) < epsilon
         ? Math.min(cols - 1, Math.floor(counterUniform(seed, counter, 2 * r + 1) * cols))
         : argmaxRow(d, r * cols, cols);
+    }
+    return out;
+  }
+
+  /** Inversion sampling, the running sum rounded to float32 as the GPU adds. */
+  sampleRows(probs: Tensor, seed: number, counter: number): CpuTensor {
+    const [rows, cols] = matrixDims(probs, "the probabilities");
+    const d = cpuData(probs);
+    const out = this.#new([rows]);
+    for (let r = 0; r < rows; r++) {
+      const u = counterUniform(seed, counter, r), o = r * cols;
+      let last = 0;
+      for (let a = 0; a < cols; a++) if (d[o + a] > 0) last = a;
+      let pick = last, total = 0;
+      for (let a = 0; a < cols; a++) {
+        total = Math.fround(total + d[o + a]);
+        if (u < total) {
+          pick = a;
+          break;
+        }
+      }
+      out.data[r] = pick;
     }
     return out;
   }

@@ -265,21 +265,33 @@ export class ActorCritic {
 
   /**
    * Replays a `[T, n, I]` sequence through the networks with gradients, from the states in
-   * `start` (flat rows, one array per network), reset where `mask` is 0: the loss gets the policy
+   * `start` (flat rows, one array per network, or each network's state as tensors, borrowed),
+   * reset where `mask` is 0: the loss gets the policy
    * outputs `[T·n, P]` and the values `[T·n]` and returns their gradients, which are
    * back-propagated through every step; each parameter's gradient is left on it.
    */
-  replay(x: Tensor, mask: Tensor, start: Float32Array[], loss: ReplayLoss): void {
+  replay(
+    x: Tensor,
+    mask: Tensor,
+    start: Float32Array[] | ActorCriticState,
+    loss: ReplayLoss,
+  ): void {
     const backend = this.#backend, n = x.shape[1], rows = x.shape[0] * n;
     const P = this.head.outputSize;
-    const run = (model: Sequential, flat: Float32Array, gradient: (out: Tensor) => Tensor) => {
-      const state = model.stateFromRows(flat, n);
+    const run = (
+      model: Sequential,
+      from: Float32Array | RecurrentState,
+      gradient: (out: Tensor) => Tensor,
+    ) => {
+      // Rows read back are built into a state here; a state of tensors stays the caller's.
+      const state = from instanceof Float32Array ? model.stateFromRows(from, n) : from;
       const result = model.forward(x, { state, mask, training: true });
       const dOutput = gradient(result.output);
       const { dInput, dState } = model.backward(dOutput);
       model.clearCache();
       backend.dispose(dInput);
-      for (const s of [dState, state, result.state]) model.disposeState(s);
+      for (const s of [dState, result.state]) model.disposeState(s);
+      if (state !== from) model.disposeState(state);
       backend.dispose(dOutput);
       backend.dispose(result.output);
     };

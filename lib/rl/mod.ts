@@ -80,6 +80,15 @@ export { A2C, A2C_DEFAULTS, type A2cOptions } from "./a2c.ts";
 export { REINFORCE, REINFORCE_DEFAULTS, type ReinforceOptions } from "./reinforce.ts";
 export { PPO, PPO_DEFAULTS, type PpoOptions } from "./ppo.ts";
 export {
+  deviceAdvantages,
+  type DeviceRolloutStep,
+  type ResidentEnv,
+  type ResidentEvaluation,
+  type ResidentLearnOptions,
+  ResidentPPO,
+  type ResidentUpdateStats,
+} from "./resident_ppo.ts";
+export {
   cartPoleDiscretizer,
   type CartPoleDiscretizerOptions,
   Discretizer,

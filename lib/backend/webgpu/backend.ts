@@ -38,6 +38,7 @@ import {
   embeddingDims,
   expectActivation,
   expectBounds,
+  expectCopyRange,
   expectLists,
   expectSameShape,
   expectSameSize,
@@ -88,6 +89,7 @@ import {
   encodeDqnTarget,
   encodeEpsilonGreedy,
   encodeGather,
+  encodeSample,
   encodeScatter,
 } from "./kernels/qvalues.ts";
 import { encodeClipByGlobalNorm, encodeSum, encodeSumRows } from "./kernels/reduce.ts";
@@ -371,11 +373,12 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Copies `src` into `dst`. */
-  copy(dst: Tensor, src: Tensor): void {
+  copy(dst: Tensor, src: Tensor, offset?: number): void {
     this.#check();
-    expectSameSize(dst, src, "copy a tensor");
+    if (offset === undefined) expectSameSize(dst, src, "copy a tensor");
+    else expectCopyRange(dst, src, offset);
     const d = this.#buf(dst), s = this.#buf(src);
-    if (d !== s) this.#recorder.copy(s, 0, d, 0, src.size * 4);
+    if (d !== s || offset) this.#recorder.copy(s, 0, d, 4 * (offset ?? 0), src.size * 4);
   }
 
   /** The same buffer under a new shape of equal size (reference-counted, no copy). */
@@ -930,6 +933,14 @@ export class WebGpuBackend implements Backend {
     const qb = this.#buf(q);
     const out = this.#new([rows], "epsilon-greedy");
     encodeEpsilonGreedy(this.#recorder, qb, out.buffer, rows, cols, epsilon, seed, counter);
+    return out;
+  }
+
+  /** Inversion sampling (see the interface), one invocation per row. */
+  sampleRows(probs: Tensor, seed: number, counter: number): WebGpuTensor {
+    const [rows, cols] = matrixDims(probs, "the probabilities");
+    const out = this.#new([rows], "sampled actions");
+    encodeSample(this.#recorder, this.#buf(probs), out.buffer, rows, cols, seed, counter);
     return out;
   }
 

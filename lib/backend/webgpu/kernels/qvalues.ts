@@ -137,6 +137,51 @@ export function encodeEpsilonGreedy(
   );
 }
 
+/**
+ * Kernel `q_sample`: row r's action drawn from its probabilities by inversion, the first action
+ * whose float32 running sum exceeds `u = bits(r) / 2^24` (the last action with a positive
+ * probability where rounding leaves the total at or below u), as the CPU reference sums them.
+ */
+export function sampleKernel(): Kernel {
+  return rowKernel(
+    "q_sample",
+    [["probs", "read"], ["out", "write"]],
+    [["seed", "u32"], ["counter", "u32"]],
+    WGSL_PCG,
+    `let u = f32(counter_bits(p.seed, p.counter, r)) / 16777216.0f;
+  let o = r * p.cols;
+  var last = 0u;
+  for (var a = 0u; a < p.cols; a++) { if (probs[o + a] > 0.0f) { last = a; } }
+  var pick = last;
+  var total = 0.0f;
+  for (var a = 0u; a < p.cols; a++) {
+    total = total + probs[o + a];
+    if (u < total) { pick = a; break; }
+  }
+  out[r] = f32(pick);`,
+  );
+}
+
+/** Encodes sampled actions (see {@linkcode sampleKernel}). */
+export function encodeSample(
+  ctx: KernelContext,
+  probs: GPUBuffer,
+  out: GPUBuffer,
+  rows: number,
+  cols: number,
+  seed: number,
+  counter: number,
+): void {
+  if (rows === 0) return;
+  ctx.dispatch(
+    "q_sample",
+    sampleKernel,
+    [rows, cols, seed >>> 0, counter >>> 0],
+    [probs, out],
+    linearWorkgroups(ctx, rows),
+  );
+}
+
 /** Kernel `q_gather`: `out[r] = q[r, actions[r]]`. */
 export function gatherKernel(): Kernel {
   return rowKernel(

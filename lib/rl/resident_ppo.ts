@@ -1,0 +1,708 @@
+/**
+ * PPO whose whole loop stays in the backend's memory: {@linkcode ResidentPPO}. With the WebGPU
+ * backend nothing crosses to the CPU while it trains but the few logged scalars of an update,
+ * read in one transfer: the environments are device environments ({@linkcode DeviceCartPole},
+ * {@linkcode DeviceRepeatPrevious}, {@linkcode DeviceCountRecall}), actions are sampled on the
+ * device (`sampleRows`), and the rollout, GAE(λ), the minibatches and the updates are backend ops.
+ *
+ * The algorithm is {@linkcode PPO}'s, with the same options and defaults (clipped surrogate,
+ * entropy bonus, optional value clipping, advantages normalised per minibatch, gradients clipped
+ * by their global norm; recurrent policies learn from minibatches of whole copies replayed from
+ * the state stored at the rollout's start). What it leaves out is what would need the CPU every
+ * step: observation normalisation (running statistics), KL early stopping (a read per
+ * minibatch), action masks, continuous actions, a shared network and embeddings; asking for one
+ * is a RangeError. Its draws differ from PPO's (a counter-based hash on the device instead of the
+ * CPU's generator), so the two give different runs from the same seed; each repeats its own.
+ *
+ * @example
+ * ```ts
+ * import { createCpuBackend, DeviceCartPole, ResidentPPO } from "@rnnrl/rnnrl";
+ * const backend = createCpuBackend(); // or await createWebGpuBackend()
+ * const envs = new DeviceCartPole(backend, 8, { seed: 1 });
+ * const agent = new ResidentPPO(envs, { cell: "none", rolloutSteps: 16, epochs: 1, seed: 1 });
+ * const updates: number[] = [];
+ * await agent.learn(256, { onUpdate: (stats) => void updates.push(stats.updates) });
+ * if (updates.join() !== "1,2") throw new Error("an update every 128 steps, logged each time");
+ * ```
+ *
+ * @module
+ */
+
+import type { Backend, Tensor } from "../backend/backend.ts";
+import type { DeviceCartPole } from "../envs/device_cartpole.ts";
+import type { DeviceCardGame } from "../envs/device_cards.ts";
+import { Rng } from "../io/rng.ts";
+import { Adam, type Optimizer, RMSprop } from "../nn/optimizers.ts";
+import type { RecurrentState } from "../nn/sequential.ts";
+import { ActorCritic, type ActorCriticState } from "./actor_critic.ts";
+import { tensorScope } from "./_scope.ts";
+import { clippedValueLoss, type PpoOptions, ppoSurrogate, resolvePpoOptions } from "./ppo.ts";
+import { rampValue } from "./schedules.ts";
+import { learningRateAt, setLearningRate } from "./schedules.ts";
+
+/** The device environments {@linkcode ResidentPPO} trains on: discrete actions. */
+export type ResidentEnv = DeviceCartPole | DeviceCardGame;
+
+/** What an update measured, read back in one transfer when it is logged. */
+export interface ResidentUpdateStats {
+  /** Environment steps so far. */
+  step: number;
+  /** Updates so far. */
+  updates: number;
+  /** Episodes that ended during this update's rollout. */
+  episodes: number;
+  /** Their mean return (NaN when none ended). */
+  meanReturn: number;
+  /** The clipped surrogate's loss, averaged over the minibatches. */
+  policyLoss: number;
+  /** The value loss, averaged over the minibatches. */
+  valueLoss: number;
+  /** The policy's mean entropy, averaged over the minibatches. */
+  entropy: number;
+  /** `mean(ρ − 1 − log ρ)`, averaged over the minibatches. */
+  approxKl: number;
+  /** The fraction of rows with `|ρ − 1| > ε`, averaged over the minibatches. */
+  clipFraction: number;
+}
+
+/** Options of {@linkcode ResidentPPO.learn}. */
+export interface ResidentLearnOptions {
+  /** Called after every `logInterval`-th update with its statistics (the only read-back). */
+  onUpdate?: (stats: ResidentUpdateStats) => void | Promise<void>;
+  /** Checked before every rollout; training stops when it is aborted. */
+  signal?: AbortSignal;
+}
+
+/** Where the greedy evaluation of {@linkcode ResidentPPO.evaluate} ended. */
+export interface ResidentEvaluation {
+  /** Every copy's return of its first episode. */
+  returns: Float32Array;
+  /** Their mean. */
+  meanReturn: number;
+}
+
+/** The ordered statistics in the tensor an update reads back. */
+const STAT_NAMES = ["policyLoss", "valueLoss", "entropy", "approxKl", "clipFraction"] as const;
+
+/**
+ * PPO with its rollouts, advantages and updates in the backend's memory (see the module
+ * documentation).
+ */
+export class ResidentPPO {
+  /** The resolved options (`envs` is the environment's count). */
+  readonly options: PpoOptions;
+  /** The backend of the environment and the networks. */
+  readonly backend: Backend;
+  /** The environment copies. */
+  readonly env: ResidentEnv;
+  /** The networks. */
+  readonly networks: ActorCritic;
+  /** Environment steps taken. */
+  stepCount = 0;
+  /** Updates made. */
+  updateCount = 0;
+  /** Whether the policy carries recurrent state. */
+  readonly recurrent: boolean;
+  readonly #optimizers: Optimizer[];
+  readonly #samplingSeed: number;
+  readonly #updateRng: Rng;
+  readonly #truncates: boolean;
+  #observations: Tensor | null = null; // [N, I]: what each copy acts on next
+  #starts: Tensor | null = null; // [N]: 0 where that observation starts an episode
+  #state: ActorCriticState;
+  #episodeReturns: Tensor; // [N]: the running return of each copy's episode
+  #vectorSteps = 0; // counter of the sampling draws
+
+  /**
+   * Builds the networks for `env`'s sizes on its backend.
+   *
+   * @throws {RangeError} For an option the resident loop does not offer (see the module
+   * documentation) or any PPO option out of range.
+   */
+  constructor(env: ResidentEnv, options: Partial<PpoOptions> = {}) {
+    const o = resolvePpoOptions({ normalizeObservations: false, ...options, envs: env.count });
+    for (
+      const [name, offered] of [
+        ["normalizeObservations", !o.normalizeObservations],
+        ["targetKl", o.targetKl === null],
+        ["sharedNetwork", !o.sharedNetwork],
+        ["embedding", o.embedding === null],
+      ] as const
+    ) {
+      if (!offered) {
+        throw new RangeError(
+          `Cannot use ${name} with ResidentPPO: it would need the CPU during training`,
+        );
+      }
+    }
+    this.options = o;
+    this.env = env;
+    this.backend = env.backend;
+    this.recurrent = o.cell !== "none";
+    // CartPole ends episodes at a time limit too; the card games only when the shoe runs out.
+    this.#truncates = isCartPole(env);
+    const root = new Rng(o.seed);
+    const actor = root.nextUint32(), critic = root.nextUint32();
+    this.#samplingSeed = root.nextUint32();
+    this.#updateRng = root.fork();
+    this.networks = new ActorCritic(
+      this.backend,
+      {
+        observationSize: env.observationSize,
+        actionCount: env.actionCount,
+      },
+      o,
+      { actor, critic },
+    );
+    this.#optimizers = this.networks.models.map((): Optimizer => {
+      const learningRate = learningRateAt(o.learningRate, 0);
+      return o.optimizer === "adam"
+        ? new Adam({ learningRate })
+        : new RMSprop({ learningRate, rho: 0.99, epsilon: 1e-5 });
+    });
+    this.#state = this.networks.initialState(env.count);
+    this.#episodeReturns = this.backend.zeros([env.count]);
+  }
+
+  /**
+   * Trains for `steps` more environment steps (whole rollouts of `rolloutSteps`·N), starting the
+   * copies' first episodes on the first call.
+   */
+  async learn(steps: number, options: ResidentLearnOptions = {}): Promise<void> {
+    if (!(Number.isSafeInteger(steps) && steps >= 0)) {
+      throw new RangeError(`Cannot learn for ${steps} steps: expected an integer >= 0`);
+    }
+    const backend = this.backend, N = this.env.count;
+    if (!this.#observations) {
+      this.#observations = this.env.reset();
+      this.#starts = backend.zeros([N]);
+    }
+    const until = this.stepCount + steps;
+    while (this.stepCount < until && !options.signal?.aborted) {
+      const rollout = this.#collect();
+      const logged = (this.updateCount + 1) % this.options.logInterval === 0 ||
+        this.stepCount >= until;
+      const read = options.onUpdate !== undefined && logged;
+      const stats = this.#update(rollout, read);
+      this.updateCount++;
+      if (read) {
+        const values = await backend.read(stats.packed);
+        const named = Object.fromEntries(STAT_NAMES.map((name, k) => [name, values[k]]));
+        const episodes = values[STAT_NAMES.length + 1];
+        await options.onUpdate!({
+          step: this.stepCount,
+          updates: this.updateCount,
+          episodes,
+          meanReturn: episodes > 0 ? values[STAT_NAMES.length] / episodes : NaN,
+          ...named,
+        } as ResidentUpdateStats);
+      }
+      backend.dispose(stats.packed);
+      rollout.dispose();
+    }
+  }
+
+  /**
+   * Greedy play (the largest logit) on `env`, a fresh set of copies of the same game, until
+   * every copy has ended its first episode or `maxSteps` have passed; reads back once, at the
+   * end. Returns each copy's first-episode return.
+   */
+  async evaluate(env: ResidentEnv, maxSteps: number): Promise<ResidentEvaluation> {
+    const backend = this.backend, n = env.count, I = env.observationSize;
+    const t = tensorScope(backend);
+    let observations = env.reset(), state = this.networks.actor.initialState(n);
+    const returns = t(backend.zeros([n])), alive = t(backend.addScalar(t(backend.zeros([n])), 1));
+    for (let k = 0; k < maxSteps; k++) {
+      const x = backend.reshape(observations, [1, n, I]);
+      const { output, state: next } = this.networks.actor.forward(x, { state });
+      this.networks.actor.disposeState(state);
+      state = next;
+      const logits = backend.reshape(output, [n, env.actionCount]);
+      const actions = backend.argmaxRows(logits);
+      const out = stepOf(env, actions);
+      backend.axpyInPlace(returns, t(backend.mul(out.rewards, alive)), 1);
+      const done = t(backend.maximum(out.terminated, out.truncated));
+      const stillAlive = backend.mul(alive, t(oneMinus(backend, done)));
+      backend.copy(alive, stillAlive);
+      for (const tensor of [x, output, logits, actions, observations, stillAlive]) {
+        backend.dispose(tensor);
+      }
+      for (const tensor of [out.rewards, out.terminated, out.truncated, out.finalObservations]) {
+        backend.dispose(tensor);
+      }
+      observations = out.observations;
+    }
+    backend.dispose(observations);
+    this.networks.actor.disposeState(state);
+    const read = await backend.read(returns);
+    t.dispose();
+    return { returns: read, meanReturn: read.reduce((a, b) => a + b, 0) / n };
+  }
+
+  /** Releases the agent's tensors (not the environment's). */
+  dispose(): void {
+    const backend = this.backend;
+    for (const t of [this.#observations, this.#starts, this.#episodeReturns]) {
+      if (t) backend.dispose(t);
+    }
+    this.networks.disposeState(this.#state);
+  }
+
+  /** One rollout of `rolloutSteps` vector steps, every tensor of it in the backend. */
+  #collect(): Rollout {
+    const backend = this.backend, o = this.options, env = this.env;
+    const N = env.count, I = env.observationSize, T = o.rolloutSteps;
+    const rollout = new Rollout(backend, T, N, I, this.#state);
+    const { actor, critic } = this.networks;
+    for (let t = 0; t < T; t++) {
+      const x = backend.reshape(this.#observations!, [1, N, I]);
+      const mask = backend.reshape(this.#starts!, [1, N]);
+      const a = actor.forward(x, { state: this.#state[0], mask });
+      const c = critic!.forward(x, { state: this.#state[1], mask });
+      this.networks.disposeState(this.#state);
+      this.#state = [a.state, c.state];
+      const logits = backend.reshape(a.output, [N, env.actionCount]);
+      const probs = backend.softmaxRows(logits);
+      const actions = backend.sampleRows(probs, this.#samplingSeed, this.#vectorSteps++);
+      const logProbs = this.networks.head.logProb(logits, actions);
+      const values = backend.reshape(c.output, [N]);
+      const out = stepOf(env, actions);
+      // The critic's value of the observation a truncated episode ended on (its state after
+      // this step has seen s_t), for the bootstrap; 0 elsewhere.
+      const s = tensorScope(backend);
+      let finalValues: Tensor;
+      if (this.#truncates) {
+        const final = s(backend.reshape(out.finalObservations, [1, N, I]));
+        const f = critic!.forward(final, { state: c.state });
+        s(f.output);
+        critic!.disposeState(f.state);
+        const cut = s(backend.mul(out.truncated, s(oneMinus(backend, out.terminated))));
+        finalValues = backend.mul(s(backend.reshape(f.output, [N])), cut);
+      } else finalValues = backend.zeros([N]);
+      rollout.record(t, {
+        observations: this.#observations!,
+        starts: this.#starts!,
+        actions,
+        logProbs,
+        values,
+        rewards: out.rewards,
+        terminated: out.terminated,
+        truncated: out.truncated,
+        finalValues,
+      });
+      this.#trackReturns(rollout, out.rewards, out.terminated, out.truncated);
+      const nextStarts = oneMinus(backend, s(backend.maximum(out.terminated, out.truncated)));
+      for (const tensor of [x, mask, a.output, c.output, logits, probs, out.finalObservations]) {
+        s(tensor);
+      }
+      s(this.#starts!);
+      s(this.#observations!);
+      s.dispose();
+      this.#observations = out.observations;
+      this.#starts = nextStarts;
+      this.stepCount += N;
+    }
+    // V(s_T) for the bootstrap of the rollout's last step, from the critic's current state.
+    const x = backend.reshape(this.#observations!, [1, N, I]);
+    const mask = backend.reshape(this.#starts!, [1, N]);
+    const last = critic!.forward(x, { state: this.#state[1], mask });
+    rollout.lastValues = backend.reshape(last.output, [N]);
+    critic!.disposeState(last.state);
+    for (const tensor of [x, mask, last.output]) backend.dispose(tensor);
+    return rollout;
+  }
+
+  /** Adds the rewards to the running returns; sums and counts the returns of ended episodes. */
+  #trackReturns(rollout: Rollout, rewards: Tensor, terminated: Tensor, truncated: Tensor): void {
+    const backend = this.backend, t = tensorScope(backend);
+    backend.axpyInPlace(this.#episodeReturns, rewards, 1);
+    const done = t(backend.maximum(terminated, truncated));
+    const ended = t(backend.sum(t(backend.mul(this.#episodeReturns, done))));
+    backend.axpyInPlace(rollout.returnSum, ended, 1);
+    backend.axpyInPlace(rollout.episodeCount, t(backend.sum(done)), 1);
+    backend.copy(
+      this.#episodeReturns,
+      t(backend.mul(this.#episodeReturns, t(oneMinus(backend, done)))),
+    );
+    t.dispose();
+  }
+
+  /** GAE(λ), then the epochs of minibatches; returns the statistics packed for one read. */
+  #update(rollout: Rollout, read: boolean): { packed: Tensor } {
+    const o = this.options, backend = this.backend;
+    rollout.advantages(o.gamma, o.gaeLambda, o.rewardScale);
+    const epsilon = typeof o.clipRange === "number"
+      ? o.clipRange
+      : Math.max(rampValue(o.clipRange, this.stepCount), 1e-8);
+    const rate = learningRateAt(o.learningRate, this.stepCount);
+    for (const optimizer of this.#optimizers) setLearningRate(optimizer, rate);
+    const sums = STAT_NAMES.map(() => backend.zeros([1]));
+    let minibatches = 0;
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      for (const rows of this.#minibatchRows(rollout)) {
+        this.#minibatch(rollout, rows, epsilon, read ? sums : null);
+        minibatches++;
+        this.#step();
+      }
+    }
+    const packed = backend.zeros([STAT_NAMES.length + 2]);
+    if (read) {
+      sums.forEach((sum, k) => {
+        const mean = backend.scale(sum, 1 / minibatches);
+        backend.copy(packed, mean, k);
+        backend.dispose(mean);
+      });
+      backend.copy(packed, rollout.returnSum, STAT_NAMES.length);
+      backend.copy(packed, rollout.episodeCount, STAT_NAMES.length + 1);
+    }
+    for (const sum of sums) backend.dispose(sum);
+    return { packed };
+  }
+
+  /** Each minibatch's rollout rows (t·N + i), time-major; whole copies for a recurrent policy. */
+  *#minibatchRows(
+    rollout: Rollout,
+  ): Generator<{ index: Int32Array; steps: number; columns: Int32Array | null }> {
+    const o = this.options, N = rollout.envs, T = rollout.steps, rng = this.#updateRng;
+    if (this.recurrent) {
+      const order = shuffled(N, rng), n = N / o.minibatches;
+      for (let m = 0; m < o.minibatches; m++) {
+        const columns = order.slice(m * n, (m + 1) * n);
+        const index = new Int32Array(T * n);
+        for (let t = 0; t < T; t++) columns.forEach((i, j) => index[t * n + j] = t * N + i);
+        yield { index, steps: T, columns };
+      }
+      return;
+    }
+    const rows = T * N, order = shuffled(rows, rng);
+    for (let m = 0; m < o.minibatches; m++) {
+      const from = Math.floor((m * rows) / o.minibatches);
+      const to = Math.floor(((m + 1) * rows) / o.minibatches);
+      yield { index: order.slice(from, to), steps: 1, columns: null };
+    }
+  }
+
+  /** One minibatch's loss and gradients (left on the parameters); its statistics into `sums`. */
+  #minibatch(
+    rollout: Rollout,
+    rows: { index: Int32Array; steps: number; columns: Int32Array | null },
+    epsilon: number,
+    sums: Tensor[] | null,
+  ): void {
+    const o = this.options, backend = this.backend, head = this.networks.head;
+    const t = tensorScope(backend), R = rows.index.length, width = R / rows.steps;
+    const index = t(backend.tensor(Float32Array.from(rows.index), [R, 1]));
+    const take = (buffer: Tensor) => t(takeRows(backend, buffer, index));
+    const x = t(
+      backend.reshape(take(rollout.observations), [rows.steps, width, rollout.inputSize]),
+    );
+    const mask = rows.columns
+      ? t(backend.reshape(take(rollout.starts), [rows.steps, width]))
+      : t(backend.addScalar(t(backend.zeros([1, width])), 1));
+    const actions = t(backend.reshape(take(rollout.actions), [R]));
+    const oldLogProbs = t(backend.reshape(take(rollout.logProbs), [R]));
+    const oldValues = t(backend.reshape(take(rollout.values), [R]));
+    const returns = t(backend.reshape(take(rollout.returns), [R]));
+    let advantages = t(backend.reshape(take(rollout.advantageRows), [R]));
+    if (o.normalizeAdvantages) advantages = t(normalize(backend, advantages));
+    let start: ActorCriticState;
+    if (rows.columns) {
+      const columns = t(backend.tensor(Float32Array.from(rows.columns), [rows.columns.length, 1]));
+      start = rollout.startStates.map((state) =>
+        state.map((layer) => layer?.map((s) => t(takeRows(backend, s, columns)))) as RecurrentState
+      );
+    } else start = this.networks.models.map((m) => m.initialState(width));
+    let surrogate: ReturnType<typeof ppoSurrogate> | null = null;
+    this.networks.replay(x, mask, start, {
+      policy: (logits) => {
+        surrogate = ppoSurrogate(backend, head, logits, actions, oldLogProbs, advantages, epsilon);
+        const result = head.loss(logits, actions, surrogate.weights, o.entropyCoef);
+        if (sums) {
+          backend.axpyInPlace(sums[0], surrogate.loss, 1);
+          backend.axpyInPlace(sums[2], t(meanEntropy(backend, logits)), 1);
+          backend.axpyInPlace(sums[3], surrogate.approxKl, 1);
+          backend.axpyInPlace(sums[4], surrogate.clipFraction, 1);
+        }
+        backend.dispose(result.loss);
+        for (const tensor of Object.values(surrogate)) backend.dispose(tensor);
+        return result.grad;
+      },
+      value: (values) => {
+        const result = o.clipRangeValue === null
+          ? backend.mseLoss(values, returns)
+          : clippedValueLoss(backend, values, oldValues, returns, o.clipRangeValue);
+        if (sums) backend.axpyInPlace(sums[1], result.loss, 1);
+        backend.dispose(result.loss);
+        const d = backend.scale(result.grad, o.valueCoef);
+        backend.dispose(result.grad);
+        return d;
+      },
+    });
+    if (!rows.columns) { for (const s of start) this.networks.models[0].disposeState(s); }
+    t.dispose();
+  }
+
+  /** Clips each network's gradients by their global norm and takes each optimizer's step. */
+  #step(): void {
+    const backend = this.backend;
+    const trainables = this.networks.trainables;
+    for (const t of trainables) {
+      const grads = t.parameters.flatMap((p) => p.grad ? [p.grad] : []);
+      backend.dispose(backend.clipByGlobalNorm(grads, this.options.maxGradNorm));
+    }
+    trainables.forEach((t, k) => this.#optimizers[k].step(t));
+  }
+}
+
+/** A rollout's tensors, `[T·N]` time-major (row t·N + i is copy i at step t). */
+class Rollout {
+  readonly steps: number;
+  readonly envs: number;
+  readonly inputSize: number;
+  /** `[T·N, I]`. */
+  readonly observations: Tensor;
+  /** `[T·N, 1]` each. */
+  readonly starts: Tensor;
+  readonly actions: Tensor;
+  readonly logProbs: Tensor;
+  readonly values: Tensor;
+  readonly returns: Tensor;
+  readonly advantageRows: Tensor;
+  /** `[1]` each: the returns of the episodes that ended, and how many ended. */
+  readonly returnSum: Tensor;
+  readonly episodeCount: Tensor;
+  /** Each network's state at the rollout's start (copies the rollout owns). */
+  readonly startStates: ActorCriticState;
+  /** `[N]`: V(s_T). */
+  lastValues: Tensor | null = null;
+  readonly #backend: Backend;
+  // Per step, `[N]`: what GAE walks back over.
+  readonly #perStep: DeviceRolloutStep[] = [];
+
+  constructor(
+    backend: Backend,
+    steps: number,
+    envs: number,
+    inputSize: number,
+    state: ActorCriticState,
+  ) {
+    this.#backend = backend;
+    this.steps = steps;
+    this.envs = envs;
+    this.inputSize = inputSize;
+    const rows = steps * envs;
+    this.observations = backend.zeros([rows, inputSize]);
+    [this.starts, this.actions, this.logProbs, this.values, this.returns, this.advantageRows] = [
+      0,
+      1,
+      2,
+      3,
+      4,
+      5,
+    ].map(() => backend.zeros([rows, 1]));
+    this.returnSum = backend.zeros([1]);
+    this.episodeCount = backend.zeros([1]);
+    this.startStates = state.map((s) =>
+      s.map((layer) =>
+        layer?.map((tensor) => {
+          const copy = backend.zeros(tensor.shape);
+          backend.copy(copy, tensor);
+          return copy;
+        })
+      ) as RecurrentState
+    );
+  }
+
+  /** Stores step t (the tensors are the rollout's from now on, except `observations`, `starts`). */
+  record(
+    t: number,
+    step: {
+      observations: Tensor;
+      starts: Tensor;
+      actions: Tensor;
+      logProbs: Tensor;
+      values: Tensor;
+      rewards: Tensor;
+      terminated: Tensor;
+      truncated: Tensor;
+      finalValues: Tensor;
+    },
+  ): void {
+    const backend = this.#backend, N = this.envs;
+    backend.copy(this.observations, step.observations, t * N * this.inputSize);
+    backend.copy(this.starts, step.starts, t * N);
+    backend.copy(this.actions, step.actions, t * N);
+    backend.copy(this.logProbs, step.logProbs, t * N);
+    backend.copy(this.values, step.values, t * N);
+    backend.dispose(step.actions);
+    backend.dispose(step.logProbs);
+    this.#perStep.push({
+      rewards: step.rewards,
+      terminated: step.terminated,
+      truncated: step.truncated,
+      values: step.values,
+      finalValues: step.finalValues,
+    });
+  }
+
+  /** GAE(λ) into `advantageRows` and `returns` (see {@linkcode deviceAdvantages}). */
+  advantages(gamma: number, lambda: number, rewardScale: number): void {
+    const backend = this.#backend, N = this.envs;
+    const targets = deviceAdvantages(backend, this.#perStep, this.lastValues!, {
+      gamma,
+      lambda,
+      rewardScale,
+    });
+    targets.advantages.forEach((advantage, t) => {
+      backend.copy(this.advantageRows, advantage, t * N);
+      backend.copy(this.returns, targets.returns[t], t * N);
+      backend.dispose(advantage);
+      backend.dispose(targets.returns[t]);
+    });
+  }
+
+  /** Releases every tensor of the rollout. */
+  dispose(): void {
+    const backend = this.#backend;
+    for (
+      const t of [
+        this.observations,
+        this.starts,
+        this.actions,
+        this.logProbs,
+        this.values,
+        this.returns,
+        this.advantageRows,
+        this.returnSum,
+        this.episodeCount,
+      ]
+    ) backend.dispose(t);
+    if (this.lastValues) backend.dispose(this.lastValues);
+    for (const step of this.#perStep) for (const t of Object.values(step)) backend.dispose(t);
+    for (const state of this.startStates) {
+      for (const layer of state) layer?.forEach((t) => backend.dispose(t));
+    }
+  }
+}
+
+/** One step of a rollout for {@linkcode deviceAdvantages}: `[N]` tensors. */
+export interface DeviceRolloutStep {
+  /** The rewards (before `rewardScale`). */
+  rewards: Tensor;
+  /** 1 where the episode terminated. */
+  terminated: Tensor;
+  /** 1 where it reached its time limit. */
+  truncated: Tensor;
+  /** V(s_t). */
+  values: Tensor;
+  /** V(final observation) where the episode was truncated and not terminated, else 0. */
+  finalValues: Tensor;
+}
+
+/**
+ * GAE(λ) from backend ops, as `computeAdvantages` defines it on the host (there in float64, here
+ * in the backend's precision): with `δ_t = r_t·scale + γ·V_next − V(s_t)`, V_next is 0 after a
+ * termination, V(final observation) after a truncation, `lastValues` (V(s_T)) after the last step
+ * and V(s_{t+1}) otherwise; `Â_t = δ_t + γλ·Â_{t+1}`, the chain cut where an episode ended.
+ * Returns new `[N]` tensors per step, which the caller disposes: the advantages and the
+ * returns `Â_t + V(s_t)`.
+ */
+export function deviceAdvantages(
+  backend: Backend,
+  steps: readonly DeviceRolloutStep[],
+  lastValues: Tensor,
+  options: { gamma: number; lambda: number; rewardScale: number },
+): { advantages: Tensor[]; returns: Tensor[] } {
+  const { gamma, lambda, rewardScale } = options, T = steps.length;
+  const advantages: Tensor[] = new Array(T), returns: Tensor[] = new Array(T);
+  for (let t = T - 1; t >= 0; t--) {
+    const s = tensorScope(backend), step = steps[t];
+    const going = s(oneMinus(backend, s(backend.maximum(step.terminated, step.truncated))));
+    const following = t === T - 1 ? lastValues : steps[t + 1].values;
+    const nextValue = s(backend.add(s(backend.mul(going, following)), step.finalValues));
+    const reward = s(backend.scale(step.rewards, rewardScale));
+    const delta = s(
+      backend.sub(s(backend.add(reward, s(backend.scale(nextValue, gamma)))), step.values),
+    );
+    advantages[t] = t === T - 1 ? backend.add(delta, s(backend.zeros(delta.shape))) : backend.add(
+      delta,
+      s(backend.scale(s(backend.mul(going, advantages[t + 1])), gamma * lambda)),
+    );
+    returns[t] = backend.add(advantages[t], step.values);
+    s.dispose();
+  }
+  return { advantages, returns };
+}
+
+/** A step of either kind of device environment, with the rewards and truncations it lacks. */
+function stepOf(env: ResidentEnv, actions: Tensor) {
+  const backend = env.backend, N = env.count;
+  const out = env.step(actions) as unknown as Partial<Record<string, Tensor>>;
+  return {
+    observations: out.observations!,
+    rewards: out.rewards ?? oneMinus(backend, backend.zeros([N]), true), // CartPole: 1 per step
+    terminated: out.terminated!,
+    truncated: out.truncated ?? backend.zeros([N]), // the card games end only by the shoe
+    finalObservations: out.finalObservations!,
+  };
+}
+
+/** `1 − x` elementwise (`x` disposed too with `consume`). */
+function oneMinus(backend: Backend, x: Tensor, consume = false): Tensor {
+  const negated = backend.scale(x, -1);
+  const out = backend.addScalar(negated, 1);
+  backend.dispose(negated);
+  if (consume) backend.dispose(x);
+  return out;
+}
+
+function isCartPole(env: ResidentEnv): boolean {
+  return "maskVelocity" in env;
+}
+
+/** Rows `index` (`[n, 1]`, whole numbers) of `table` (`[R, C]`, or `[R]`), as `[n, C]`. */
+function takeRows(backend: Backend, table: Tensor, index: Tensor): Tensor {
+  // The embedding lookup is exactly a row gather: id column 0 → its table row.
+  const matrix = table.shape.length === 2 ? table : backend.reshape(table, [table.size, 1]);
+  const rows = backend.embeddingForward(index, matrix, 1);
+  if (matrix !== table) backend.dispose(matrix);
+  return rows;
+}
+
+/** `(a − mean) / (std + 1e-8)`, as `normalizeAdvantages` on the host. */
+function normalize(backend: Backend, a: Tensor): Tensor {
+  const t = tensorScope(backend), n = a.size;
+  const ones = t(backend.addScalar(t(backend.zeros([n, 1])), 1));
+  const spread = (scalar: Tensor) =>
+    t(backend.reshape(t(backend.matmul(ones, t(backend.reshape(scalar, [1, 1])))), [n]));
+  const mean = t(backend.scale(t(backend.sum(a)), 1 / n));
+  const centred = t(backend.sub(a, spread(mean)));
+  const variance = t(backend.scale(t(backend.sum(t(backend.mul(centred, centred)))), 1 / n));
+  const std = t(
+    backend.addScalar(t(backend.exp(t(backend.scale(t(backend.log(variance)), 0.5)))), 1e-8),
+  );
+  const out = backend.div(centred, spread(std));
+  t.dispose();
+  return out;
+}
+
+/** `[1]`: the mean entropy of the softmax of each row of `logits`. */
+function meanEntropy(backend: Backend, logits: Tensor): Tensor {
+  const t = tensorScope(backend);
+  const p = t(backend.softmaxRows(logits)), logP = t(backend.logSoftmaxRows(logits));
+  // 0·log 0 is taken as 0 (a −Infinity log-probability has probability 0).
+  const terms = t(backend.where(p, t(backend.mul(p, logP)), t(backend.zeros(p.shape))));
+  const out = backend.scale(t(backend.sum(terms)), -1 / logits.shape[0]);
+  t.dispose();
+  return out;
+}
+
+/** A random permutation of 0..n − 1 (Fisher–Yates). */
+function shuffled(n: number, rng: Rng): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}

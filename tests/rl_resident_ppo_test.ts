@@ -1,0 +1,231 @@
+// ResidentPPO on the CPU backend: the device-side GAE against the host's computeAdvantages, the
+// backend's sampleRows against the softmax (chi-square) and the copy at an offset, learning
+// (an MLP on CartPole, an LSTM on cartpole-masked, a GRU on RepeatPrevious), the same seed giving
+// the same run bit for bit, one read-back per logged update and none otherwise, no leaked
+// tensors, and the options it refuses.
+import assert from "node:assert/strict";
+import { counterUniform } from "../lib/backend/backend.ts";
+import type { Backend } from "../lib/backend/backend.ts";
+import { createCpuBackend } from "../lib/backend/cpu.ts";
+import { DeviceCartPole } from "../lib/envs/device_cartpole.ts";
+import { DeviceRepeatPrevious } from "../lib/envs/device_cards.ts";
+import { deviceAdvantages, ResidentPPO } from "../lib/rl/resident_ppo.ts";
+import { computeAdvantages } from "../lib/rl/rollout_buffer.ts";
+import { POPGYM_PPO_PRESET, presetFor } from "../lib/run/presets.ts";
+
+const backend = createCpuBackend();
+
+Deno.test("device GAE equals computeAdvantages on a rollout with terminations and truncations", async () => {
+  const T = 12, N = 5, gamma = 0.97, lambda = 0.9, rewardScale = 0.5;
+  const draw = (k: number, t: number, i: number) => counterUniform(k, t, i);
+  const host = {
+    rewards: new Float32Array(T * N),
+    values: new Float32Array(T * N),
+    terminated: new Float32Array(T * N),
+    truncated: new Float32Array(T * N),
+    finalValues: new Float32Array(T * N),
+  };
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < N; i++) {
+      const k = t * N + i;
+      host.rewards[k] = Math.fround(2 * draw(1, t, i) - 0.5);
+      host.values[k] = Math.fround(3 * draw(2, t, i));
+      host.terminated[k] = draw(3, t, i) < 0.15 ? 1 : 0;
+      host.truncated[k] = draw(4, t, i) < 0.15 ? 1 : 0;
+      if (host.truncated[k] && !host.terminated[k]) {
+        host.finalValues[k] = Math.fround(draw(5, t, i));
+      }
+    }
+  }
+  const lastValues = Float32Array.from({ length: N }, (_, i) => Math.fround(draw(6, 0, i)));
+  const expected = computeAdvantages({
+    steps: T,
+    envs: N,
+    ...host,
+    rewards: host.rewards.map((r) => r * rewardScale),
+    lastValues,
+  }, { gamma, lambda });
+  const row = (values: Float32Array, t: number) =>
+    backend.tensor(values.subarray(t * N, (t + 1) * N), [N]);
+  const steps = Array.from({ length: T }, (_, t) => ({
+    rewards: row(host.rewards, t),
+    terminated: row(host.terminated, t),
+    truncated: row(host.truncated, t),
+    values: row(host.values, t),
+    finalValues: row(host.finalValues, t),
+  }));
+  const got = deviceAdvantages(backend, steps, backend.tensor(lastValues, [N]), {
+    gamma,
+    lambda,
+    rewardScale,
+  });
+  let worst = 0;
+  for (let t = 0; t < T; t++) {
+    const a = await backend.read(got.advantages[t]), r = await backend.read(got.returns[t]);
+    for (let i = 0; i < N; i++) {
+      worst = Math.max(worst, Math.abs(a[i] - expected.advantages[t * N + i]));
+      worst = Math.max(worst, Math.abs(r[i] - expected.returns[t * N + i]));
+    }
+  }
+  // float32 against float64 over a chain of 12 steps.
+  assert.ok(worst < 1e-5, `worst difference ${worst}`);
+  assert.ok(host.terminated.some((v) => v) && host.truncated.some((v) => v));
+});
+
+Deno.test("sampleRows draws actions with the softmax's frequencies (chi-square, 3 degrees)", async () => {
+  const rows = 20000, probabilities = [0.1, 0.2, 0.3, 0.4];
+  const probs = backend.tensor(
+    Array.from({ length: rows }, () => probabilities).flat(),
+    [rows, 4],
+  );
+  const actions = await backend.read(backend.sampleRows(probs, 7, 3));
+  const counts = [0, 0, 0, 0];
+  for (const a of actions) counts[a]++;
+  const chi2 = counts.reduce((sum, n, a) => {
+    const expected = rows * probabilities[a];
+    return sum + (n - expected) ** 2 / expected;
+  }, 0);
+  // The 0.999 quantile of chi-square with 3 degrees of freedom is 16.27.
+  assert.ok(chi2 < 16.27, `chi-square ${chi2.toFixed(2)}, counts ${counts}`);
+  const zeroLast = backend.tensor([0.5, 0.5, 0, 0.25, 0.25, 0], [2, 3]);
+  const picks = await backend.read(backend.sampleRows(zeroLast, 1, 1));
+  assert.ok(picks.every((a) => a !== 2), "an action of probability 0 is never drawn");
+});
+
+Deno.test("copy at an offset writes a row block and refuses one that does not fit", async () => {
+  const dst = backend.zeros([3, 2]);
+  backend.copy(dst, backend.tensor([7, 8], [2]), 2);
+  assert.deepEqual(Array.from(await backend.read(dst)), [0, 0, 7, 8, 0, 0]);
+  assert.throws(
+    () => backend.copy(dst, backend.tensor([1, 2], [2]), 5),
+    /Cannot copy 2 values into a tensor of 6 at offset 5/,
+  );
+});
+
+/** The greedy return on fresh copies after training. */
+async function trainAndEvaluate(
+  on: Backend,
+  options: Record<string, unknown>,
+  steps: number,
+  masked: boolean,
+): Promise<number> {
+  const envs = new DeviceCartPole(on, 8, { seed: 1, maskVelocity: masked });
+  const agent = new ResidentPPO(envs, options);
+  await agent.learn(steps);
+  const evaluation = await agent.evaluate(
+    new DeviceCartPole(on, 16, { seed: 99, maskVelocity: masked }),
+    500,
+  );
+  return evaluation.meanReturn;
+}
+
+Deno.test("ResidentPPO with an MLP balances CartPole within 20 000 steps", async () => {
+  const options = { ...presetFor("cartpole", "ppo").options, cell: "none", seed: 1 };
+  const score = await trainAndEvaluate(backend, options, 20_000, false);
+  assert.ok(score >= 475, `greedy mean return ${score}`);
+});
+
+Deno.test("ResidentPPO with an LSTM solves cartpole-masked within 100 000 steps", async () => {
+  const options = { ...presetFor("cartpole-masked", "ppo").options, cell: "lstm", seed: 1 };
+  const score = await trainAndEvaluate(backend, options, 100_000, true);
+  assert.ok(score >= 475, `greedy mean return ${score}`);
+});
+
+Deno.test("ResidentPPO with a GRU remembers the suits of RepeatPrevious (easy)", async () => {
+  const steps = 200_000;
+  const envs = new DeviceRepeatPrevious(backend, 16, { seed: 1 });
+  const agent = new ResidentPPO(envs, {
+    ...POPGYM_PPO_PRESET.options,
+    learningRate: { start: 2e-3, end: 0, steps },
+    cell: "gru",
+    seed: 1,
+  });
+  await agent.learn(steps);
+  const evaluation = await agent.evaluate(new DeviceRepeatPrevious(backend, 32, { seed: 9 }), 51);
+  // A perfect memory returns 1; guessing returns 0 on average.
+  assert.ok(evaluation.meanReturn > 0.95, `greedy mean return ${evaluation.meanReturn}`);
+});
+
+/** A backend that counts its read-backs. */
+function counting(inner: Backend): { backend: Backend; reads: () => number } {
+  let reads = 0;
+  const proxy = new Proxy(inner, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (key === "read") {
+        return (t: Parameters<Backend["read"]>[0]) => {
+          reads++;
+          return target.read(t);
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { backend: proxy, reads: () => reads };
+}
+
+for (const cell of ["none", "lstm", "gru"] as const) {
+  Deno.test(`ResidentPPO (${cell}) repeats itself, reads back once per logged update, leaks nothing`, async () => {
+    const run = async (log: boolean) => {
+      const inner = createCpuBackend({ debug: true });
+      const { backend: on, reads } = counting(inner);
+      const envs = new DeviceCartPole(on, 4, { seed: 3, maskVelocity: true, maxEpisodeSteps: 24 });
+      const agent = new ResidentPPO(envs, {
+        cell,
+        cellUnits: 8,
+        hiddenSizes: [8],
+        rolloutSteps: 16,
+        epochs: 2,
+        minibatches: 2,
+        clipRangeValue: 0.2,
+        seed: 5,
+        logInterval: 2,
+      });
+      const live = inner.liveTensors;
+      const stats: unknown[] = [];
+      await agent.learn(4 * 16 * 6, log ? { onUpdate: (s) => void stats.push(s) } : {});
+      const parameters = await Promise.all(
+        agent.networks.models.map((m) => m.getParameters()),
+      );
+      const readsDuringTraining = reads();
+      assert.equal(agent.updateCount, 6);
+      // The networks and their optimizers' moments are new; nothing per step or update is.
+      const grown = inner.liveTensors - live;
+      agent.dispose();
+      return { stats, parameters, readsDuringTraining, grown, inner, agent };
+    };
+    const first = await run(true), second = await run(true), quiet = await run(false);
+    assert.deepEqual(first.stats, second.stats);
+    assert.deepEqual(first.parameters, second.parameters);
+    assert.deepEqual(quiet.parameters, first.parameters, "logging does not change the run");
+    assert.equal(first.stats.length, 3, "every second update logged");
+    // One read per logged update, plus one per parameter read at the end of the test.
+    const parameterReads = first.parameters.flat().length;
+    assert.equal(first.readsDuringTraining, 3 + parameterReads);
+    assert.equal(quiet.readsDuringTraining, parameterReads);
+    const again = createCpuBackend({ debug: true });
+    const envs = new DeviceCartPole(again, 4, { seed: 3, maskVelocity: true, maxEpisodeSteps: 24 });
+    const before = again.liveTensors;
+    const agent = new ResidentPPO(envs, { cell, cellUnits: 8, hiddenSizes: [8], rolloutSteps: 16 });
+    await agent.learn(4 * 16);
+    const afterOne = again.liveTensors;
+    await agent.learn(4 * 16 * 3);
+    assert.equal(again.liveTensors, afterOne, "the same live tensors after more updates");
+    assert.ok(afterOne > before);
+    agent.dispose();
+  });
+}
+
+Deno.test("ResidentPPO refuses what would need the CPU during training", () => {
+  const envs = new DeviceCartPole(backend, 4);
+  for (
+    const [options, pattern] of [
+      [{ normalizeObservations: true }, /normalizeObservations/],
+      [{ targetKl: 0.01 }, /targetKl/],
+      [{ sharedNetwork: true }, /sharedNetwork/],
+    ] as const
+  ) {
+    assert.throws(() => new ResidentPPO(envs, options), pattern);
+  }
+  assert.throws(() => new ResidentPPO(envs, { minibatches: 3 }), /minibatches must divide envs/);
+});

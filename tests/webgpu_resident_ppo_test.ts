@@ -1,0 +1,79 @@
+// ResidentPPO and its ops on WebGPU against the CPU backend: sampleRows bit for bit on the same
+// probabilities, the copy at an offset, and three updates of an MLP and of an LSTM policy on
+// masked CartPole copies: the same episodes and returns, and losses within float32 rounding of
+// the CPU's (the matrix multiplies sum in another order). Skipped where no adapter exists.
+import assert from "node:assert/strict";
+import { counterUniform } from "../lib/backend/backend.ts";
+import type { Backend } from "../lib/backend/backend.ts";
+import { createCpuBackend } from "../lib/backend/cpu.ts";
+import { createWebGpuBackend, type WebGpuBackend } from "../lib/backend/webgpu/mod.ts";
+import { DeviceCartPole } from "../lib/envs/device_cartpole.ts";
+import { ResidentPPO, type ResidentUpdateStats } from "../lib/rl/resident_ppo.ts";
+import { presetFor } from "../lib/run/presets.ts";
+
+const adapter = await navigator.gpu?.requestAdapter();
+const ignore = !adapter;
+if (ignore) console.warn("webgpu_resident_ppo_test: skipped, no WebGPU adapter (navigator.gpu)");
+const gpu = ignore ? undefined as unknown as WebGpuBackend : await createWebGpuBackend();
+// A device still alive when the process exits can crash Mesa's teardown after every test passed.
+if (!ignore) Deno.test.afterAll(() => gpu.destroy());
+const cpu = createCpuBackend();
+
+Deno.test({
+  name: "WGSL sampleRows equals the CPU's draws on the same probabilities",
+  ignore,
+  async fn() {
+    const rows = 4096, cols = 6;
+    const logits = Array.from({ length: rows * cols }, (_, k) => 4 * counterUniform(1, 0, k) - 2);
+    const probs = await cpu.read(cpu.softmaxRows(cpu.tensor(logits, [rows, cols])));
+    const expected = await cpu.read(cpu.sampleRows(cpu.tensor(probs, [rows, cols]), 11, 4));
+    const actual = await gpu.read(gpu.sampleRows(gpu.tensor(probs, [rows, cols]), 11, 4));
+    assert.deepEqual(Array.from(actual), Array.from(expected));
+    assert.equal(new Set(expected).size, cols, "every action drawn somewhere");
+  },
+});
+
+Deno.test({
+  name: "WGSL copy at an offset writes the same row block as the CPU",
+  ignore,
+  async fn() {
+    const dst = gpu.zeros([4, 3]);
+    gpu.copy(dst, gpu.tensor([1, 2, 3], [3]), 6);
+    assert.deepEqual(Array.from(await gpu.read(dst)), [0, 0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0]);
+  },
+});
+
+/** Three updates' statistics. */
+async function threeUpdates(backend: Backend, cell: "none" | "lstm") {
+  const envs = new DeviceCartPole(backend, 8, { seed: 1, maskVelocity: true });
+  const options = presetFor("cartpole-masked", "ppo").options;
+  const agent = new ResidentPPO(envs, { ...options, cell, seed: 1, logInterval: 1 });
+  const stats: ResidentUpdateStats[] = [];
+  await agent.learn(3 * 8 * 32, { onUpdate: (s) => void stats.push(s) });
+  agent.dispose();
+  envs.destroy();
+  return stats;
+}
+
+for (const cell of ["none", "lstm"] as const) {
+  Deno.test({
+    name: `ResidentPPO (${cell}) on WebGPU follows the CPU run for three updates`,
+    ignore,
+    async fn() {
+      const expected = await threeUpdates(cpu, cell), actual = await threeUpdates(gpu, cell);
+      assert.equal(actual.length, 3);
+      for (const [k, e] of expected.entries()) {
+        const a = actual[k];
+        assert.equal(a.episodes, e.episodes, `update ${k + 1}: episodes`);
+        assert.equal(a.meanReturn, e.meanReturn, `update ${k + 1}: mean return`);
+        for (const key of ["policyLoss", "valueLoss", "entropy", "approxKl"] as const) {
+          const gap = Math.abs(a[key] - e[key]);
+          assert.ok(
+            gap <= 1e-4 * Math.abs(e[key]) + 1e-6,
+            `update ${k + 1}: ${key} ${a[key]} against ${e[key]}`,
+          );
+        }
+      }
+    },
+  });
+}
