@@ -19,7 +19,13 @@
  * import { createCpuBackend, DeviceCartPole, ResidentPPO } from "@rnnrl/rnnrl";
  * const backend = createCpuBackend(); // or await createWebGpuBackend()
  * const envs = new DeviceCartPole(backend, 8, { seed: 1 });
- * const agent = new ResidentPPO(envs, { cell: "none", rolloutSteps: 16, epochs: 1, seed: 1 });
+ * const agent = new ResidentPPO(envs, {
+ *   cell: "none",
+ *   rolloutSteps: 16,
+ *   epochs: 1,
+ *   logInterval: 1,
+ *   seed: 1,
+ * });
  * const updates: number[] = [];
  * await agent.learn(256, { onUpdate: (stats) => void updates.push(stats.updates) });
  * if (updates.join() !== "1,2") throw new Error("an update every 128 steps, logged each time");
