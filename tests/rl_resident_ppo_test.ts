@@ -2,7 +2,7 @@
 // backend's sampleRows against the softmax (chi-square) and the copy at an offset, learning
 // (an MLP on CartPole, an LSTM on cartpole-masked, a GRU on RepeatPrevious), the same seed giving
 // the same run bit for bit, one read-back per logged update and none otherwise, no leaked
-// tensors, and the options it refuses.
+// tensors, a resumed state continuing its run, the games it copies, and the options it refuses.
 import assert from "node:assert/strict";
 import { counterUniform } from "../lib/backend/backend.ts";
 import type { Backend } from "../lib/backend/backend.ts";
@@ -11,6 +11,10 @@ import { DeviceCartPole } from "../lib/envs/device_cartpole.ts";
 import { DeviceRepeatPrevious } from "../lib/envs/device_cards.ts";
 import { deviceAdvantages, ResidentPPO } from "../lib/rl/resident_ppo.ts";
 import { computeAdvantages } from "../lib/rl/rollout_buffer.ts";
+import { agentStateFromBytes } from "../lib/rl/agent.ts";
+import { CartPole } from "../lib/envs/cartpole.ts";
+import { Pendulum } from "../lib/envs/pendulum.ts";
+import { RepeatPrevious } from "../lib/envs/popgym/repeat_previous.ts";
 import { POPGYM_PPO_PRESET, presetFor } from "../lib/run/presets.ts";
 
 const backend = createCpuBackend();
@@ -111,17 +115,17 @@ async function trainAndEvaluate(
 ): Promise<number> {
   const envs = new DeviceCartPole(on, 8, { seed: 1, maskVelocity: masked });
   const agent = new ResidentPPO(envs, options);
-  await agent.learn(steps);
-  const evaluation = await agent.evaluate(
+  await agent.learn(envs, { steps });
+  const evaluation = await agent.evaluateOnDevice(
     new DeviceCartPole(on, 16, { seed: 99, maskVelocity: masked }),
     500,
   );
   return evaluation.meanReturn;
 }
 
-Deno.test("ResidentPPO with an MLP balances CartPole within 20 000 steps", async () => {
+Deno.test("ResidentPPO with an MLP balances CartPole within 100 000 steps", async () => {
   const options = { ...presetFor("cartpole", "ppo").options, cell: "none", seed: 1 };
-  const score = await trainAndEvaluate(backend, options, 20_000, false);
+  const score = await trainAndEvaluate(backend, options, 100_000, false);
   assert.ok(score >= 475, `greedy mean return ${score}`);
 });
 
@@ -140,8 +144,11 @@ Deno.test("ResidentPPO with a GRU remembers the suits of RepeatPrevious (easy)",
     cell: "gru",
     seed: 1,
   });
-  await agent.learn(steps);
-  const evaluation = await agent.evaluate(new DeviceRepeatPrevious(backend, 32, { seed: 9 }), 51);
+  await agent.learn(envs, { steps });
+  const evaluation = await agent.evaluateOnDevice(
+    new DeviceRepeatPrevious(backend, 32, { seed: 9 }),
+    51,
+  );
   // A perfect memory returns 1; guessing returns 0 on average.
   assert.ok(evaluation.meanReturn > 0.95, `greedy mean return ${evaluation.meanReturn}`);
 });
@@ -183,12 +190,15 @@ for (const cell of ["none", "lstm", "gru"] as const) {
       });
       const live = inner.liveTensors;
       const stats: unknown[] = [];
-      await agent.learn(4 * 16 * 6, log ? { onUpdate: (s) => void stats.push(s) } : {});
+      await agent.learn(envs, {
+        steps: 4 * 16 * 6,
+        ...(log ? { onUpdate: (s) => void stats.push(s) } : {}),
+      });
       const parameters = await Promise.all(
         agent.networks.models.map((m) => m.getParameters()),
       );
       const readsDuringTraining = reads();
-      assert.equal(agent.updateCount, 6);
+      assert.equal(agent.updates, 6);
       // The networks and their optimizers' moments are new; nothing per step or update is.
       const grown = inner.liveTensors - live;
       agent.dispose();
@@ -207,20 +217,60 @@ for (const cell of ["none", "lstm", "gru"] as const) {
     const envs = new DeviceCartPole(again, 4, { seed: 3, maskVelocity: true, maxEpisodeSteps: 24 });
     const before = again.liveTensors;
     const agent = new ResidentPPO(envs, { cell, cellUnits: 8, hiddenSizes: [8], rolloutSteps: 16 });
-    await agent.learn(4 * 16);
+    await agent.learn(envs, { steps: 4 * 16 });
     const afterOne = again.liveTensors;
-    await agent.learn(4 * 16 * 3);
+    await agent.learn(envs, { steps: 4 * 16 * 3 });
     assert.equal(again.liveTensors, afterOne, "the same live tensors after more updates");
     assert.ok(afterOne > before);
     agent.dispose();
   });
 }
 
+for (const cell of ["none", "gru"] as const) {
+  Deno.test(`ResidentPPO (${cell}) resumed from its state continues the run it came from`, async () => {
+    const options = {
+      envs: 4,
+      cell,
+      cellUnits: 8,
+      hiddenSizes: [8],
+      rolloutSteps: 16,
+      minibatches: 2,
+      seed: 2,
+    };
+    const game = () => new CartPole({ maskVelocity: true, maxEpisodeSteps: 30 });
+    const whole = new ResidentPPO(game(), options);
+    await whole.learn(game(), { steps: 4 * 16 * 6 });
+    const first = new ResidentPPO(game(), options);
+    await first.learn(game(), { steps: 4 * 16 * 3 });
+    const bytes = await first.save();
+    const resumed = new ResidentPPO(game(), options);
+    resumed.setState(agentStateFromBytes(bytes));
+    await resumed.learn(game(), { steps: 4 * 16 * 3 });
+    assert.equal(resumed.steps, whole.steps);
+    assert.deepEqual(await resumed.actor.getParameters(), await whole.actor.getParameters());
+    assert.deepEqual(await resumed.getState(), await whole.getState());
+    // The policy acts on the scalar game too: the trainer's evaluation and replay use it.
+    const evaluation = await resumed.evaluate(game(), { episodes: 3, seed: 4 });
+    assert.equal(evaluation.returns.length, 3);
+  });
+}
+
+Deno.test("ResidentPPO makes device copies of CartPole, RepeatPrevious and CountRecall only", () => {
+  const agent = new ResidentPPO(new RepeatPrevious({ difficulty: "medium" }), { envs: 4 });
+  assert.ok(agent.env instanceof DeviceRepeatPrevious);
+  assert.equal(agent.env.count, 4);
+  assert.equal((agent.env as DeviceRepeatPrevious).k, 32);
+  assert.throws(
+    () => new ResidentPPO(new RepeatPrevious({ observePreviousAction: true })),
+    /observe the previous action/,
+  );
+  assert.throws(() => new ResidentPPO(new Pendulum()), /Cannot make device copies of/);
+});
+
 Deno.test("ResidentPPO refuses what would need the CPU during training", () => {
   const envs = new DeviceCartPole(backend, 4);
   for (
     const [options, pattern] of [
-      [{ normalizeObservations: true }, /normalizeObservations/],
       [{ targetKl: 0.01 }, /targetKl/],
       [{ sharedNetwork: true }, /sharedNetwork/],
     ] as const

@@ -1,14 +1,16 @@
 // ResidentPPO and its ops on WebGPU against the CPU backend: sampleRows bit for bit on the same
 // probabilities, the copy at an offset, and three updates of an MLP and of an LSTM policy on
-// masked CartPole copies: the same episodes and returns, and losses within float32 rounding of
-// the CPU's (the matrix multiplies sum in another order). Skipped where no adapter exists.
+// masked CartPole copies: the same episodes and returns, and losses within 0.1% of the CPU's (the
+// matrix multiplies sum in another order, and the GPU's exp and log, used by the observation
+// normalisation and the softmax, are not the CPU's to the last bit). Skipped where no adapter exists.
 import assert from "node:assert/strict";
 import { counterUniform } from "../lib/backend/backend.ts";
 import type { Backend } from "../lib/backend/backend.ts";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../lib/backend/webgpu/mod.ts";
 import { DeviceCartPole } from "../lib/envs/device_cartpole.ts";
-import { ResidentPPO, type ResidentUpdateStats } from "../lib/rl/resident_ppo.ts";
+import { ResidentPPO } from "../lib/rl/resident_ppo.ts";
+import type { TrainReport } from "../lib/rl/agent.ts";
 import { presetFor } from "../lib/run/presets.ts";
 
 const adapter = await navigator.gpu?.requestAdapter();
@@ -48,8 +50,8 @@ async function threeUpdates(backend: Backend, cell: "none" | "lstm") {
   const envs = new DeviceCartPole(backend, 8, { seed: 1, maskVelocity: true });
   const options = presetFor("cartpole-masked", "ppo").options;
   const agent = new ResidentPPO(envs, { ...options, cell, seed: 1, logInterval: 1 });
-  const stats: ResidentUpdateStats[] = [];
-  await agent.learn(3 * 8 * 32, { onUpdate: (s) => void stats.push(s) });
+  const stats: TrainReport[] = [];
+  await agent.learn(envs, { steps: 3 * 8 * 32, onUpdate: (s) => void stats.push(s) });
   agent.dispose();
   envs.destroy();
   return stats;
@@ -67,9 +69,9 @@ for (const cell of ["none", "lstm"] as const) {
         assert.equal(a.episodes, e.episodes, `update ${k + 1}: episodes`);
         assert.equal(a.meanReturn, e.meanReturn, `update ${k + 1}: mean return`);
         for (const key of ["policyLoss", "valueLoss", "entropy", "approxKl"] as const) {
-          const gap = Math.abs(a[key] - e[key]);
+          const gap = Math.abs(a[key]! - e[key]!);
           assert.ok(
-            gap <= 1e-4 * Math.abs(e[key]) + 1e-6,
+            gap <= 1e-3 * Math.abs(e[key]!) + 1e-5,
             `update ${k + 1}: ${key} ${a[key]} against ${e[key]}`,
           );
         }

@@ -80,6 +80,7 @@ export class Progress {
   #lastBucket: number;
   #step: number;
   #printedStep = -1;
+  #batchMean: { count: number; meanReturn: number } | null = null;
 
   /** Creates a reporter; nothing is written until the first update. */
   constructor(options: ProgressOptions) {
@@ -105,8 +106,18 @@ export class Progress {
     this.#lastBucket = this.#bucket(this.#startStep);
   }
 
+  /**
+   * Records `count` finished episodes known only by their mean return (a resident loop's update
+   * reports): they are counted, and the line shows that mean until the next call or episode.
+   */
+  episodes(count: number, meanReturn: number | undefined): void {
+    this.#episodes += count;
+    if (count > 0 && meanReturn !== undefined) this.#batchMean = { count, meanReturn };
+  }
+
   /** Records a finished episode's return. */
   episode(episodeReturn: number): void {
+    this.#batchMean = null;
     this.#episodes++;
     if (this.#returns.length < this.#window) this.#returns.push(episodeReturn);
     else this.#returns[this.#nextReturn] = episodeReturn;
@@ -204,7 +215,9 @@ export class Progress {
         } ${percent}`
         : `${this.#label} ${count(step)}/${count(this.#total)} steps (${percent})`,
       `${count(this.#episodes)} episodes`,
-      mean === undefined
+      this.#batchMean
+        ? `mean return ${this.#batchMean.meanReturn.toFixed(1)} (last ${this.#batchMean.count})`
+        : mean === undefined
         ? "mean return -"
         : `mean return ${mean.toFixed(1)} (last ${this.#returns.length})`,
       rate > 0 ? `${count(Math.round(rate))} steps/s` : "- steps/s",

@@ -81,10 +81,10 @@ export { REINFORCE, REINFORCE_DEFAULTS, type ReinforceOptions } from "./reinforc
 export { PPO, PPO_DEFAULTS, type PpoOptions } from "./ppo.ts";
 export {
   deviceAdvantages,
+  deviceCopiesOf,
   type DeviceRolloutStep,
   type ResidentEnv,
   type ResidentEvaluation,
-  type ResidentLearnOptions,
   ResidentPPO,
   type ResidentUpdateStats,
 } from "./resident_ppo.ts";

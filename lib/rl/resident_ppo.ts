@@ -8,8 +8,8 @@
  * The algorithm is {@linkcode PPO}'s, with the same options and defaults (clipped surrogate,
  * entropy bonus, optional value clipping, advantages normalised per minibatch, gradients clipped
  * by their global norm; recurrent policies learn from minibatches of whole copies replayed from
- * the state stored at the rollout's start). What it leaves out is what would need the CPU every
- * step: observation normalisation (running statistics), KL early stopping (a read per
+ * the state stored at the rollout's start; observations normalised by running moments kept on
+ * the device). What it leaves out is what would need the CPU: KL early stopping (a read per
  * minibatch), action masks, continuous actions, a shared network and embeddings; asking for one
  * is a RangeError. Its draws differ from PPO's (a counter-based hash on the device instead of the
  * CPU's generator), so the two give different runs from the same seed; each repeats its own.
@@ -27,7 +27,7 @@
  *   seed: 1,
  * });
  * const updates: number[] = [];
- * await agent.learn(256, { onUpdate: (stats) => void updates.push(stats.updates) });
+ * await agent.learn(envs, { steps: 256, onUpdate: (report) => void updates.push(report.updates!) });
  * if (updates.join() !== "1,2") throw new Error("an update every 128 steps, logged each time");
  * ```
  *
@@ -35,21 +35,56 @@
  */
 
 import type { Backend, Tensor } from "../backend/backend.ts";
-import type { DeviceCartPole } from "../envs/device_cartpole.ts";
-import type { DeviceCardGame } from "../envs/device_cards.ts";
-import { Rng } from "../io/rng.ts";
+import { createCpuBackend } from "../backend/cpu.ts";
+import { CartPole } from "../envs/cartpole.ts";
+import { DeviceCartPole } from "../envs/device_cartpole.ts";
+import {
+  type DeviceCardGame,
+  DeviceCountRecall,
+  DeviceRepeatPrevious,
+} from "../envs/device_cards.ts";
+import { DeviceCopies } from "../envs/device_copies.ts";
+import type { EnvCore } from "../envs/env.ts";
+import { CountRecall } from "../envs/popgym/count_recall.ts";
+import { RepeatPrevious } from "../envs/popgym/repeat_previous.ts";
+import type { JsonObject } from "../io/json.ts";
+import { Rng, type RngState } from "../io/rng.ts";
 import { Adam, type Optimizer, RMSprop } from "../nn/optimizers.ts";
-import type { RecurrentState } from "../nn/sequential.ts";
+import type { RecurrentState, Sequential } from "../nn/sequential.ts";
 import { ActorCritic, type ActorCriticState } from "./actor_critic.ts";
+import {
+  type AgentPolicyState,
+  BaseAgent,
+  type LearnOptions,
+  type LearnResult,
+  type LearnSession,
+} from "./agent.ts";
+import type { TrainingEnv } from "./env_input.ts";
+import type { ActOptions, PolicyStep } from "./policy.ts";
 import { tensorScope } from "./_scope.ts";
-import { clippedValueLoss, type PpoOptions, ppoSurrogate, resolvePpoOptions } from "./ppo.ts";
-import { rampValue } from "./schedules.ts";
-import { learningRateAt, setLearningRate } from "./schedules.ts";
+import {
+  clippedValueLoss,
+  PPO_DEFAULTS,
+  type PpoOptions,
+  ppoSurrogate,
+  resolvePpoOptions,
+} from "./ppo.ts";
+import { learningRateAt, rampValue, setLearningRate } from "./schedules.ts";
+import {
+  type AgentArray,
+  type AgentState,
+  findArray,
+  modelArrays,
+  type NamedArrays,
+  optimizerArrays,
+  restoreModel,
+  restoreOptimizer,
+} from "./state.ts";
 
 /** The device environments {@linkcode ResidentPPO} trains on: discrete actions. */
 export type ResidentEnv = DeviceCartPole | DeviceCardGame;
 
-/** What an update measured, read back in one transfer when it is logged. */
+/** The fields of ResidentPPO's update reports (`onUpdate`), read back in one transfer. */
 export interface ResidentUpdateStats {
   /** Environment steps so far. */
   step: number;
@@ -57,8 +92,8 @@ export interface ResidentUpdateStats {
   updates: number;
   /** Episodes that ended during this update's rollout. */
   episodes: number;
-  /** Their mean return (NaN when none ended). */
-  meanReturn: number;
+  /** Their mean return (absent when none ended). */
+  meanReturn?: number;
   /** The clipped surrogate's loss, averaged over the minibatches. */
   policyLoss: number;
   /** The value loss, averaged over the minibatches. */
@@ -69,14 +104,6 @@ export interface ResidentUpdateStats {
   approxKl: number;
   /** The fraction of rows with `|ρ − 1| > ε`, averaged over the minibatches. */
   clipFraction: number;
-}
-
-/** Options of {@linkcode ResidentPPO.learn}. */
-export interface ResidentLearnOptions {
-  /** Called after every `logInterval`-th update with its statistics (the only read-back). */
-  onUpdate?: (stats: ResidentUpdateStats) => void | Promise<void>;
-  /** Checked before every rollout; training stops when it is aborted. */
-  signal?: AbortSignal;
 }
 
 /** Where the greedy evaluation of {@linkcode ResidentPPO.evaluate} ended. */
@@ -94,42 +121,55 @@ const STAT_NAMES = ["policyLoss", "valueLoss", "entropy", "approxKl", "clipFract
  * PPO with its rollouts, advantages and updates in the backend's memory (see the module
  * documentation).
  */
-export class ResidentPPO {
-  /** The resolved options (`envs` is the environment's count). */
-  readonly options: PpoOptions;
+export class ResidentPPO extends BaseAgent<PpoOptions> {
   /** The backend of the environment and the networks. */
   readonly backend: Backend;
   /** The environment copies. */
   readonly env: ResidentEnv;
   /** The networks. */
   readonly networks: ActorCritic;
-  /** Environment steps taken. */
-  stepCount = 0;
-  /** Updates made. */
-  updateCount = 0;
   /** Whether the policy carries recurrent state. */
   readonly recurrent: boolean;
+  /** The policy network (the actor). */
+  readonly actor: Sequential;
   readonly #optimizers: Optimizer[];
   readonly #samplingSeed: number;
   readonly #updateRng: Rng;
+  readonly #actRng: Rng;
   readonly #truncates: boolean;
   #observations: Tensor | null = null; // [N, I]: what each copy acts on next
   #starts: Tensor | null = null; // [N]: 0 where that observation starts an episode
   #state: ActorCriticState;
   #episodeReturns: Tensor; // [N]: the running return of each copy's episode
   #vectorSteps = 0; // counter of the sampling draws
+  // The observations' running mean and squared deviations (Chan's update), on the device.
+  #moments: { count: number; mean: Tensor; m2: Tensor } | null = null;
 
   /**
-   * Builds the networks for `env`'s sizes on its backend.
+   * Builds the networks for the environment's sizes. Given device copies, it trains on them (on
+   * their backend); given a scalar game (`CartPole`, `RepeatPrevious`, `CountRecall`), it makes
+   * `envs` device copies of it on `backend` (default: the CPU), seeded from `seed`.
    *
    * @throws {RangeError} For an option the resident loop does not offer (see the module
-   * documentation) or any PPO option out of range.
+   * documentation), a game it has no device copies of, or any PPO option out of range.
    */
-  constructor(env: ResidentEnv, options: Partial<PpoOptions> = {}) {
-    const o = resolvePpoOptions({ normalizeObservations: false, ...options, envs: env.count });
+  constructor(
+    env: ResidentEnv | EnvCore<unknown>,
+    options: Partial<PpoOptions> = {},
+    backend?: Backend,
+  ) {
+    const root = new Rng(options.seed ?? 0);
+    const actor = root.nextUint32(), critic = root.nextUint32();
+    const samplingSeed = root.nextUint32(), envSeed = root.nextUint32();
+    const device = env instanceof DeviceCopies ? env as ResidentEnv : deviceCopiesOf(
+      env,
+      backend ?? createCpuBackend(),
+      options.envs ?? PPO_DEFAULTS.envs,
+      envSeed,
+    );
+    const o = resolvePpoOptions({ ...options, envs: device.count });
     for (
       const [name, offered] of [
-        ["normalizeObservations", !o.normalizeObservations],
         ["targetKl", o.targetKl === null],
         ["sharedNetwork", !o.sharedNetwork],
         ["embedding", o.embedding === null],
@@ -141,71 +181,229 @@ export class ResidentPPO {
         );
       }
     }
-    this.options = o;
-    this.env = env;
-    this.backend = env.backend;
+    super("ppo-resident", "ResidentPPO", {
+      observationSize: device.observationSize,
+      actionCount: device.actionCount,
+    }, o);
+    this.env = device;
+    this.backend = device.backend;
     this.recurrent = o.cell !== "none";
     // CartPole ends episodes at a time limit too; the card games only when the shoe runs out.
-    this.#truncates = isCartPole(env);
-    const root = new Rng(o.seed);
-    const actor = root.nextUint32(), critic = root.nextUint32();
-    this.#samplingSeed = root.nextUint32();
+    this.#truncates = isCartPole(device);
+    this.#samplingSeed = samplingSeed;
     this.#updateRng = root.fork();
-    this.networks = new ActorCritic(
-      this.backend,
-      {
-        observationSize: env.observationSize,
-        actionCount: env.actionCount,
-      },
-      o,
-      { actor, critic },
-    );
+    this.#actRng = root.fork();
+    this.networks = new ActorCritic(this.backend, this.spec, o, { actor, critic });
+    this.actor = this.networks.actor;
     this.#optimizers = this.networks.models.map((): Optimizer => {
       const learningRate = learningRateAt(o.learningRate, 0);
       return o.optimizer === "adam"
         ? new Adam({ learningRate })
         : new RMSprop({ learningRate, rho: 0.99, epsilon: 1e-5 });
     });
-    this.#state = this.networks.initialState(env.count);
-    this.#episodeReturns = this.backend.zeros([env.count]);
+    this.#state = this.networks.initialState(device.count);
+    this.#episodeReturns = this.backend.zeros([device.count]);
+    if (o.normalizeObservations) {
+      const I = this.spec.observationSize;
+      this.#moments = { count: 0, mean: this.backend.zeros([I]), m2: this.backend.zeros([I]) };
+    }
+  }
+
+  /** PPO's defaults (see {@linkcode PPO_DEFAULTS}). */
+  protected override optionDefaults(): object {
+    return PPO_DEFAULTS;
+  }
+
+  /** The actor, for ONNX export. */
+  override policyNetwork(): Sequential {
+    return this.actor;
+  }
+
+  /** A zero recurrent state for one episode of acting. */
+  initialState(): RecurrentState {
+    return this.actor.initialState(1);
+  }
+
+  /** Releases a state. */
+  disposeState(state: AgentPolicyState): void {
+    if (state) this.actor.disposeState(state);
   }
 
   /**
-   * Trains for `steps` more environment steps (whole rollouts of `rolloutSteps`·N), starting the
-   * copies' first episodes on the first call.
+   * The greedy action on one observation (the largest logit), or with `deterministic: false` one
+   * sampled from the policy: for evaluating on a scalar copy of the game, which reads back.
    */
-  async learn(steps: number, options: ResidentLearnOptions = {}): Promise<void> {
-    if (!(Number.isSafeInteger(steps) && steps >= 0)) {
-      throw new RangeError(`Cannot learn for ${steps} steps: expected an integer >= 0`);
-    }
+  async act(
+    observation: Float32Array,
+    state: AgentPolicyState,
+    options: ActOptions = {},
+  ): Promise<PolicyStep<RecurrentState>> {
+    const x = this.backend.tensor(observation, [1, 1, this.spec.observationSize]);
+    const { outputs, state: next } = await this.networks.act(x, state as RecurrentState);
+    this.backend.dispose(x);
+    this.disposeState(state);
+    const head = this.networks.head;
+    const action = options.deterministic === false
+      ? head.sampleOne(outputs, options.rng ?? this.#actRng, options.mask)
+      : head.greedy(outputs, options.mask);
+    return { action, state: next };
+  }
+
+  /**
+   * The loop: whole rollouts of `rolloutSteps`·N steps on the device copies (the `env` given to
+   * `learn` is only checked for its sizes), an update after each, and the statistics read back
+   * in one transfer when an update is logged. The copies start their first episodes on the first
+   * call.
+   */
+  protected async collect(input: TrainingEnv, until: number, session: LearnSession): Promise<void> {
     const backend = this.backend, N = this.env.count;
+    if (isEnvCore(input)) this.checkEnv(input);
     if (!this.#observations) {
       this.#observations = this.env.reset();
       this.#starts = backend.zeros([N]);
     }
-    const until = this.stepCount + steps;
-    while (this.stepCount < until && !options.signal?.aborted) {
+    while (this.stepCount < until && !session.stopped) {
       const rollout = this.#collect();
-      const logged = (this.updateCount + 1) % this.options.logInterval === 0 ||
-        this.stepCount >= until;
-      const read = options.onUpdate !== undefined && logged;
+      const read = session.wantsStats(this.updateCount + 1, this.options.logInterval);
       const stats = this.#update(rollout, read);
       this.updateCount++;
       if (read) {
         const values = await backend.read(stats.packed);
         const named = Object.fromEntries(STAT_NAMES.map((name, k) => [name, values[k]]));
         const episodes = values[STAT_NAMES.length + 1];
-        await options.onUpdate!({
+        this.episodeCount += episodes;
+        await session.update({
           step: this.stepCount,
           updates: this.updateCount,
           episodes,
-          meanReturn: episodes > 0 ? values[STAT_NAMES.length] / episodes : NaN,
+          ...(episodes > 0 ? { meanReturn: values[STAT_NAMES.length] / episodes } : {}),
+          loss: named.policyLoss - this.options.entropyCoef * named.entropy +
+            this.options.valueCoef * named.valueLoss,
           ...named,
-        } as ResidentUpdateStats);
+        });
       }
       backend.dispose(stats.packed);
+      this.#observe(rollout.observations);
       rollout.dispose();
+      await session.afterSteps();
     }
+  }
+
+  /**
+   * Trains for `options.steps` more environment steps, in whole rollouts, on the agent's device
+   * copies: `env` is those copies, or a scalar copy of the game (checked for its sizes only).
+   */
+  override learn(env: TrainingEnv | ResidentEnv, options: LearnOptions): Promise<LearnResult> {
+    if (env instanceof DeviceCopies && env !== this.env) {
+      throw new RangeError("Cannot learn on other device copies: ResidentPPO trains on its own");
+    }
+    return super.learn(env as TrainingEnv, options);
+  }
+
+  /**
+   * The networks, optimizers and draws; once started, the copies' state, the observations they
+   * act on next, their running returns and the recurrent states (a rollout boundary: nothing of
+   * a rollout is in flight between `learn` calls).
+   */
+  protected async saveState(): Promise<NamedArrays<JsonObject>> {
+    const backend = this.backend, N = this.env.count, models = this.networks.models;
+    const arrays: AgentArray[] = [];
+    for (const [k, model] of models.entries()) {
+      arrays.push(...await modelArrays(`${NETWORK_NAMES[k]}.`, model));
+    }
+    const trainables = this.networks.trainables;
+    const optimizers = await Promise.all(
+      trainables.map((t, k) =>
+        optimizerArrays(`${NETWORK_NAMES[k]}Optimizer.`, this.#optimizers[k], t)
+      ),
+    );
+    arrays.push(...optimizers.flatMap((o) => o.arrays));
+    const started = this.#observations !== null;
+    if (started) {
+      const states = await this.networks.readState(this.#state);
+      arrays.push(
+        { name: "envState", shape: [...this.env.state.shape], data: await this.env.readState() },
+        {
+          name: "observations",
+          shape: [N, this.spec.observationSize],
+          data: await backend.read(this.#observations!),
+        },
+        { name: "episodeStarts", shape: [N], data: await backend.read(this.#starts!) },
+        { name: "episodeReturns", shape: [N], data: await backend.read(this.#episodeReturns) },
+        ...states.map((data, k) => ({
+          name: `${NETWORK_NAMES[k]}State`,
+          shape: [N, models[k].stateSize],
+          data,
+        })),
+      );
+    }
+    if (this.#moments) {
+      const I = this.spec.observationSize;
+      arrays.push(
+        { name: "observationMean", shape: [I], data: await backend.read(this.#moments.mean) },
+        { name: "observationM2", shape: [I], data: await backend.read(this.#moments.m2) },
+      );
+    }
+    const json: JsonObject = {
+      started,
+      observationCount: this.#moments?.count ?? 0,
+      vectorSteps: this.#vectorSteps,
+      envSeed: this.env.seed,
+      episodes: this.episodeCount,
+      updateRng: this.#updateRng.getState() as unknown as JsonObject,
+      actRng: this.#actRng.getState() as unknown as JsonObject,
+    };
+    optimizers.forEach((o, k) => json[`${NETWORK_NAMES[k]}OptimizerStep`] = o.json);
+    return { json, arrays };
+  }
+
+  /** Restores what {@linkcode ResidentPPO.saveState} saved. */
+  protected restoreState(state: AgentState): void {
+    const j = state.json, backend = this.backend, N = this.env.count;
+    const models = this.networks.models;
+    models.forEach((model, k) => restoreModel(state, `${NETWORK_NAMES[k]}.`, model));
+    this.networks.trainables.forEach((t, k) => {
+      const name = NETWORK_NAMES[k];
+      restoreOptimizer(
+        state,
+        `${name}Optimizer.`,
+        this.#optimizers[k],
+        t,
+        j[`${name}OptimizerStep`] as number,
+      );
+    });
+    this.#updateRng.setState(j.updateRng as unknown as RngState);
+    this.#actRng.setState(j.actRng as unknown as RngState);
+    this.#vectorSteps = j.vectorSteps as number;
+    if (this.#moments) {
+      const I = this.spec.observationSize;
+      this.#moments.count = j.observationCount as number;
+      backend.write(this.#moments.mean, findArray(state, "observationMean", Float32Array, I));
+      backend.write(this.#moments.m2, findArray(state, "observationM2", Float32Array, I));
+    }
+    this.episodeCount = j.episodes as number;
+    for (const t of [this.#observations, this.#starts]) if (t) backend.dispose(t);
+    this.#observations = this.#starts = null;
+    backend.write(this.#episodeReturns, new Float32Array(N));
+    this.networks.disposeState(this.#state);
+    this.#state = this.networks.initialState(N);
+    if (!j.started) return;
+    this.env.seed = j.envSeed as number;
+    backend.write(this.env.state, findArray(state, "envState", Float32Array, this.env.state.size));
+    const I = this.spec.observationSize;
+    this.#observations = backend.tensor(findArray(state, "observations", Float32Array, N * I), [
+      N,
+      I,
+    ]);
+    this.#starts = backend.tensor(findArray(state, "episodeStarts", Float32Array, N), [N]);
+    backend.write(this.#episodeReturns, findArray(state, "episodeReturns", Float32Array, N));
+    this.networks.disposeState(this.#state);
+    this.#state = this.networks.stateFromRows(
+      models.map((m, k) =>
+        findArray(state, `${NETWORK_NAMES[k]}State`, Float32Array, N * m.stateSize)
+      ),
+      N,
+    );
   }
 
   /**
@@ -213,7 +411,7 @@ export class ResidentPPO {
    * every copy has ended its first episode or `maxSteps` have passed; reads back once, at the
    * end. Returns each copy's first-episode return.
    */
-  async evaluate(env: ResidentEnv, maxSteps: number): Promise<ResidentEvaluation> {
+  async evaluateOnDevice(env: ResidentEnv, maxSteps: number): Promise<ResidentEvaluation> {
     const backend = this.backend, n = env.count, I = env.observationSize;
     const t = tensorScope(backend);
     let observations = env.reset(), state = this.networks.actor.initialState(n);
@@ -250,6 +448,11 @@ export class ResidentPPO {
     const backend = this.backend;
     for (const t of [this.#observations, this.#starts, this.#episodeReturns]) {
       if (t) backend.dispose(t);
+    }
+    if (this.#moments) {
+      for (const t of [this.#moments.mean, this.#moments.m2]) {
+        backend.dispose(t);
+      }
     }
     this.networks.disposeState(this.#state);
   }
@@ -448,9 +651,41 @@ export class ResidentPPO {
     t.dispose();
   }
 
+  /**
+   * Adds a rollout's observations `[R, I]` to the running moments and sets the normalization
+   * layers to `(x − mean) / std`, as `RunningMoments` and `ActorCritic.writeNormalization` do on
+   * the host (there in float64), all in backend ops.
+   */
+  #observe(observations: Tensor): void {
+    const moments = this.#moments;
+    if (!moments) return;
+    const backend = this.backend, t = tensorScope(backend);
+    const [R, I] = observations.shape, total = moments.count + R;
+    const batchMean = t(backend.scale(t(backend.sumRows(observations)), 1 / R));
+    const centred = t(backend.sub(observations, t(spreadRows(backend, batchMean, R))));
+    const batchM2 = t(backend.sumRows(t(backend.mul(centred, centred))));
+    const delta = t(backend.sub(batchMean, moments.mean));
+    backend.axpyInPlace(moments.mean, delta, R / total);
+    backend.axpyInPlace(moments.m2, batchM2, 1);
+    backend.axpyInPlace(moments.m2, t(backend.mul(delta, delta)), (moments.count * R) / total);
+    moments.count = total;
+    const variance = t(backend.addScalar(t(backend.scale(moments.m2, 1 / total)), 1e-8));
+    const scale = t(backend.exp(t(backend.scale(t(backend.log(variance)), -0.5))));
+    const shift = t(backend.scale(t(backend.mul(moments.mean, scale)), -1));
+    const eye = t(backend.tensor(identity(I), [I, I]));
+    const kernel = t(backend.mul(eye, t(spreadRows(backend, scale, I))));
+    for (const model of this.networks.models) {
+      const [weight, bias] = model.layers[0].parameters;
+      backend.copy(weight.value, kernel);
+      backend.copy(bias.value, shift);
+    }
+    t.dispose();
+  }
+
   /** Clips each network's gradients by their global norm and takes each optimizer's step. */
   #step(): void {
     const backend = this.backend;
+    this.networks.freezeNormalization();
     const trainables = this.networks.trainables;
     for (const t of trainables) {
       const grads = t.parameters.flatMap((p) => p.grad ? [p.grad] : []);
@@ -675,6 +910,22 @@ function takeRows(backend: Backend, table: Tensor, index: Tensor): Tensor {
   return rows;
 }
 
+/** `[rows, C]`: the row `[C]` repeated `rows` times (a matrix multiply by a column of ones). */
+function spreadRows(backend: Backend, row: Tensor, rows: number): Tensor {
+  const t = tensorScope(backend), C = row.size;
+  const ones = t(backend.addScalar(t(backend.zeros([rows, 1])), 1));
+  const out = backend.matmul(ones, t(backend.reshape(row, [1, C])));
+  t.dispose();
+  return out;
+}
+
+/** The `n × n` identity, row-major. */
+function identity(n: number): Float32Array {
+  const out = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) out[i * n + i] = 1;
+  return out;
+}
+
 /** `(a − mean) / (std + 1e-8)`, as `normalizeAdvantages` on the host. */
 function normalize(backend: Backend, a: Tensor): Tensor {
   const t = tensorScope(backend), n = a.size;
@@ -711,4 +962,50 @@ function shuffled(n: number, rng: Rng): Int32Array {
     [order[i], order[j]] = [order[j], order[i]];
   }
   return order;
+}
+
+/** The names of the networks in saved states: the actor and the critic. */
+const NETWORK_NAMES = ["actor", "critic"] as const;
+
+/** Whether a training input is a single scalar environment. */
+function isEnvCore(input: TrainingEnv | ResidentEnv): input is EnvCore<unknown> {
+  return !Array.isArray(input) && "reset" in input && !(input instanceof DeviceCopies);
+}
+
+/**
+ * `count` device copies of a scalar game, on `backend`: CartPole (masked or not, with its
+ * integrator and time limit), RepeatPrevious and CountRecall (their level; the previous action
+ * is not observed on the device).
+ *
+ * @throws {RangeError} For any other environment, or a POPGym game that observes its previous
+ * action.
+ */
+export function deviceCopiesOf(
+  env: EnvCore<unknown>,
+  backend: Backend,
+  count: number,
+  seed: number,
+): ResidentEnv {
+  if (env instanceof CartPole) {
+    return new DeviceCartPole(backend, count, {
+      maskVelocity: env.maskVelocity,
+      integrator: env.integrator,
+      maxEpisodeSteps: env.maxEpisodeSteps,
+      seed,
+    });
+  }
+  if (env instanceof RepeatPrevious || env instanceof CountRecall) {
+    if (env.observePreviousAction) {
+      throw new RangeError(
+        `Cannot make device copies of ${env.id} that observe the previous action: the device ` +
+          "games do not show it",
+      );
+    }
+    const make = env instanceof RepeatPrevious ? DeviceRepeatPrevious : DeviceCountRecall;
+    return new make(backend, count, { difficulty: env.difficulty, seed });
+  }
+  throw new RangeError(
+    `Cannot make device copies of ${(env as { id?: string }).id ?? "this environment"}: ` +
+      "ResidentPPO trains on CartPole (masked or not), RepeatPrevious and CountRecall",
+  );
 }

@@ -37,6 +37,7 @@ import { evaluate, type EvaluationResult } from "../rl/evaluation.ts";
 import type { Policy } from "../rl/policy.ts";
 import { TabularAgent } from "../rl/q_learning.ts";
 import { PPO } from "../rl/ppo.ts";
+import { ResidentPPO } from "../rl/resident_ppo.ts";
 import { REINFORCE } from "../rl/reinforce.ts";
 
 /** rnnrl's own environments, as the command line names them. */
@@ -232,7 +233,8 @@ function bandit(spec: EnvSpec, options: JsonObject, algorithm: BanditAlgo): Agen
 
 /**
  * Builds an agent by algorithm name for an environment (its sizes, and for the tabular and
- * bandit agents its id).
+ * bandit agents its id). With the option `resident: true`, "ppo" builds a {@linkcode ResidentPPO}
+ * on device copies of the environment.
  *
  * @throws {RangeError} For an unknown algorithm, an environment it cannot play, or an option out
  * of range.
@@ -255,6 +257,17 @@ export function createAgent(
   const build = ALGORITHMS[algo];
   if (!build) {
     throw new RangeError(`Cannot create agent "${algo}": expected one of ${ALGO_NAMES.join(", ")}`);
+  }
+  if (options.resident) {
+    // The resident loop keeps its own device copies of the game, so it needs the game itself.
+    if (algo !== "ppo") {
+      throw new RangeError(`Cannot train ${algo} resident: only ppo has a resident loop`);
+    }
+    if (!("reset" in env)) {
+      throw new RangeError("Cannot build a resident PPO from sizes alone: it copies the game");
+    }
+    const { resident: _, ...rest } = options;
+    return new ResidentPPO(env, rest, backend);
   }
   return build(specOf(env), options, backend);
 }

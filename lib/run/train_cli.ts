@@ -135,6 +135,11 @@ export const TRAIN_CLI = defineCli({
       type: "boolean",
       description: "POPGym's environments: append the previous action to the observation",
     },
+    resident: {
+      type: "boolean",
+      description:
+        "ppo only: environments, rollouts and updates stay on the backend (cartpole, cartpole-masked, repeat-previous-*, count-recall-*)",
+    },
     width: { type: "integer", min: 1, description: "Minesweeper columns" },
     height: { type: "integer", min: 1, description: "Minesweeper rows" },
     mines: { type: "integer", min: 1, description: "Minesweeper mines" },
@@ -313,6 +318,7 @@ export function newConfig(flags: TrainFlags): TrainConfig {
   const env: EnvName = flags.env ?? "cartpole";
   const algo: AlgoName = flags.algo ?? "dqn";
   const preset = presetWithChosenNetwork(env, algo, flags.network as NetworkName | undefined);
+  if (flags.resident) return residentConfig(flags, env, algo, preset);
   return {
     env,
     algo,
@@ -330,6 +336,48 @@ export function newConfig(flags: TrainFlags): TrainConfig {
     evalEvery: flags.evalEvery ?? 0,
     evalEveryEpisodes: flags.evalEveryEpisodes ?? 10,
     stopOnReturn: flags.stopOnReturn ?? null,
+  };
+}
+
+/** The games whose copies can live on the device, for `--resident`. */
+export const RESIDENT_ENVS: readonly EnvName[] = ENV_NAMES.filter((name) =>
+  name === "cartpole" || name === "cartpole-masked" || name.startsWith("repeat-previous-") ||
+  name.startsWith("count-recall-")
+);
+
+/**
+ * A new `--resident` run's configuration: PPO's preset on a game with device copies, without the
+ * previous-action observation the device games do not show.
+ *
+ * @throws {UsageError} For another algorithm or environment, or `--observe-previous-action`.
+ */
+function residentConfig(
+  flags: TrainFlags,
+  env: EnvName,
+  algo: AlgoName,
+  preset: TrainPreset,
+): TrainConfig {
+  if (algo !== "ppo") throw new UsageError(`--resident applies to --algo ppo only, not ${algo}`);
+  if (!RESIDENT_ENVS.includes(env)) {
+    throw new UsageError(
+      `--resident has no device copies of --env ${env} (only of cartpole, cartpole-masked, ` +
+        "repeat-previous-* and count-recall-*)",
+    );
+  }
+  if (flags.observePreviousAction) {
+    throw new UsageError("--observe-previous-action does not apply to --resident games");
+  }
+  const { observePreviousAction: _, ...envOptions } = preset.envOptions ?? {};
+  const config = newConfig({ ...flags, resident: false });
+  return {
+    ...config,
+    envOptions: { ...envOptions, ...envOverrides(flags, env) },
+    // A logged update costs one read-back: every 10th keeps the report's curves and the loop fast.
+    agent: {
+      ...config.agent,
+      resident: true,
+      ...(flags.logEvery === undefined ? { logInterval: 10 } : {}),
+    },
   };
 }
 

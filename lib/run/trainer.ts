@@ -353,6 +353,8 @@ async function runAndEvaluate(
       }
     }
     metrics.write({ kind: "train", step: report.step, ...definedFields(report) });
+    // A resident loop reports no single episodes, only how many ended and their mean return.
+    if (report.episodes !== undefined) progress.episodes(report.episodes, report.meanReturn);
     progress.update(report.step);
     return keepGoing();
   };
