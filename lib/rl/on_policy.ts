@@ -152,6 +152,16 @@ export interface OnPolicyStats {
   [statistic: string]: number;
 }
 
+/** One optimizer per network, at the schedule's first learning rate. */
+export function createOptimizers(count: number, options: OnPolicyOptions): Optimizer[] {
+  return Array.from({ length: count }, (): Optimizer => {
+    const learningRate = learningRateAt(options.learningRate, 0);
+    return options.optimizer === "adam"
+      ? new Adam({ learningRate })
+      : new RMSprop({ learningRate, rho: 0.99, epsilon: 1e-5 });
+  });
+}
+
 /**
  * Rows of a rollout laid out as a `[T, n]` sequence batch for a replay: whole columns
  * (environment copies, each from its start state: recurrent minibatches by environment, as
@@ -341,12 +351,7 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     });
     this.actor = this.networks.actor;
     this.critic = this.networks.critic;
-    this.optimizers = this.networks.models.map((): Optimizer => {
-      const learningRate = learningRateAt(options.learningRate, 0);
-      return options.optimizer === "adam"
-        ? new Adam({ learningRate })
-        : new RMSprop({ learningRate, rho: 0.99, epsilon: 1e-5 });
-    });
+    this.optimizers = createOptimizers(this.networks.models.length, options);
     const N = this.envCount = envs, I = this.spec.observationSize;
     this.rollout = new RolloutBuffer({ envs: N, observationSize: I });
     this.#cursors = Array.from({ length: N }, (_, i) => new EnvCursor({ seed: envSeed + i }));

@@ -403,8 +403,8 @@ export function explainedVariance(values: ArrayLike<number>, returns: ArrayLike<
   return varR === 0 ? 0 : 1 - varD / varR;
 }
 
-/** A random permutation of 0..n − 1 (Fisher–Yates). */
-function shuffled(n: number, rng: { int(n: number): number }): Int32Array {
+/** A random permutation of 0..n − 1 (Fisher–Yates): the order of a pass's minibatches. */
+export function shuffled(n: number, rng: { int(n: number): number }): Int32Array {
   const order = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.int(i + 1);

@@ -49,7 +49,7 @@ import { CountRecall } from "../envs/popgym/count_recall.ts";
 import { RepeatPrevious } from "../envs/popgym/repeat_previous.ts";
 import type { JsonObject } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
-import { Adam, type Optimizer, RMSprop } from "../nn/optimizers.ts";
+import type { Optimizer } from "../nn/optimizers.ts";
 import type { RecurrentState, Sequential } from "../nn/sequential.ts";
 import { ActorCritic, type ActorCriticState } from "./actor_critic.ts";
 import {
@@ -68,7 +68,9 @@ import {
   type PpoOptions,
   ppoSurrogate,
   resolvePpoOptions,
+  shuffled,
 } from "./ppo.ts";
+import { createOptimizers } from "./on_policy.ts";
 import { learningRateAt, rampValue, setLearningRate } from "./schedules.ts";
 import {
   type AgentArray,
@@ -143,7 +145,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
   #episodeReturns: Tensor; // [N]: the running return of each copy's episode
   #vectorSteps = 0; // counter of the sampling draws
   // The observations' running mean and squared deviations (Chan's update), on the device.
-  #moments: { count: number; mean: Tensor; m2: Tensor } | null = null;
+  // `eye` is the identity that turns the scales into the normalization layer's diagonal kernel.
+  #moments: { count: number; mean: Tensor; m2: Tensor; eye: Tensor } | null = null;
 
   /**
    * Builds the networks for the environment's sizes. Given device copies, it trains on them (on
@@ -189,23 +192,23 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     this.backend = device.backend;
     this.recurrent = o.cell !== "none";
     // CartPole ends episodes at a time limit too; the card games only when the shoe runs out.
-    this.#truncates = isCartPole(device);
+    this.#truncates = device instanceof DeviceCartPole;
     this.#samplingSeed = samplingSeed;
     this.#updateRng = root.fork();
     this.#actRng = root.fork();
     this.networks = new ActorCritic(this.backend, this.spec, o, { actor, critic });
     this.actor = this.networks.actor;
-    this.#optimizers = this.networks.models.map((): Optimizer => {
-      const learningRate = learningRateAt(o.learningRate, 0);
-      return o.optimizer === "adam"
-        ? new Adam({ learningRate })
-        : new RMSprop({ learningRate, rho: 0.99, epsilon: 1e-5 });
-    });
+    this.#optimizers = createOptimizers(this.networks.models.length, o);
     this.#state = this.networks.initialState(device.count);
     this.#episodeReturns = this.backend.zeros([device.count]);
     if (o.normalizeObservations) {
       const I = this.spec.observationSize;
-      this.#moments = { count: 0, mean: this.backend.zeros([I]), m2: this.backend.zeros([I]) };
+      this.#moments = {
+        count: 0,
+        mean: this.backend.zeros([I]),
+        m2: this.backend.zeros([I]),
+        eye: this.backend.tensor(identity(I), [I, I]),
+      };
     }
   }
 
@@ -672,8 +675,7 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     const variance = t(backend.addScalar(t(backend.scale(moments.m2, 1 / total)), 1e-8));
     const scale = t(backend.exp(t(backend.scale(t(backend.log(variance)), -0.5))));
     const shift = t(backend.scale(t(backend.mul(moments.mean, scale)), -1));
-    const eye = t(backend.tensor(identity(I), [I, I]));
-    const kernel = t(backend.mul(eye, t(spreadRows(backend, scale, I))));
+    const kernel = t(backend.mul(moments.eye, t(spreadRows(backend, scale, I))));
     for (const model of this.networks.models) {
       const [weight, bias] = model.layers[0].parameters;
       backend.copy(weight.value, kernel);
@@ -897,10 +899,6 @@ function oneMinus(backend: Backend, x: Tensor, consume = false): Tensor {
   return out;
 }
 
-function isCartPole(env: ResidentEnv): boolean {
-  return "maskVelocity" in env;
-}
-
 /** Rows `index` (`[n, 1]`, whole numbers) of `table` (`[R, C]`, or `[R]`), as `[n, C]`. */
 function takeRows(backend: Backend, table: Tensor, index: Tensor): Tensor {
   // The embedding lookup is exactly a row gather: id column 0 → its table row.
@@ -929,9 +927,7 @@ function identity(n: number): Float32Array {
 /** `(a − mean) / (std + 1e-8)`, as `normalizeAdvantages` on the host. */
 function normalize(backend: Backend, a: Tensor): Tensor {
   const t = tensorScope(backend), n = a.size;
-  const ones = t(backend.addScalar(t(backend.zeros([n, 1])), 1));
-  const spread = (scalar: Tensor) =>
-    t(backend.reshape(t(backend.matmul(ones, t(backend.reshape(scalar, [1, 1])))), [n]));
+  const spread = (scalar: Tensor) => t(backend.reshape(t(spreadRows(backend, scalar, n)), [n]));
   const mean = t(backend.scale(t(backend.sum(a)), 1 / n));
   const centred = t(backend.sub(a, spread(mean)));
   const variance = t(backend.scale(t(backend.sum(t(backend.mul(centred, centred)))), 1 / n));
@@ -952,16 +948,6 @@ function meanEntropy(backend: Backend, logits: Tensor): Tensor {
   const out = backend.scale(t(backend.sum(terms)), -1 / logits.shape[0]);
   t.dispose();
   return out;
-}
-
-/** A random permutation of 0..n − 1 (Fisher–Yates). */
-function shuffled(n: number, rng: Rng): Int32Array {
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
 }
 
 /** The names of the networks in saved states: the actor and the critic. */
