@@ -487,3 +487,24 @@ Deno.test("a contextual bandit's run report plots its cumulative regret against 
     assert.ok(!figures(await renderReport([plain], { generated: FIXED_DATE })).has("regret"));
   });
 });
+
+Deno.test("renderReport charts the logged mean return of a run that logs no single episodes", async () => {
+  const train = Array.from({ length: 12 }, (_, k) => ({
+    step: 1024 * (k + 1),
+    values: { loss: 1 / (k + 1), episodes: 40 - k, meanReturn: 20 + 10 * k },
+  }));
+  const run: RunData = {
+    name: "resident",
+    config: { env: "cartpole" },
+    episodes: [],
+    train,
+    evals: [],
+  };
+  const html = await renderReport([run], { generated: FIXED_DATE });
+  const figs = figures(html);
+  assert.deepEqual([...figs.keys()], ["logged-return", "train-loss", "train-episodes"]);
+  assert.doesNotMatch(html, /No finished episodes/);
+  const logged = figs.get("logged-return")!;
+  assert.equal(marks(logged).line, 1);
+  assert.match(logged, /12 records of 414 episodes/);
+});

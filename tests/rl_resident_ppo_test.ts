@@ -12,6 +12,7 @@ import { DeviceRepeatPrevious } from "../lib/envs/device_cards.ts";
 import { deviceAdvantages, ResidentPPO } from "../lib/rl/resident_ppo.ts";
 import { computeAdvantages } from "../lib/rl/rollout_buffer.ts";
 import { agentStateFromBytes } from "../lib/rl/agent.ts";
+import type { TrainReport } from "../lib/rl/agent.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
 import { Pendulum } from "../lib/envs/pendulum.ts";
 import { RepeatPrevious } from "../lib/envs/popgym/repeat_previous.ts";
@@ -226,6 +227,36 @@ for (const cell of ["none", "lstm", "gru"] as const) {
   });
 }
 
+Deno.test("ResidentPPO counts the episodes of every rollout, not only of the logged ones", async () => {
+  const run = async (logInterval: number) => {
+    const envs = new DeviceCartPole(backend, 4, { seed: 7, maxEpisodeSteps: 10 });
+    const agent = new ResidentPPO(envs, {
+      hiddenSizes: [8],
+      rolloutSteps: 8,
+      seed: 1,
+      logInterval,
+    });
+    const reports: { episodes: number; meanReturn?: number }[] = [];
+    const report = (r: TrainReport) =>
+      void reports.push({ episodes: r.episodes!, meanReturn: r.meanReturn });
+    await agent.learn(envs, { steps: 4 * 8 * 4, onUpdate: report });
+    agent.dispose();
+    return { reports, total: agent.episodes };
+  };
+  const every = await run(1), second = await run(2);
+  assert.equal(second.reports.length, 2);
+  // The time limit of 10 steps ends at least three episodes per copy in 32 steps.
+  assert.ok(every.total >= 12);
+  assert.equal(second.total, every.total);
+  for (const k of [0, 1]) {
+    const pair = every.reports.slice(2 * k, 2 * k + 2);
+    const episodes = pair[0].episodes + pair[1].episodes;
+    assert.equal(second.reports[k].episodes, episodes);
+    const returns = pair.reduce((sum, r) => sum + (r.meanReturn ?? 0) * r.episodes, 0);
+    assert.ok(Math.abs(second.reports[k].meanReturn! * episodes - returns) < 1e-3);
+  }
+});
+
 for (const cell of ["none", "gru"] as const) {
   Deno.test(`ResidentPPO (${cell}) resumed from its state continues the run it came from`, async () => {
     const options = {
@@ -278,4 +309,48 @@ Deno.test("ResidentPPO refuses what would need the CPU during training", () => {
     assert.throws(() => new ResidentPPO(envs, options), pattern);
   }
   assert.throws(() => new ResidentPPO(envs, { minibatches: 3 }), /minibatches must divide envs/);
+});
+
+Deno.test("ResidentPPO evaluates on device copies, and on the scalar game where it must", async () => {
+  const envs = new DeviceCartPole(backend, 4, { seed: 2, maskVelocity: true });
+  const agent = new ResidentPPO(envs, { cell: "gru", cellUnits: 8, hiddenSizes: [8], seed: 3 });
+  const evaluations: number[][] = [];
+  await agent.learn(envs, {
+    steps: 4 * 128 * 2,
+    evaluation: {
+      env: new CartPole({ maskVelocity: true }),
+      every: 512,
+      episodes: 6,
+      seed: 11,
+    },
+    onEvaluation: (e) => void evaluations.push(e.returns),
+  });
+  const game = new CartPole({ maskVelocity: true, maxEpisodeSteps: 200 });
+  const result = await agent.evaluate(game, { episodes: 6, seed: 11 });
+  const direct = await agent.evaluateOnDevice(
+    new DeviceCartPole(backend, 6, { seed: 11, maskVelocity: true, maxEpisodeSteps: 200 }),
+    200,
+  );
+  assert.deepEqual(result.returns, Array.from(direct.returns));
+  assert.deepEqual(result.lengths, Array.from(direct.lengths));
+  assert.equal(result.episodes, 6);
+  assert.ok(result.lengths.every((n, k) => n === result.returns[k] && n >= 1 && n <= 200));
+  // The periodic evaluations during learn went through the same device path.
+  assert.equal(evaluations.length, 2);
+  assert.deepEqual(
+    evaluations[1],
+    (await agent.evaluate(new CartPole({ maskVelocity: true }), {
+      episodes: 6,
+      seed: 11,
+    })).returns,
+  );
+  // An observer needs every step on the CPU: the scalar game, step by step.
+  let steps = 0;
+  const observed = await agent.evaluate(game, {
+    episodes: 2,
+    seed: 11,
+    observer: { onStep: () => void steps++ },
+  });
+  assert.equal(steps, observed.lengths[0] + observed.lengths[1]);
+  agent.dispose();
 });

@@ -125,6 +125,41 @@ export function episodeReturnSpec(
   });
 }
 
+/**
+ * The mean return of the episodes that ended between logged updates, against environment step:
+ * the episode chart of a run that logs no single episodes (the resident loop counts them on the
+ * device and reads back only their number and mean). Each point weighs one logged update.
+ *
+ * @param train Training records, ordered by step; those without `meanReturn` are left out.
+ * @returns A Vega-Lite spec.
+ */
+export function loggedReturnSpec(train: readonly TrainRecord[]): VegaLiteSpec {
+  const points = train.filter((r) => "meanReturn" in r.values);
+  const episodes = points.reduce((sum, r) => sum + (r.values.episodes ?? 0), 0);
+  const values = strideIndices(points.length, LINE_POINTS).map((i) => ({
+    step: points[i].step,
+    meanReturn: points[i].values.meanReturn,
+  }));
+  const x = { field: "step", type: "quantitative", axis: STEP_AXIS } as const;
+  return lite({
+    ...BASE,
+    ...WIDE,
+    title: {
+      text: "Episode return",
+      subtitle: `mean over the episodes that ended between logged updates: ${points.length} ` +
+        `records of ${episodes} episodes`,
+    },
+    data: { values },
+    mark: {
+      type: "line",
+      color: "#08306b",
+      strokeWidth: 2,
+      ...(values.length <= FEW_POINTS ? { point: { color: "#08306b", size: 24 } } : {}),
+    },
+    encoding: { x, y: { field: "meanReturn", type: "quantitative", title: "mean return" } },
+  });
+}
+
 /** One group of runs in {@linkcode compareRunsSpec}. */
 export interface RunGroup {
   /** The group's label in the legend. */

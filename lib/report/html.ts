@@ -18,6 +18,7 @@ import {
   evalReturnsSpec,
   formatMeanSpread,
   formatNumber,
+  loggedReturnSpec,
   renderSvg,
   testbedSpecs,
   trainFieldSpec,
@@ -368,6 +369,8 @@ function trainFields(run: RunData): string[] {
   }
   // A bandit's statistics are shown by pull within the problem (withinProblemFields) instead.
   if (withinProblemFields(run).length) { for (const f of WITHIN_PROBLEM_FIELDS) present.delete(f); }
+  // Without single episodes the logged mean return has the episode chart to itself.
+  if (run.episodes.length === 0) present.delete("meanReturn");
   const known = TRAIN_FIELD_ORDER.filter((f) => present.has(f));
   const others = [...present].filter((f) => !TRAIN_FIELD_ORDER.includes(f)).sort();
   return [...known, ...others].slice(0, MAX_TRAIN_FIELDS);
@@ -419,6 +422,8 @@ async function runSection(
   const parts = [`<section class="run" id="run-${index}">`, `<h2>${escapeHtml(run.name)}</h2>`];
   if (run.episodes.length > 0) {
     parts.push(await charts.figure(episodeReturnSpec(run.episodes, { window }), "episode-return"));
+  } else if (run.train.some((r) => "meanReturn" in r.values)) {
+    parts.push(await charts.figure(loggedReturnSpec(run.train), "logged-return"));
   } else {
     parts.push(`<p class="note">No finished episodes in metrics.jsonl.</p>`);
   }

@@ -21,6 +21,7 @@ export {
   evalCurveSpec,
   evalReturnsSpec,
   intervalChartSpec,
+  loggedReturnSpec,
   renderSvg,
   testbedSpecs,
   trainFieldSpec,

@@ -490,7 +490,7 @@ export class LearnSession {
       Math.floor(steps / evaluation.every) > Math.floor(this.#evaluatedAt / evaluation.every);
     this.#evaluatedAt = steps;
     if (!due) return;
-    const result = await evaluate(evaluation.env, this.#agent, {
+    const result = await this.#agent.evaluate(evaluation.env, {
       episodes: evaluation.episodes ?? 10,
       seed: evaluation.seed ?? 0,
       deterministic: evaluation.deterministic,

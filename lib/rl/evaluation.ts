@@ -132,7 +132,7 @@ export async function evaluate<State>(
 }
 
 /** Mean, standard deviation and the win rate (where the game has wins) of a set of episodes. */
-function summarize(
+export function summarize(
   returns: number[],
   lengths: number[],
   seed: number,

@@ -60,6 +60,7 @@ import {
   type LearnSession,
 } from "./agent.ts";
 import type { TrainingEnv } from "./env_input.ts";
+import { type EvaluationOptions, type EvaluationResult, summarize } from "./evaluation.ts";
 import type { ActOptions, PolicyStep } from "./policy.ts";
 import { tensorScope } from "./_scope.ts";
 import {
@@ -112,7 +113,9 @@ export interface ResidentUpdateStats {
 export interface ResidentEvaluation {
   /** Every copy's return of its first episode. */
   returns: Float32Array;
-  /** Their mean. */
+  /** Every copy's length of its first episode (`maxSteps` where it had not ended). */
+  lengths: Float32Array;
+  /** The mean return. */
   meanReturn: number;
 }
 
@@ -143,6 +146,10 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
   #starts: Tensor | null = null; // [N]: 0 where that observation starts an episode
   #state: ActorCriticState;
   #episodeReturns: Tensor; // [N]: the running return of each copy's episode
+  // `[1]` each: the sum of the returns of the episodes that ended since the last logged update,
+  // and how many ended (every rollout's, not only the logged one's).
+  #endedReturnSum: Tensor;
+  #endedCount: Tensor;
   #vectorSteps = 0; // counter of the sampling draws
   // The observations' running mean and squared deviations (Chan's update), on the device.
   // `eye` is the identity that turns the scales into the normalization layer's diagonal kernel.
@@ -201,6 +208,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     this.#optimizers = createOptimizers(this.networks.models.length, o);
     this.#state = this.networks.initialState(device.count);
     this.#episodeReturns = this.backend.zeros([device.count]);
+    this.#endedReturnSum = this.backend.zeros([1]);
+    this.#endedCount = this.backend.zeros([1]);
     if (o.normalizeObservations) {
       const I = this.spec.observationSize;
       this.#moments = {
@@ -333,6 +342,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
         },
         { name: "episodeStarts", shape: [N], data: await backend.read(this.#starts!) },
         { name: "episodeReturns", shape: [N], data: await backend.read(this.#episodeReturns) },
+        { name: "endedReturnSum", shape: [1], data: await backend.read(this.#endedReturnSum) },
+        { name: "endedCount", shape: [1], data: await backend.read(this.#endedCount) },
         ...states.map((data, k) => ({
           name: `${NETWORK_NAMES[k]}State`,
           shape: [N, models[k].stateSize],
@@ -388,6 +399,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     for (const t of [this.#observations, this.#starts]) if (t) backend.dispose(t);
     this.#observations = this.#starts = null;
     backend.write(this.#episodeReturns, new Float32Array(N));
+    backend.write(this.#endedReturnSum, new Float32Array(1));
+    backend.write(this.#endedCount, new Float32Array(1));
     this.networks.disposeState(this.#state);
     this.#state = this.networks.initialState(N);
     if (!j.started) return;
@@ -400,6 +413,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     ]);
     this.#starts = backend.tensor(findArray(state, "episodeStarts", Float32Array, N), [N]);
     backend.write(this.#episodeReturns, findArray(state, "episodeReturns", Float32Array, N));
+    backend.write(this.#endedReturnSum, findArray(state, "endedReturnSum", Float32Array, 1));
+    backend.write(this.#endedCount, findArray(state, "endedCount", Float32Array, 1));
     this.networks.disposeState(this.#state);
     this.#state = this.networks.stateFromRows(
       models.map((m, k) =>
@@ -418,7 +433,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     const backend = this.backend, n = env.count, I = env.observationSize;
     const t = tensorScope(backend);
     let observations = env.reset(), state = this.networks.actor.initialState(n);
-    const returns = t(backend.zeros([n])), alive = t(backend.addScalar(t(backend.zeros([n])), 1));
+    const returns = t(backend.zeros([n])), lengths = t(backend.zeros([n]));
+    const alive = t(backend.addScalar(t(backend.zeros([n])), 1));
     for (let k = 0; k < maxSteps; k++) {
       const x = backend.reshape(observations, [1, n, I]);
       const { output, state: next } = this.networks.actor.forward(x, { state });
@@ -428,6 +444,7 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
       const actions = backend.argmaxRows(logits);
       const out = stepOf(env, actions);
       backend.axpyInPlace(returns, t(backend.mul(out.rewards, alive)), 1);
+      backend.axpyInPlace(lengths, alive, 1);
       const done = t(backend.maximum(out.terminated, out.truncated));
       const stillAlive = backend.mul(alive, t(oneMinus(backend, done)));
       backend.copy(alive, stillAlive);
@@ -441,19 +458,54 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     }
     backend.dispose(observations);
     this.networks.actor.disposeState(state);
-    const read = await backend.read(returns);
+    const both = t(backend.zeros([2 * n]));
+    backend.copy(both, returns, 0);
+    backend.copy(both, lengths, n);
+    const read = await backend.read(both);
     t.dispose();
-    return { returns: read, meanReturn: read.reduce((a, b) => a + b, 0) / n };
+    const firstReturns = read.slice(0, n);
+    return {
+      returns: firstReturns,
+      lengths: read.slice(n),
+      meanReturn: firstReturns.reduce((a, b) => a + b, 0) / n,
+    };
+  }
+
+  /**
+   * Evaluates on the device where it can: `episodes` greedy episodes played at once by device
+   * copies of `env` seeded from `seed` (one read-back; not the episodes the scalar game would deal
+   * from the same seed). With an observer, sampled actions, or a game without device copies, it
+   * plays the scalar game step by step instead, as every agent does.
+   */
+  override async evaluate(
+    env: EnvCore<unknown>,
+    options: EvaluationOptions = {},
+  ): Promise<EvaluationResult> {
+    if (options.observer || options.deterministic === false || !hasDeviceCopies(env)) {
+      return super.evaluate(env, options);
+    }
+    this.checkEnv(env);
+    const episodes = options.episodes ?? 100, seed = options.seed ?? 0;
+    if (!(Number.isInteger(episodes) && episodes >= 1)) {
+      throw new RangeError(`Cannot evaluate ${episodes} episodes: expected a positive integer`);
+    }
+    const copies = deviceCopiesOf(env, this.backend, episodes, seed);
+    try {
+      const cap = Math.min(copies.maxEpisodeSteps, options.maxEpisodeSteps ?? Infinity);
+      const played = await this.evaluateOnDevice(copies, cap);
+      return summarize(Array.from(played.returns), Array.from(played.lengths), seed, undefined);
+    } finally {
+      copies.destroy();
+    }
   }
 
   /** Releases the agent's tensors (not the environment's). */
   dispose(): void {
     const backend = this.backend;
-    for (const t of [this.#observations, this.#starts, this.#episodeReturns]) {
-      if (t) backend.dispose(t);
-    }
+    const own = [this.#observations, this.#starts, this.#episodeReturns];
+    for (const t of [...own, this.#endedReturnSum, this.#endedCount]) if (t) backend.dispose(t);
     if (this.#moments) {
-      for (const t of [this.#moments.mean, this.#moments.m2]) {
+      for (const t of [this.#moments.mean, this.#moments.m2, this.#moments.eye]) {
         backend.dispose(t);
       }
     }
@@ -502,7 +554,7 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
         truncated: out.truncated,
         finalValues,
       });
-      this.#trackReturns(rollout, out.rewards, out.terminated, out.truncated);
+      this.#trackReturns(out.rewards, out.terminated, out.truncated);
       const nextStarts = oneMinus(backend, s(backend.maximum(out.terminated, out.truncated)));
       for (const tensor of [x, mask, a.output, c.output, logits, probs, out.finalObservations]) {
         s(tensor);
@@ -525,13 +577,13 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
   }
 
   /** Adds the rewards to the running returns; sums and counts the returns of ended episodes. */
-  #trackReturns(rollout: Rollout, rewards: Tensor, terminated: Tensor, truncated: Tensor): void {
+  #trackReturns(rewards: Tensor, terminated: Tensor, truncated: Tensor): void {
     const backend = this.backend, t = tensorScope(backend);
     backend.axpyInPlace(this.#episodeReturns, rewards, 1);
     const done = t(backend.maximum(terminated, truncated));
     const ended = t(backend.sum(t(backend.mul(this.#episodeReturns, done))));
-    backend.axpyInPlace(rollout.returnSum, ended, 1);
-    backend.axpyInPlace(rollout.episodeCount, t(backend.sum(done)), 1);
+    backend.axpyInPlace(this.#endedReturnSum, ended, 1);
+    backend.axpyInPlace(this.#endedCount, t(backend.sum(done)), 1);
     backend.copy(
       this.#episodeReturns,
       t(backend.mul(this.#episodeReturns, t(oneMinus(backend, done)))),
@@ -564,8 +616,10 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
         backend.copy(packed, mean, k);
         backend.dispose(mean);
       });
-      backend.copy(packed, rollout.returnSum, STAT_NAMES.length);
-      backend.copy(packed, rollout.episodeCount, STAT_NAMES.length + 1);
+      backend.copy(packed, this.#endedReturnSum, STAT_NAMES.length);
+      backend.copy(packed, this.#endedCount, STAT_NAMES.length + 1);
+      backend.write(this.#endedReturnSum, new Float32Array(1));
+      backend.write(this.#endedCount, new Float32Array(1));
     }
     for (const sum of sums) backend.dispose(sum);
     return { packed };
@@ -711,9 +765,6 @@ class Rollout {
   readonly values: Tensor;
   readonly returns: Tensor;
   readonly advantageRows: Tensor;
-  /** `[1]` each: the returns of the episodes that ended, and how many ended. */
-  readonly returnSum: Tensor;
-  readonly episodeCount: Tensor;
   /** Each network's state at the rollout's start (copies the rollout owns). */
   readonly startStates: ActorCriticState;
   /** `[N]`: V(s_T). */
@@ -743,8 +794,6 @@ class Rollout {
       4,
       5,
     ].map(() => backend.zeros([rows, 1]));
-    this.returnSum = backend.zeros([1]);
-    this.episodeCount = backend.zeros([1]);
     this.startStates = state.map((s) =>
       s.map((layer) =>
         layer?.map((tensor) => {
@@ -816,8 +865,6 @@ class Rollout {
         this.values,
         this.returns,
         this.advantageRows,
-        this.returnSum,
-        this.episodeCount,
       ]
     ) backend.dispose(t);
     if (this.lastValues) backend.dispose(this.lastValues);
@@ -956,6 +1003,12 @@ const NETWORK_NAMES = ["actor", "critic"] as const;
 /** Whether a training input is a single scalar environment. */
 function isEnvCore(input: TrainingEnv | ResidentEnv): input is EnvCore<unknown> {
   return !Array.isArray(input) && "reset" in input && !(input instanceof DeviceCopies);
+}
+
+/** Whether {@linkcode deviceCopiesOf} makes device copies of `env`. */
+function hasDeviceCopies(env: EnvCore<unknown>): boolean {
+  return env instanceof CartPole ||
+    ((env instanceof RepeatPrevious || env instanceof CountRecall) && !env.observePreviousAction);
 }
 
 /**
