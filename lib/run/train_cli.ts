@@ -99,6 +99,11 @@ export const TRAIN_CLI = defineCli({
     },
     gamma: { type: "number", min: 0, max: 1, description: "The discount factor, in [0, 1]" },
     "batch-size": { type: "integer", min: 1, description: "Samples per gradient step" },
+    envs: {
+      type: "integer",
+      min: 1,
+      description: "Environment copies stepped together (ppo and a2c; many for --resident)",
+    },
     hidden: {
       type: "string",
       placeholder: "N[,N...]",
@@ -175,6 +180,7 @@ function agentOverrides(flags: TrainFlags): JsonObject {
   if (flags.learningRate !== undefined) out.learningRate = flags.learningRate;
   if (flags.gamma !== undefined) out.gamma = flags.gamma;
   if (flags.batchSize !== undefined) out.batchSize = flags.batchSize;
+  if (flags.envs !== undefined) out.envs = flags.envs;
   if (flags.hidden !== undefined) out.hiddenSizes = parseSizes(flags.hidden);
   if (flags.logEvery !== undefined) out.logInterval = flags.logEvery;
   if (flags.cell !== undefined) out.cell = flags.cell;
