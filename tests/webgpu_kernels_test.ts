@@ -16,15 +16,22 @@ const adapter = await navigator.gpu?.requestAdapter();
 const ignore = !adapter;
 if (ignore) console.warn("webgpu_kernels_test: skipped, no WebGPU adapter (navigator.gpu)");
 // Both kernel families of the matmul-like ops; the other kernels are shared.
+// The LSTM's per-step kernels of each family, and its sequence-long kernels.
 const tiled = ignore ? undefined as unknown as WebGpuBackend : await createWebGpuBackend({
   kernels: "tiled",
+  recurrentKernels: "step",
 });
 const register = ignore ? undefined as unknown as WebGpuBackend : await createWebGpuBackend({
   kernels: "register",
+  recurrentKernels: "step",
+});
+const sequence = ignore ? undefined as unknown as WebGpuBackend : await createWebGpuBackend({
+  recurrentKernels: "sequence",
 });
 const FAMILIES: [string, WebGpuBackend][] = [["tiled", tiled], ["register", register]];
+const LSTM_FAMILIES: [string, WebGpuBackend][] = [...FAMILIES, ["sequence", sequence]];
 // A device still alive when the process exits can crash Mesa's teardown after every test passed.
-if (!ignore) Deno.test.afterAll(() => FAMILIES.forEach(([, backend]) => backend.destroy()));
+if (!ignore) Deno.test.afterAll(() => LSTM_FAMILIES.forEach(([, backend]) => backend.destroy()));
 const gpu = tiled;
 const cpu: CpuBackend = createCpuBackend();
 
@@ -378,12 +385,14 @@ const LSTM_CASES = [
   { T: 6, B: 33, I: 7, H: 17 },
   { T: 4, B: 5, I: 16, H: 40 },
   { T: 3, B: 35, I: 4, H: 68 },
+  // Two sequence-kernel rows per workgroup in backward (4H·2 rows double-buffered fills 16 KiB).
+  { T: 2, B: 3, I: 3, H: 130 },
 ];
 const LSTM_TOL = { atol: 2e-5, rtol: 1e-4 };
 
 test("WebGpuBackend.lstmForward matches the CPU, with and without masks", async () => {
   let seed = 10;
-  for (const [family, gpu] of FAMILIES) {
+  for (const [family, gpu] of LSTM_FAMILIES) {
     for (const dims of LSTM_CASES) {
       for (const maskKind of ["none", "binary", "fractional"] as const) {
         const p = lstmProblem(seed++, dims, maskKind, gpu);
@@ -421,6 +430,28 @@ test("WebGpuBackend.lstmForward matches the CPU, with and without masks", async 
   }
 });
 
+test("the LSTM's sequence kernels walk T steps in one dispatch each way; auto picks steps on llvmpipe", async () => {
+  const dims = { T: 9, B: 5, I: 3, H: 12 };
+  const dispatches = async (gpu: WebGpuBackend) => {
+    const p = lstmProblem(5, dims, "binary", gpu);
+    const weights = { w: p.w[0], u: p.u[0], b: p.b[0] };
+    const before = gpu.stats.dispatches;
+    const f = gpu.lstmForward(p.x[0], p.h0[0], p.c0[0], weights, { mask: p.mask?.[0] });
+    const forward = gpu.stats.dispatches - before;
+    const grads = gpu.lstmBackward(f.cache!, weights, p.dh[0]);
+    await gpu.read(grads.dh0);
+    return { forward, backward: gpu.stats.dispatches - before - forward };
+  };
+  const step = await dispatches(tiled), seq = await dispatches(sequence);
+  // The tiled per-step path: T forward dispatches, T + 1 backward; the sequence path one
+  // forward, and one backward after transposing U.
+  assert.equal(step.forward - seq.forward, dims.T - 1);
+  assert.equal(step.backward - seq.backward, dims.T - 1);
+  const auto = await createWebGpuBackend();
+  assert.equal(auto.recurrentKernels, adapter!.info.isFallbackAdapter ? "step" : "auto");
+  auto.destroy();
+});
+
 test("WebGpuBackend.lstmForward with T = 0 returns the initial state", async () => {
   const p = lstmProblem(3, { T: 0, B: 2, I: 3, H: 2 }, "none");
   const g = gpu.lstmForward(p.x[0], p.h0[0], p.c0[0], { w: p.w[0], u: p.u[0], b: p.b[0] });
@@ -432,7 +463,7 @@ test("WebGpuBackend.lstmForward with T = 0 returns the initial state", async () 
 
 test("WebGpuBackend.lstmBackward matches the CPU, with masks and final-state gradients", async () => {
   let seed = 40;
-  for (const [family, gpu] of FAMILIES) {
+  for (const [family, gpu] of LSTM_FAMILIES) {
     for (const dims of LSTM_CASES) {
       for (const maskKind of ["none", "binary", "fractional"] as const) {
         for (const finalGrads of [false, true]) {
@@ -463,17 +494,19 @@ test("WebGpuBackend.lstmBackward matches the CPU, with masks and final-state gra
 });
 
 test("WebGpuBackend.lstmBackward with only a final-state gradient and T = 1", async () => {
-  const p = lstmProblem(77, { T: 1, B: 3, I: 2, H: 5 }, "binary");
-  const gw = { w: p.w[0], u: p.u[0], b: p.b[0] };
-  const cw = { w: p.w[1], u: p.u[1], b: p.b[1] };
-  const g = gpu.lstmForward(p.x[0], p.h0[0], p.c0[0], gw, { mask: p.mask?.[0] });
-  const c = cpu.lstmForward(p.x[1], p.h0[1], p.c0[1], cw, { mask: p.mask?.[1] });
-  assert.ok(g.cache && c.cache);
-  const zero = pair(new Float32Array(3 * 5), [1, 3, 5]);
-  const gg = gpu.lstmBackward(g.cache, gw, zero[0], undefined, p.dcLast[0]);
-  const cg = cpu.lstmBackward(c.cache, cw, zero[1], undefined, p.dcLast[1]);
-  for (const k of ["dx", "dw", "du", "db", "dh0", "dc0"] as const) {
-    await close(`dcLast only ${k}`, gg[k], cg[k], { atol: 1e-5, rtol: 1e-4 });
+  for (const [family, gpu] of LSTM_FAMILIES) {
+    const p = lstmProblem(77, { T: 1, B: 3, I: 2, H: 5 }, "binary", gpu);
+    const gw = { w: p.w[0], u: p.u[0], b: p.b[0] };
+    const cw = { w: p.w[1], u: p.u[1], b: p.b[1] };
+    const g = gpu.lstmForward(p.x[0], p.h0[0], p.c0[0], gw, { mask: p.mask?.[0] });
+    const c = cpu.lstmForward(p.x[1], p.h0[1], p.c0[1], cw, { mask: p.mask?.[1] });
+    assert.ok(g.cache && c.cache);
+    const zero = pair(new Float32Array(3 * 5), [1, 3, 5], gpu);
+    const gg = gpu.lstmBackward(g.cache, gw, zero[0], undefined, p.dcLast[0]);
+    const cg = cpu.lstmBackward(c.cache, cw, zero[1], undefined, p.dcLast[1]);
+    for (const k of ["dx", "dw", "du", "db", "dh0", "dc0"] as const) {
+      await close(`${family} dcLast only ${k}`, gg[k], cg[k], { atol: 1e-5, rtol: 1e-4 });
+    }
   }
 });
 

@@ -52,6 +52,7 @@ export {
 export {
   createWebGpuBackend,
   isWebGpuAvailable,
+  type RecurrentKernels,
   WebGpuBackend,
   type WebGpuBackendOptions,
   type WebGpuStats,

@@ -73,9 +73,11 @@ import {
   encodeLstmForward,
   type LstmDims,
   lstmUsesRegisterKernels,
+  lstmUsesSequenceKernels,
 } from "./kernels/lstm.ts";
 import { encodeEmbeddingBackward, encodeEmbeddingForward } from "./kernels/embedding.ts";
 import { encodeMatmul } from "./kernels/matmul.ts";
+import type { RecurrentKernels } from "./kernels/kernel.ts";
 import { encodeFoldPatches, encodeUnfoldPatches } from "./kernels/patches.ts";
 import {
   encodeConvPatches,
@@ -183,6 +185,13 @@ export interface WebGpuBackendOptions {
    * (default: "register" where the adapter runs on the CPU, such as llvmpipe, else "tiled").
    */
   kernels?: "auto" | "tiled" | "register";
+  /**
+   * How the LSTM and GRU walk a sequence: "step" (a dispatch or two per step), "sequence" (one
+   * sequence-long dispatch, where the hidden size fits its workgroup memory) or "auto" (default:
+   * "step" where the adapter runs on the CPU, else the sequence kernels where the sizes favour
+   * them, see `prefersSequenceKernels`).
+   */
+  recurrentKernels?: RecurrentKernels;
 }
 
 /** Counters of a {@linkcode WebGpuBackend}. */
@@ -226,7 +235,14 @@ export async function createWebGpuBackend(
   const { device, description, cpuEmulated } = await requestGpuDevice(options);
   const kernels = options.kernels ?? "auto";
   const strategy = kernels === "auto" ? (cpuEmulated ? "register" : "tiled") : kernels;
-  return new WebGpuBackend(device, description, { ...options, kernels: strategy });
+  // On an adapter that runs on the CPU the per-step kernels won at every size measured.
+  const recurrent = options.recurrentKernels ?? "auto";
+  const recurrentKernels = recurrent === "auto" && cpuEmulated ? "step" : recurrent;
+  return new WebGpuBackend(device, description, {
+    ...options,
+    kernels: strategy,
+    recurrentKernels,
+  });
 }
 
 /** The WebGPU backend. Create it with {@linkcode createWebGpuBackend}. */
@@ -239,6 +255,8 @@ export class WebGpuBackend implements Backend {
   readonly gpu: GPUDevice;
   /** The family of matmul-like kernels in use (see {@linkcode WebGpuBackendOptions.kernels}). */
   readonly kernels: "tiled" | "register";
+  /** How the recurrent layers walk a sequence (see {@linkcode WebGpuBackendOptions.recurrentKernels}). */
+  readonly recurrentKernels: RecurrentKernels;
   readonly #pool: BufferPool;
   readonly #pipelines: PipelineCache;
   readonly #recorder: CommandRecorder;
@@ -255,9 +273,11 @@ export class WebGpuBackend implements Backend {
       printWgsl: options.printWgsl ?? envFlag("RNNRL_PRINT_WGSL"),
     });
     this.kernels = options.kernels === "register" ? "register" : "tiled";
+    this.recurrentKernels = options.recurrentKernels ?? "auto";
     this.#recorder = new CommandRecorder(device, this.#pipelines, this.#pool, {
       maxDispatchesPerSubmit: options.maxDispatchesPerSubmit,
       strategy: this.kernels,
+      recurrent: this.recurrentKernels,
     });
     this.#maxBinding = device.limits.maxStorageBufferBindingSize;
     device.lost.then((info) => {
@@ -765,7 +785,8 @@ export class WebGpuBackend implements Backend {
     };
     const dGates = this.#new([steps, batch, g4], "lstm dGates");
     const state = this.#new([2, batch, hidden], "lstm dState");
-    const uT = lstmUsesRegisterKernels(this.#recorder)
+    const uT = lstmUsesRegisterKernels(this.#recorder) ||
+        lstmUsesSequenceKernels(this.#recorder, dims)
       ? this.#new([g4, hidden], "lstm uT")
       : undefined;
     const grads = {

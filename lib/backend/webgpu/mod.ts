@@ -23,3 +23,4 @@ export {
   WebGpuTensor,
 } from "./backend.ts";
 export { isWebGpuAvailable } from "./device.ts";
+export type { RecurrentKernels } from "./kernels/kernel.ts";

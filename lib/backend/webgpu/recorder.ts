@@ -20,6 +20,7 @@ import {
   type Kernel,
   type KernelContext,
   type KernelStrategy,
+  type RecurrentKernels,
   uniformBytes,
   type Workgroups,
 } from "./kernels/kernel.ts";
@@ -40,6 +41,8 @@ export interface RecorderOptions {
   maxDispatchesPerSubmit?: number;
   /** The kernel family for matmul-like work (default "tiled"). */
   strategy?: KernelStrategy;
+  /** How the recurrent layers walk a sequence (default "auto"). */
+  recurrent?: RecurrentKernels;
 }
 
 /** Encodes kernels, copies and clears into batched command buffers. */
@@ -48,6 +51,8 @@ export class CommandRecorder implements KernelContext {
   readonly limits: { readonly maxComputeWorkgroupsPerDimension: number };
   /** The kernel family for matmul-like work. */
   readonly strategy: KernelStrategy;
+  /** How the recurrent layers walk a sequence. */
+  readonly recurrent: RecurrentKernels;
   readonly #device: GPUDevice;
   readonly #pipelines: PipelineCache;
   readonly #pool: BufferPool;
@@ -80,6 +85,7 @@ export class CommandRecorder implements KernelContext {
     };
     this.#maxDispatches = options.maxDispatchesPerSubmit ?? 1024;
     this.strategy = options.strategy ?? "tiled";
+    this.recurrent = options.recurrent ?? "auto";
     this.#align = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
     // Room for every dispatch of a full batch (uniform blocks are at most 256 bytes).
     const arenaBytes = this.#align * this.#maxDispatches;

@@ -41,6 +41,13 @@ export interface Kernel {
  */
 export type KernelStrategy = "tiled" | "register";
 
+/**
+ * How the recurrent layers walk a sequence: `step` dispatches once (or twice) per step;
+ * `sequence` runs the sequence-long kernels, one dispatch for all T steps, wherever they fit
+ * (see lstm_sequence.ts); `auto` chooses by the sizes (see `prefersSequenceKernels`).
+ */
+export type RecurrentKernels = "auto" | "step" | "sequence";
+
 /** A grid of workgroups to dispatch. */
 export type Workgroups = readonly [number, number, number];
 
@@ -53,6 +60,8 @@ export interface KernelContext {
   readonly limits: { readonly maxComputeWorkgroupsPerDimension: number };
   /** Which family of matmul-like kernels to prefer (see {@linkcode KernelStrategy}). */
   readonly strategy: KernelStrategy;
+  /** How the recurrent layers walk a sequence (see {@linkcode RecurrentKernels}). */
+  readonly recurrent: RecurrentKernels;
   /**
    * Encodes one dispatch. `build` runs only the first time `key` is seen; `uniforms` are given
    * in the order of the kernel's fields and `buffers` in the order of its bindings.

@@ -25,6 +25,14 @@
 import { encodeMatmul } from "./matmul.ts";
 import { encodeSumRows } from "./reduce.ts";
 import { type Kernel, type KernelContext, makeKernel, WGSL_MATH } from "./kernel.ts";
+import {
+  lstmSequenceBackwardKernel,
+  lstmSequenceBackwardKey,
+  lstmSequenceForwardKernel,
+  lstmSequenceForwardKey,
+  lstmSequenceRows,
+  prefersSequenceKernels,
+} from "./lstm_sequence.ts";
 
 /** Rows of the batch per workgroup in both step kernels. */
 const TILE_ROWS = 32;
@@ -514,6 +522,17 @@ export function lstmUsesRegisterKernels(ctx: KernelContext): boolean {
   return ctx.strategy === "register";
 }
 
+/**
+ * Whether the LSTM over `dims` runs on the sequence-long kernels of lstm_sequence.ts: where they
+ * fit, when asked for, or by {@linkcode prefersSequenceKernels} under "auto".
+ */
+export function lstmUsesSequenceKernels(ctx: KernelContext, dims: LstmDims): boolean {
+  if (ctx.recurrent === "step" || dims.steps === 0 || dims.batch === 0) return false;
+  const rows = lstmSequenceRows(dims.hidden);
+  if (rows.forward === 0 || rows.backward === 0) return false;
+  return ctx.recurrent === "sequence" || prefersSequenceKernels(ctx, { ...dims, gates: 4 });
+}
+
 /** The sizes of an LSTM sequence. */
 export interface LstmDims {
   /** Steps. */
@@ -575,6 +594,28 @@ export function encodeLstmForward(
   if (bhBytes === 0) return;
   ctx.copy(io.h0, 0, io.state, 0, bhBytes);
   ctx.copy(io.c0, 0, io.state, bhBytes, bhBytes);
+  if (lstmUsesSequenceKernels(ctx, dims)) {
+    const sv = { rows: lstmSequenceRows(H).forward, cache: io.cache !== undefined };
+    const buffers = [io.gates, io.h, io.state, io.u, io.mask ?? io.u];
+    if (io.cache) buffers.push(io.cache.hPrev, io.cache.cPrev, io.cache.cTanh);
+    ctx.dispatch(
+      lstmSequenceForwardKey(sv),
+      () => lstmSequenceForwardKernel(sv),
+      [B, H, T, io.mask ? 1 : 0],
+      buffers,
+      [Math.ceil(B / sv.rows), 1, 1],
+    );
+  } else {
+    encodeLstmSteps(ctx, io, dims);
+  }
+  if (T > 0) ctx.copy(io.h, (T - 1) * bhBytes, io.hLast, 0, bhBytes);
+  else ctx.copy(io.h0, 0, io.hLast, 0, bhBytes);
+  ctx.copy(io.state, bhBytes, io.cLast, 0, bhBytes);
+}
+
+/** Encodes the forward recurrence one dispatch per step. */
+function encodeLstmSteps(ctx: KernelContext, io: LstmForwardBuffers, dims: LstmDims): void {
+  const { steps: T, batch: B, hidden: H } = dims;
   const v: LstmVariant = { mask: io.mask !== undefined, cache: io.cache !== undefined };
   const register = lstmUsesRegisterKernels(ctx);
   const buffers = [io.gates, io.h, io.state, io.u];
@@ -591,9 +632,6 @@ export function encodeLstmForward(
   for (let t = 0; t < T; t++) {
     ctx.dispatch(key, build, register ? [B, H, t] : [B, H, t, hasMask], buffers, groups);
   }
-  if (T > 0) ctx.copy(io.h, (T - 1) * bhBytes, io.hLast, 0, bhBytes);
-  else ctx.copy(io.h0, 0, io.hLast, 0, bhBytes);
-  ctx.copy(io.state, bhBytes, io.cLast, 0, bhBytes);
 }
 
 /** The buffers of {@linkcode encodeLstmBackward}; the outputs are fully overwritten. */
@@ -646,7 +684,7 @@ export function encodeLstmBackward(
   io: LstmBackwardBuffers,
   dims: LstmDims,
 ): void {
-  const { steps: T, batch: B, inputs: I, hidden: H } = dims;
+  const { steps: T, batch: B, hidden: H } = dims;
   const G = 4 * H;
   const bhBytes = B * H * 4;
   if (bhBytes > 0) {
@@ -655,34 +693,68 @@ export function encodeLstmBackward(
     if (io.dcLast) ctx.copy(io.dcLast, 0, io.state, bhBytes, bhBytes);
     else ctx.clear(io.state, bhBytes, bhBytes);
     if (T > 0) {
-      const v: LstmVariant = { mask: io.mask !== undefined, cache: true };
-      const register = io.uT !== undefined && lstmUsesRegisterKernels(ctx);
-      const rv: RegisterLstmVariant = { ...v, width: lstmRegisterWidth(H) };
-      if (register) {
+      const sequence = io.uT !== undefined && lstmUsesSequenceKernels(ctx, dims);
+      const register = !sequence && io.uT !== undefined && lstmUsesRegisterKernels(ctx);
+      if (register || sequence) {
         ctx.dispatch("lstm_transpose_u", transposeKernel, [H, G], [io.u, io.uT!], [
           Math.ceil(G / 16),
           Math.ceil(H / 16),
           1,
         ]);
       }
-      const buffers = [io.dGates, io.gates, io.cPrev, io.cTanh, io.dh, register ? io.uT! : io.u];
-      buffers.push(io.state);
-      if (io.mask || !register) buffers.push(io.mask ?? io.u);
-      const uniforms = (t: number, src: number, first: number, last: number) =>
-        register ? [B, H, t, src, first, last] : [B, H, t, src, first, last, io.mask ? 1 : 0];
-      const groups = register
-        ? [Math.ceil(H / rv.width / 16), Math.ceil(B / (4 * REGISTER_ROWS)), 1] as const
-        : [Math.ceil(H / BACKWARD_UNITS), Math.ceil(B / TILE_ROWS), 1] as const;
-      const key = register ? lstmBackwardRegisterKey(rv) : lstmBackwardKey(v);
-      const build = register ? () => lstmBackwardRegisterKernel(rv) : () => lstmBackwardKernel(v);
-      for (let t = T - 1; t >= 0; t--) {
-        ctx.dispatch(key, build, uniforms(t, t + 1, t === T - 1 ? 1 : 0, 0), buffers, groups);
+      if (sequence) {
+        const sv = { rows: lstmSequenceRows(H).backward, cache: true };
+        ctx.dispatch(
+          lstmSequenceBackwardKey(sv),
+          () => lstmSequenceBackwardKernel(sv),
+          [B, H, T, io.mask ? 1 : 0],
+          [io.dGates, io.gates, io.cPrev, io.cTanh, io.dh, io.uT!, io.state, io.mask ?? io.u],
+          [Math.ceil(B / sv.rows), 1, 1],
+        );
+      } else {
+        encodeLstmBackSteps(ctx, io, dims, register);
       }
-      ctx.dispatch(key, build, uniforms(0, 0, 0, 1), buffers, groups);
     }
     ctx.copy(io.state, 0, io.dh0, 0, bhBytes);
     ctx.copy(io.state, bhBytes, io.dc0, 0, bhBytes);
   }
+  encodeLstmWeightGradients(ctx, io, dims);
+}
+
+/** Encodes back-propagation through time one dispatch per step, then one for the first state. */
+function encodeLstmBackSteps(
+  ctx: KernelContext,
+  io: LstmBackwardBuffers,
+  dims: LstmDims,
+  register: boolean,
+): void {
+  const { steps: T, batch: B, hidden: H } = dims;
+  const v: LstmVariant = { mask: io.mask !== undefined, cache: true };
+  const rv: RegisterLstmVariant = { ...v, width: lstmRegisterWidth(H) };
+  const buffers = [io.dGates, io.gates, io.cPrev, io.cTanh, io.dh, register ? io.uT! : io.u];
+  buffers.push(io.state);
+  if (io.mask || !register) buffers.push(io.mask ?? io.u);
+  const uniforms = (t: number, src: number, first: number, last: number) =>
+    register ? [B, H, t, src, first, last] : [B, H, t, src, first, last, io.mask ? 1 : 0];
+  const groups = register
+    ? [Math.ceil(H / rv.width / 16), Math.ceil(B / (4 * REGISTER_ROWS)), 1] as const
+    : [Math.ceil(H / BACKWARD_UNITS), Math.ceil(B / TILE_ROWS), 1] as const;
+  const key = register ? lstmBackwardRegisterKey(rv) : lstmBackwardKey(v);
+  const build = register ? () => lstmBackwardRegisterKernel(rv) : () => lstmBackwardKernel(v);
+  for (let t = T - 1; t >= 0; t--) {
+    ctx.dispatch(key, build, uniforms(t, t + 1, t === T - 1 ? 1 : 0, 0), buffers, groups);
+  }
+  ctx.dispatch(key, build, uniforms(0, 0, 0, 1), buffers, groups);
+}
+
+/** Encodes the weight and input gradients from dG: three large matmuls and a row sum. */
+function encodeLstmWeightGradients(
+  ctx: KernelContext,
+  io: LstmBackwardBuffers,
+  dims: LstmDims,
+): void {
+  const { steps: T, batch: B, inputs: I, hidden: H } = dims;
+  const G = 4 * H;
   const rows = T * B;
   const flags = { transposeA: true, transposeB: false, activation: "linear" } as const;
   encodeMatmul(ctx, io.x, io.dGates, io.dw, undefined, { m: I, n: G, k: rows, ...flags });
