@@ -39,10 +39,15 @@ function formatTime(ns: number): string {
   return `${ns.toFixed(0)} ns`;
 }
 
-/** Environment steps of one iteration, from a `device_*_step N=…` group's name. */
+/**
+ * Environment steps of one iteration, from a `device_*_step N=…` group's name (N) or a
+ * `ppo_loop N=… T=…` one's (N·T).
+ */
 function envStepsOf(group: string): number | undefined {
   const device = group.match(/^device_\w+_step N=(\d+)$/);
-  return device ? Number(device[1]) : undefined;
+  if (device) return Number(device[1]);
+  const loop = group.match(/^ppo_loop N=(\d+) T=(\d+)$/);
+  return loop ? Number(loop[1]) * Number(loop[2]) : undefined;
 }
 
 /** Options of {@linkcode benchTables}. */
