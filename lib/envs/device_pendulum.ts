@@ -1,5 +1,6 @@
 /**
- * Pendulum copies whose state lives in a backend's memory: {@linkcode DevicePendulum}.
+ * Pendulum copies whose state lives in a backend's memory: {@linkcode DevicePendulum}, which
+ * takes torques, and {@linkcode DeviceDiscretePendulum}, which takes indices into a set of them.
  *
  * @module
  */
@@ -96,5 +97,77 @@ export class DevicePendulum extends DeviceCopies {
       maxEpisodeSteps: this.maxEpisodeSteps,
       seed: this.seed,
     });
+  }
+}
+
+/** Options of {@linkcode DeviceDiscretePendulum}. */
+export interface DeviceDiscretePendulumOptions extends DevicePendulumOptions {
+  /** The torques an action picks from, ascending (default −2, −1, 0, 1, 2). */
+  torques?: readonly number[];
+}
+
+/**
+ * {@linkcode DevicePendulum} acting from a discrete set of torques, as `DiscreteActions` maps
+ * the scalar game's: `step` takes action indices (`[count]`,
+ * whole numbers below `actionCount`) and looks their torques up in the backend, so a policy
+ * with a categorical head (such as `ResidentPPO`'s) plays it without a read-back.
+ *
+ * @example
+ * ```ts
+ * import { createCpuBackend, DeviceDiscretePendulum } from "@rnnrl/rnnrl";
+ * const backend = createCpuBackend();
+ * const envs = new DeviceDiscretePendulum(backend, 2, { seed: 1 });
+ * backend.dispose(envs.reset());
+ * const step = envs.step(backend.tensor([0, 4], [2])); // −2 and +2
+ * if (envs.actionCount !== 5 || step.rewards.size !== 2) throw new Error("five torques");
+ * DeviceDiscretePendulum.dispose(backend, step);
+ * envs.destroy();
+ * ```
+ */
+export class DeviceDiscretePendulum extends DevicePendulum {
+  /** The number of torques. */
+  readonly actionCount: number;
+  /** The torque of each action, ascending. */
+  readonly torques: Float64Array;
+  readonly #table: Tensor; // [actionCount, 1]
+
+  /**
+   * Creates `count` copies; call {@linkcode DevicePendulum.reset} before stepping.
+   *
+   * @throws {RangeError} For fewer than two torques, or one that is not finite.
+   */
+  constructor(backend: Backend, count: number, options: DeviceDiscretePendulumOptions = {}) {
+    super(backend, count, options);
+    const torques = options.torques ?? [-2, -1, 0, 1, 2];
+    if (torques.length < 2 || !torques.every(Number.isFinite)) {
+      throw new RangeError(
+        `Cannot make DeviceDiscretePendulum with torques [${torques}]: expected at least two ` +
+          "finite numbers",
+      );
+    }
+    this.actionCount = torques.length;
+    this.torques = Float64Array.from(torques);
+    this.#table = backend.tensor(this.torques, [this.actionCount, 1]);
+  }
+
+  /**
+   * Steps every copy with the torque of its action (`[count]`, indices) and autoresets those at
+   * the time limit; see {@linkcode DevicePendulum.step}.
+   */
+  override step(actions: Tensor): PendulumStepTensors {
+    this.checkStep("DeviceDiscretePendulum", actions, "actions");
+    const backend = this.backend;
+    const index = backend.reshape(actions, [this.count, 1]);
+    const picked = backend.embeddingForward(index, this.#table, 1);
+    const torques = backend.reshape(picked, [this.count]);
+    const out = super.step(torques);
+    backend.dispose(picked);
+    return out;
+  }
+
+  /** Releases the state and the torque table. */
+  override destroy(): void {
+    super.destroy();
+    this.backend.dispose(this.#table);
   }
 }

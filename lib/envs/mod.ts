@@ -35,7 +35,12 @@ export {
 } from "./cartpole.ts";
 export { DeviceCopies, type ObserveCopy } from "./device_copies.ts";
 export { DeviceCartPole, type DeviceCartPoleOptions } from "./device_cartpole.ts";
-export { DevicePendulum, type DevicePendulumOptions } from "./device_pendulum.ts";
+export {
+  DeviceDiscretePendulum,
+  type DeviceDiscretePendulumOptions,
+  DevicePendulum,
+  type DevicePendulumOptions,
+} from "./device_pendulum.ts";
 export {
   DeviceCardGame,
   type DeviceCardGameOptions,

@@ -2,7 +2,8 @@
  * PPO whose whole loop stays in the backend's memory: {@linkcode ResidentPPO}. With the WebGPU
  * backend nothing crosses to the CPU while it trains but the few logged scalars of an update,
  * read in one transfer: the environments are device environments ({@linkcode DeviceCartPole},
- * {@linkcode DeviceRepeatPrevious}, {@linkcode DeviceCountRecall}), actions are sampled on the
+ * {@linkcode DeviceDiscretePendulum}, {@linkcode DeviceRepeatPrevious},
+ * {@linkcode DeviceCountRecall}), actions are sampled on the
  * device (`sampleRows`), and the rollout, GAE(λ), the minibatches and the updates are backend ops.
  *
  * The algorithm is {@linkcode PPO}'s, with the same options and defaults (clipped surrogate,
@@ -38,11 +39,10 @@ import type { Backend, Tensor } from "../backend/backend.ts";
 import { createCpuBackend } from "../backend/cpu.ts";
 import { CartPole } from "../envs/cartpole.ts";
 import { DeviceCartPole } from "../envs/device_cartpole.ts";
-import {
-  type DeviceCardGame,
-  DeviceCountRecall,
-  DeviceRepeatPrevious,
-} from "../envs/device_cards.ts";
+import { DeviceDiscretePendulum } from "../envs/device_pendulum.ts";
+import { Pendulum } from "../envs/pendulum.ts";
+import { DiscreteActions } from "../envs/wrappers.ts";
+import { DeviceCardGame, DeviceCountRecall, DeviceRepeatPrevious } from "../envs/device_cards.ts";
 import { DeviceCopies } from "../envs/device_copies.ts";
 import type { EnvCore } from "../envs/env.ts";
 import { CountRecall } from "../envs/popgym/count_recall.ts";
@@ -85,7 +85,7 @@ import {
 } from "./state.ts";
 
 /** The device environments {@linkcode ResidentPPO} trains on: discrete actions. */
-export type ResidentEnv = DeviceCartPole | DeviceCardGame;
+export type ResidentEnv = DeviceCartPole | DeviceDiscretePendulum | DeviceCardGame;
 
 /** The fields of ResidentPPO's update reports (`onUpdate`), read back in one transfer. */
 export interface ResidentUpdateStats {
@@ -157,7 +157,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
 
   /**
    * Builds the networks for the environment's sizes. Given device copies, it trains on them (on
-   * their backend); given a scalar game (`CartPole`, `RepeatPrevious`, `CountRecall`), it makes
+   * their backend); given a scalar game (`CartPole`, Pendulum in `DiscreteActions`, `RepeatPrevious`,
+   * `CountRecall`), it makes
    * `envs` device copies of it on `backend` (default: the CPU), seeded from `seed`.
    *
    * @throws {RangeError} For an option the resident loop does not offer (see the module
@@ -198,8 +199,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     this.env = device;
     this.backend = device.backend;
     this.recurrent = o.cell !== "none";
-    // CartPole ends episodes at a time limit too; the card games only when the shoe runs out.
-    this.#truncates = device instanceof DeviceCartPole;
+    // CartPole and Pendulum end episodes at a time limit; the card games when the shoe runs out.
+    this.#truncates = !(device instanceof DeviceCardGame);
     this.#samplingSeed = samplingSeed;
     this.#updateRng = root.fork();
     this.#actRng = root.fork();
@@ -931,7 +932,7 @@ function stepOf(env: ResidentEnv, actions: Tensor) {
   return {
     observations: out.observations!,
     rewards: out.rewards ?? oneMinus(backend, backend.zeros([N]), true), // CartPole: 1 per step
-    terminated: out.terminated!,
+    terminated: out.terminated ?? backend.zeros([N]), // Pendulum only truncates
     truncated: out.truncated ?? backend.zeros([N]), // the card games end only by the shoe
     finalObservations: out.finalObservations!,
   };
@@ -1005,15 +1006,21 @@ function isEnvCore(input: TrainingEnv | ResidentEnv): input is EnvCore<unknown> 
   return !Array.isArray(input) && "reset" in input && !(input instanceof DeviceCopies);
 }
 
+/** Whether `env` is Pendulum acting from a discrete set of torques. */
+function isDiscretePendulum(env: EnvCore<unknown>): env is DiscreteActions {
+  return env instanceof DiscreteActions && env.env instanceof Pendulum;
+}
+
 /** Whether {@linkcode deviceCopiesOf} makes device copies of `env`. */
 function hasDeviceCopies(env: EnvCore<unknown>): boolean {
-  return env instanceof CartPole ||
+  return env instanceof CartPole || isDiscretePendulum(env) ||
     ((env instanceof RepeatPrevious || env instanceof CountRecall) && !env.observePreviousAction);
 }
 
 /**
  * `count` device copies of a scalar game, on `backend`: CartPole (masked or not, with its
- * integrator and time limit), RepeatPrevious and CountRecall (their level; the previous action
+ * integrator and time limit), Pendulum with discrete torques (`DiscreteActions`: the same
+ * torques, masking and time limit), RepeatPrevious and CountRecall (their level; the previous action
  * is not observed on the device).
  *
  * @throws {RangeError} For any other environment, or a POPGym game that observes its previous
@@ -1033,6 +1040,15 @@ export function deviceCopiesOf(
       seed,
     });
   }
+  if (isDiscretePendulum(env)) {
+    const pendulum = env.env as Pendulum;
+    return new DeviceDiscretePendulum(backend, count, {
+      maskVelocity: pendulum.maskVelocity,
+      maxEpisodeSteps: pendulum.maxEpisodeSteps,
+      torques: Array.from(env.values),
+      seed,
+    });
+  }
   if (env instanceof RepeatPrevious || env instanceof CountRecall) {
     if (env.observePreviousAction) {
       throw new RangeError(
@@ -1045,6 +1061,7 @@ export function deviceCopiesOf(
   }
   throw new RangeError(
     `Cannot make device copies of ${(env as { id?: string }).id ?? "this environment"}: ` +
-      "ResidentPPO trains on CartPole (masked or not), RepeatPrevious and CountRecall",
+      "ResidentPPO trains on CartPole and Pendulum with discrete torques (masked or not), " +
+      "RepeatPrevious and CountRecall",
   );
 }

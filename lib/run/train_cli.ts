@@ -347,15 +347,18 @@ export function newConfig(flags: TrainFlags): TrainConfig {
 
 /** The games whose copies can live on the device, for `--resident`. */
 export const RESIDENT_ENVS: readonly EnvName[] = ENV_NAMES.filter((name) =>
-  name === "cartpole" || name === "cartpole-masked" || name.startsWith("repeat-previous-") ||
+  name === "cartpole" || name === "cartpole-masked" || name === "pendulum" ||
+  name === "pendulum-masked" || name.startsWith("repeat-previous-") ||
   name.startsWith("count-recall-")
 );
 
 /**
  * A new `--resident` run's configuration: PPO's preset on a game with device copies, without the
- * previous-action observation the device games do not show.
+ * previous-action observation the device games do not show, and on Pendulum with its discrete
+ * torques.
  *
- * @throws {UsageError} For another algorithm or environment, or `--observe-previous-action`.
+ * @throws {UsageError} For another algorithm or environment, `--observe-previous-action` or
+ * `--actions continuous`.
  */
 function residentConfig(
   flags: TrainFlags,
@@ -367,13 +370,20 @@ function residentConfig(
   if (!RESIDENT_ENVS.includes(env)) {
     throw new UsageError(
       `--resident has no device copies of --env ${env} (only of cartpole, cartpole-masked, ` +
-        "repeat-previous-* and count-recall-*)",
+        "pendulum, pendulum-masked, repeat-previous-* and count-recall-*)",
     );
   }
   if (flags.observePreviousAction) {
     throw new UsageError("--observe-previous-action does not apply to --resident games");
   }
-  const { observePreviousAction: _, ...envOptions } = preset.envOptions ?? {};
+  if (flags.actions === "continuous") {
+    throw new UsageError(
+      "--actions continuous does not apply to --resident: its policy picks one of the discrete " +
+        "torques",
+    );
+  }
+  // Pendulum's PPO preset asks for the continuous torque; the resident loop acts from discrete ones.
+  const { observePreviousAction: _, continuous: _torque, ...envOptions } = preset.envOptions ?? {};
   const config = newConfig({ ...flags, resident: false });
   return {
     ...config,
