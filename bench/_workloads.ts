@@ -57,12 +57,16 @@ export function gruForwardFlops(s: LstmShape): number {
   return 2 * s.B * s.T * 3 * s.H * (s.I + s.H);
 }
 
-/** The recurrent cells the workloads run. */
-export type RecurrentCell = "lstm" | "gru";
+/**
+ * The recurrent cells the workloads run: "gru" is the GRU in the form TF.js computes,
+ * "gru-lbr" rnnrl's default GRU (`linearBeforeReset`, what the policies use).
+ */
+export type RecurrentCell = "lstm" | "gru" | "gru-lbr";
 
-/** The recurrent layer of a workload: an LSTM, or the GRU in the form TF.js computes. */
+/** The recurrent layer of a workload. */
 function recurrentLayer(cell: RecurrentCell, units: number): Layer {
-  return cell === "lstm" ? new LSTM({ units }) : new GRU({ units, linearBeforeReset: false });
+  if (cell === "lstm") return new LSTM({ units });
+  return new GRU({ units, linearBeforeReset: cell === "gru-lbr" });
 }
 
 /** Seeded random float32 data. */

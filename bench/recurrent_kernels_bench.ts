@@ -3,7 +3,9 @@
  * step, the LSTM's and the GRU's per-step kernels) against "sequence" (one sequence-long dispatch,
  * each workgroup carrying its rows through all T steps), and "auto", which picks one by the sizes.
  * Each iteration is one training step (forward, MSE loss, BPTT, Adam) of a recurrent layer and a
- * Dense head, as in lstm_bench.ts, in groups `recurrent_kernels CELL B=… T=… I=… H=…`.
+ * Dense head, as in lstm_bench.ts, in groups `recurrent_kernels CELL B=… T=… I=… H=…`: the LSTM,
+ * and the GRU in rnnrl's default form ("gru-lbr", `linearBeforeReset`, the one with sequence
+ * kernels).
  *
  * Shapes: a recurrent PPO minibatch (8 copies × 32 steps, H = 64), lstm_bench's small and medium
  * training shapes, and on a real GPU only the large one (on llvmpipe a step of it takes minutes).
@@ -42,7 +44,7 @@ if (await hasWebGpuAdapter()) {
 // A device still alive when the process exits can crash Mesa's teardown.
 globalThis.addEventListener("unload", () => backends.forEach(([, b]) => b.destroy()));
 
-for (const cell of ["lstm", "gru"] as RecurrentCell[]) {
+for (const cell of ["lstm", "gru-lbr"] as RecurrentCell[]) {
   for (const shape of SHAPES) {
     const group = `recurrent_kernels ${cell} ${shapeName(shape)}`;
     for (const [name, backend] of backends) {

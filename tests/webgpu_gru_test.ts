@@ -17,12 +17,19 @@ import { Adam, clipGradients, Dense, GRU, Sequential } from "../lib/nn/mod.ts";
 const adapter = await navigator.gpu?.requestAdapter();
 const ignore = !adapter;
 if (ignore) console.warn("webgpu_gru_test: skipped, no WebGPU adapter (navigator.gpu)");
-// Both kernel families: the GRU's step kernels are shared, its large matmuls are not.
-const FAMILIES: [string, WebGpuBackend][] = ignore ? [] : await Promise.all(
-  (["tiled", "register"] as const).map(async (kernels) =>
-    [kernels, await createWebGpuBackend({ kernels })] as [string, WebGpuBackend]
+// Both kernel families on the per-step kernels (shared; the large matmuls are not), and the
+// sequence-long kernels (linear_before_reset only; the other form keeps its steps there too).
+const FAMILIES: [string, WebGpuBackend][] = ignore ? [] : [
+  ...await Promise.all(
+    (["tiled", "register"] as const).map(async (kernels) =>
+      [kernels, await createWebGpuBackend({ kernels, recurrentKernels: "step" })] as [
+        string,
+        WebGpuBackend,
+      ]
+    ),
   ),
-);
+  ["sequence", await createWebGpuBackend({ recurrentKernels: "sequence" })],
+];
 // A device still alive when the process exits can crash Mesa's teardown after every test passed.
 Deno.test.afterAll(() => FAMILIES.forEach(([, backend]) => backend.destroy()));
 const cpu: CpuBackend = createCpuBackend();
@@ -99,6 +106,8 @@ const CASES: Dims[] = [
   { T: 3, B: 2, I: 5, H: 4 },
   { T: 6, B: 33, I: 7, H: 17 },
   { T: 4, B: 5, I: 16, H: 40 },
+  // More units than a sequence workgroup's 64 invocations; two rows a workgroup in backward.
+  { T: 2, B: 3, I: 3, H: 130 },
 ];
 const TOL = { atol: 2e-5, rtol: 1e-4 };
 const GRAD_TOL = { atol: 1e-4, rtol: 1e-4 };
@@ -198,19 +207,43 @@ test("WebGpuBackend.gruBackward matches the CPU, with masks, linear_before_reset
 });
 
 test("WebGpuBackend.gruBackward with only a final-state gradient and T = 1", async () => {
-  const [, gpu] = FAMILIES[1];
-  for (const linearBeforeReset of [true, false]) {
-    const p = gruProblem(77, { T: 1, B: 3, I: 2, H: 5 }, "binary", gpu);
-    const options = (i: 0 | 1) => ({ mask: p.mask?.[i], linearBeforeReset });
-    const g = gpu.gruForward(p.x[0], p.h0[0], p.weights(0), options(0));
-    const c = cpu.gruForward(p.x[1], p.h0[1], p.weights(1), options(1));
-    const zero = [gpu.zeros([1, 3, 5]), cpu.zeros([1, 3, 5])];
-    const gg = gpu.gruBackward(g.cache!, p.weights(0), zero[0], p.dhLast[0]);
-    const cg = cpu.gruBackward(c.cache!, p.weights(1), zero[1], p.dhLast[1]);
-    for (const k of ["dx", "dw", "du", "dbw", "dbu", "dh0"] as const) {
-      await close(`dhLast only lbr=${+linearBeforeReset} ${k}`, gg[k], cg[k], GRAD_TOL);
+  for (const [family, gpu] of FAMILIES.slice(1)) {
+    for (const linearBeforeReset of [true, false]) {
+      const p = gruProblem(77, { T: 1, B: 3, I: 2, H: 5 }, "binary", gpu);
+      const options = (i: 0 | 1) => ({ mask: p.mask?.[i], linearBeforeReset });
+      const g = gpu.gruForward(p.x[0], p.h0[0], p.weights(0), options(0));
+      const c = cpu.gruForward(p.x[1], p.h0[1], p.weights(1), options(1));
+      const zero = [gpu.zeros([1, 3, 5]), cpu.zeros([1, 3, 5])];
+      const gg = gpu.gruBackward(g.cache!, p.weights(0), zero[0], p.dhLast[0]);
+      const cg = cpu.gruBackward(c.cache!, p.weights(1), zero[1], p.dhLast[1]);
+      for (const k of ["dx", "dw", "du", "dbw", "dbu", "dh0"] as const) {
+        await close(`${family} dhLast only lbr=${+linearBeforeReset} ${k}`, gg[k], cg[k], GRAD_TOL);
+      }
     }
   }
+});
+
+test("the GRU's sequence kernels walk T steps in one dispatch each way (linear_before_reset)", async () => {
+  const dims = { T: 7, B: 6, I: 3, H: 9 };
+  const dispatches = async (gpu: WebGpuBackend, linearBeforeReset: boolean) => {
+    const p = gruProblem(8, dims, "binary", gpu);
+    const before = gpu.stats.dispatches;
+    const f = gpu.gruForward(p.x[0], p.h0[0], p.weights(0), {
+      mask: p.mask?.[0],
+      linearBeforeReset,
+    });
+    const forward = gpu.stats.dispatches - before;
+    const grads = gpu.gruBackward(f.cache!, p.weights(0), p.dh[0]);
+    await gpu.read(grads.dh0);
+    return { forward, backward: gpu.stats.dispatches - before - forward };
+  };
+  const [step, sequence] = [FAMILIES[1][1], FAMILIES[2][1]];
+  const a = await dispatches(step, true), b = await dispatches(sequence, true);
+  // Per step: T forward dispatches and T + 1 backward; the sequence path one of each.
+  assert.equal(a.forward - b.forward, dims.T - 1);
+  assert.equal(a.backward - b.backward, dims.T);
+  // Without linear_before_reset both run the two-dispatch steps.
+  assert.deepEqual(await dispatches(sequence, false), await dispatches(step, false));
 });
 
 test("WebGpuBackend GRU kernels stay finite and match the CPU where the gates saturate", async () => {

@@ -41,6 +41,14 @@ import {
   WGSL_MATH,
 } from "./kernel.ts";
 import { laneWgsl, transposeKernel } from "./lstm.ts";
+import { prefersSequenceKernels } from "./lstm_sequence.ts";
+import {
+  gruSequenceBackwardKernel,
+  gruSequenceBackwardKey,
+  gruSequenceForwardKernel,
+  gruSequenceForwardKey,
+  gruSequenceRows,
+} from "./gru_sequence.ts";
 
 /** Batch rows per invocation in the forward step kernels. */
 const FORWARD_ROWS = 2;
@@ -599,6 +607,48 @@ export function encodeGruForward(
     activation: "linear",
   });
   if (bhBytes === 0) return;
+  if (gruUsesSequenceKernels(ctx, dims, linearBeforeReset)) {
+    const sv = { rows: gruSequenceRows(H).forward, cache: io.cache };
+    const buffers = [io.gates, io.h, io.h0, io.u, io.bu, io.mask ?? io.bu];
+    if (io.cache) buffers.push(io.hPrev!, io.reset!);
+    ctx.dispatch(
+      gruSequenceForwardKey(sv),
+      () => gruSequenceForwardKernel(sv),
+      [B, H, T, io.mask ? 1 : 0],
+      buffers,
+      [Math.ceil(B / sv.rows), 1, 1],
+    );
+  } else {
+    encodeGruSteps(ctx, io, dims, linearBeforeReset);
+  }
+  if (T > 0) ctx.copy(io.h, (T - 1) * bhBytes, io.hLast, 0, bhBytes);
+  else ctx.copy(io.h0, 0, io.hLast, 0, bhBytes);
+}
+
+/**
+ * Whether the GRU over `dims` runs on the sequence-long kernels of gru_sequence.ts: with
+ * `linear_before_reset`, where they fit, when asked for or by `prefersSequenceKernels` under
+ * "auto".
+ */
+export function gruUsesSequenceKernels(
+  ctx: KernelContext,
+  dims: GruDims,
+  linearBeforeReset: boolean,
+): boolean {
+  if (!linearBeforeReset || ctx.recurrent === "step" || dims.steps === 0) return false;
+  const rows = gruSequenceRows(dims.hidden);
+  if (dims.batch === 0 || rows.forward === 0 || rows.backward === 0) return false;
+  return ctx.recurrent === "sequence" || prefersSequenceKernels(ctx, { ...dims, gates: 3 });
+}
+
+/** Encodes the forward recurrence one or two dispatches per step. */
+function encodeGruSteps(
+  ctx: KernelContext,
+  io: GruForwardBuffers,
+  dims: GruDims,
+  linearBeforeReset: boolean,
+): void {
+  const { steps: T, batch: B, hidden: H } = dims;
   const v: GruVariant = { width: gruWidth(H), mask: io.mask !== undefined, cache: io.cache };
   const groups = [Math.ceil(H / v.width / 16), Math.ceil(B / (4 * FORWARD_ROWS)), 1] as const;
   const mask = io.mask ? [io.mask] : [];
@@ -632,8 +682,6 @@ export function encodeGruForward(
       );
     }
   }
-  if (T > 0) ctx.copy(io.h, (T - 1) * bhBytes, io.hLast, 0, bhBytes);
-  else ctx.copy(io.h0, 0, io.hLast, 0, bhBytes);
 }
 
 /** The buffers of {@linkcode encodeGruBackward}; the outputs are fully overwritten. */
@@ -715,7 +763,7 @@ export function encodeGruBackward(
   dims: GruDims,
   linearBeforeReset: boolean,
 ): void {
-  const { steps: T, batch: B, inputs: I, hidden: H } = dims;
+  const { steps: T, batch: B, hidden: H } = dims;
   const G = 3 * H;
   const bhBytes = B * H * 4;
   if (bhBytes > 0) {
@@ -727,45 +775,79 @@ export function encodeGruBackward(
         Math.ceil(H / 16),
         1,
       ]);
-      const v: GruVariant = { width: gruWidth(H), mask: io.mask !== undefined, cache: false };
-      const groups = [Math.ceil(H / v.width / 16), Math.ceil(B / (4 * BACKWARD_ROWS)), 1] as const;
-      const mask = io.mask ? [io.mask] : [];
-      const flags = (t: number, first: boolean, last: boolean) => [
-        B,
-        H,
-        t,
-        last ? 0 : t + 1,
-        first ? 1 : 0,
-        last ? 1 : 0,
-      ];
-      if (linearBeforeReset) {
-        const key = gruKey("backward_step", v);
-        const build = () => gruBackwardStepKernel(v);
-        const buffers = [io.dGates, io.gates, io.hPrev, io.reset, io.dh, io.uT, io.state, ...mask];
-        for (let t = T - 1; t >= 0; t--) {
-          ctx.dispatch(key, build, flags(t, t === T - 1, false), buffers, groups);
-        }
-        ctx.dispatch(key, build, flags(0, false, true), buffers, groups);
+      if (gruUsesSequenceKernels(ctx, dims, linearBeforeReset)) {
+        const sv = { rows: gruSequenceRows(H).backward, cache: true };
+        ctx.dispatch(
+          gruSequenceBackwardKey(sv),
+          () => gruSequenceBackwardKernel(sv),
+          [B, H, T, io.mask ? 1 : 0],
+          [io.dGates, io.gates, io.hPrev, io.reset, io.dh, io.uT, io.state, io.mask ?? io.uT],
+          [Math.ceil(B / sv.rows), 1, 1],
+        );
       } else {
-        const zh = [io.dGates, io.gates, io.hPrev, io.dh, io.uT, io.state, ...mask];
-        const r = [io.dGates, io.gates, io.hPrev, io.uT, io.state];
-        const rv = { ...v, mask: false };
-        const buildZh = () => gruBackwardZhKernel(v);
-        for (let t = T - 1; t >= 0; t--) {
-          ctx.dispatch(gruKey("backward_zh", v), buildZh, flags(t, t === T - 1, false), zh, groups);
-          ctx.dispatch(
-            gruKey("backward_r", rv),
-            () => gruBackwardRKernel(rv),
-            [B, H, t],
-            r,
-            groups,
-          );
-        }
-        ctx.dispatch(gruKey("backward_zh", v), buildZh, flags(0, false, true), zh, groups);
+        encodeGruBackSteps(ctx, io, dims, linearBeforeReset);
       }
     }
     ctx.copy(io.state, 0, io.dh0, 0, bhBytes);
   }
+  encodeGruWeightGradients(ctx, io, dims, linearBeforeReset);
+}
+
+/** Encodes back-propagation through time one or two dispatches per step. */
+function encodeGruBackSteps(
+  ctx: KernelContext,
+  io: GruBackwardBuffers,
+  dims: GruDims,
+  linearBeforeReset: boolean,
+): void {
+  const { steps: T, batch: B, hidden: H } = dims;
+  const v: GruVariant = { width: gruWidth(H), mask: io.mask !== undefined, cache: false };
+  const groups = [Math.ceil(H / v.width / 16), Math.ceil(B / (4 * BACKWARD_ROWS)), 1] as const;
+  const mask = io.mask ? [io.mask] : [];
+  const flags = (t: number, first: boolean, last: boolean) => [
+    B,
+    H,
+    t,
+    last ? 0 : t + 1,
+    first ? 1 : 0,
+    last ? 1 : 0,
+  ];
+  if (linearBeforeReset) {
+    const key = gruKey("backward_step", v);
+    const build = () => gruBackwardStepKernel(v);
+    const buffers = [io.dGates, io.gates, io.hPrev, io.reset, io.dh, io.uT, io.state, ...mask];
+    for (let t = T - 1; t >= 0; t--) {
+      ctx.dispatch(key, build, flags(t, t === T - 1, false), buffers, groups);
+    }
+    ctx.dispatch(key, build, flags(0, false, true), buffers, groups);
+  } else {
+    const zh = [io.dGates, io.gates, io.hPrev, io.dh, io.uT, io.state, ...mask];
+    const r = [io.dGates, io.gates, io.hPrev, io.uT, io.state];
+    const rv = { ...v, mask: false };
+    const buildZh = () => gruBackwardZhKernel(v);
+    for (let t = T - 1; t >= 0; t--) {
+      ctx.dispatch(gruKey("backward_zh", v), buildZh, flags(t, t === T - 1, false), zh, groups);
+      ctx.dispatch(
+        gruKey("backward_r", rv),
+        () => gruBackwardRKernel(rv),
+        [B, H, t],
+        r,
+        groups,
+      );
+    }
+    ctx.dispatch(gruKey("backward_zh", v), buildZh, flags(0, false, true), zh, groups);
+  }
+}
+
+/** Encodes the weight and input gradients from dG: large matmuls and row sums over all steps. */
+function encodeGruWeightGradients(
+  ctx: KernelContext,
+  io: GruBackwardBuffers,
+  dims: GruDims,
+  linearBeforeReset: boolean,
+): void {
+  const { steps: T, batch: B, inputs: I, hidden: H } = dims;
+  const G = 3 * H;
   const rows = T * B;
   const flags = { transposeA: true, transposeB: false, activation: "linear" } as const;
   encodeMatmul(ctx, io.x, io.dGates, io.dw, undefined, { m: I, n: G, k: rows, ...flags });

@@ -67,7 +67,7 @@ export function lstmSequenceBackwardKey(v: LstmSequenceVariant): string {
 }
 
 /** `for` over the rows of the workgroup, unrolled (`body` sees `r`). */
-function eachRow(rows: number, body: (r: number) => string): string {
+export function eachRow(rows: number, body: (r: number) => string): string {
   return Array.from({ length: rows }, (_, r) => body(r)).join("\n");
 }
 
