@@ -9,6 +9,8 @@
 #   2. the LSTM and GRU training steps, with B=256 T=64 I=128 H=512 on the GPU only, against TF.js
 #      webgpu (the CPU rows are left out: they say nothing about the device),
 #   3. the device environments' steps per second at N = 1k, 16k, 256k copies,
+#   3b. the LSTM's and GRU's per-step kernels against their sequence-long ones (which "auto"
+#      picks where), and the resident PPO loop against the ordinary one at N = 16, 256, 2048,
 #   4. the resident PPO-LSTM (`--resident`: rollouts, GAE and updates on the GPU) on cartpole-masked
 #      with the webgpu backend until a greedy evaluation of 32 episodes on device copies reaches a
 #      mean return of 475 (checked every 10 240 steps): wall time, steps per second and where
@@ -57,15 +59,17 @@ stage() {
 }
 
 bench=(deno bench --no-prompt --allow-read --allow-env --json)
-stage matmul 60 "${bench[@]}" --filter "/webgpu/" bench/matmul_bench.ts
-stage lstm 120 "${bench[@]}" --filter "/webgpu/" bench/lstm_bench.ts
-stage gru 100 "${bench[@]}" --filter "/webgpu/" bench/gru_bench.ts
-stage envs 60 "${bench[@]}" --filter "/Device/" bench/envs_bench.ts
+stage matmul 45 "${bench[@]}" --filter "/webgpu/" bench/matmul_bench.ts
+stage lstm 100 "${bench[@]}" --filter "/webgpu/" bench/lstm_bench.ts
+stage gru 80 "${bench[@]}" --filter "/webgpu/" bench/gru_bench.ts
+stage envs 45 "${bench[@]}" --filter "/Device/" bench/envs_bench.ts
+stage recurrent 40 "${bench[@]}" bench/recurrent_kernels_bench.ts
+stage loop 50 "${bench[@]}" --filter "/webgpu/" bench/ppo_loop_bench.ts
 
-echo "== resident ppo-lstm cartpole-masked, webgpu, until a mean return of 475 (at most 150s)"
+echo "== resident ppo-lstm cartpole-masked, webgpu, until a mean return of 475 (at most 110s)"
 rm -rf "$out/ppo-cartpole-masked"
 t0=$(date +%s%N)
-timeout 150 deno task train --env cartpole-masked --algo ppo --resident --backend webgpu --seed 1 \
+timeout 110 deno task train --env cartpole-masked --algo ppo --resident --backend webgpu --seed 1 \
   --steps 300000 --eval-every 10240 --eval-every-episodes 32 --stop-on-return 475 \
   --out "$out/ppo-cartpole-masked" > "$out/ppo.log" 2>&1
 rc=$?
@@ -78,7 +82,7 @@ grep '"kind":"eval"' "$out/ppo-cartpole-masked/metrics.jsonl" 2>/dev/null |
 echo "== tables"
 peak_flag=()
 [ -n "$peak" ] && peak_flag=(--peak-gflops "$peak")
-for name in matmul lstm gru envs; do
+for name in matmul lstm gru envs recurrent loop; do
   if [ -s "$out/$name.json" ]; then
     deno run --no-prompt --allow-read bench/to_markdown.ts "${peak_flag[@]}" "$out/$name.json"
   fi
