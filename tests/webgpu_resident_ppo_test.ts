@@ -1,6 +1,7 @@
 // ResidentPPO and its ops on WebGPU against the CPU backend: sampleRows bit for bit on the same
-// probabilities, the copy at an offset, and three updates of an MLP and of an LSTM policy on
-// masked CartPole copies: the same episodes and returns, and losses within 0.1% of the CPU's (the
+// probabilities, the copy at an offset, and three updates of an MLP, an LSTM and a GRU (on the
+// sequence-long kernels) policy on masked CartPole copies and of an MLP on Pendulum from discrete
+// torques: the same episodes and returns, and losses within 0.1% of the CPU's (the
 // matrix multiplies sum in another order, and the GPU's exp and log, used by the observation
 // normalisation and the softmax, are not the CPU's to the last bit). Skipped where no adapter exists.
 import assert from "node:assert/strict";
@@ -9,6 +10,7 @@ import type { Backend } from "../lib/backend/backend.ts";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../lib/backend/webgpu/mod.ts";
 import { DeviceCartPole } from "../lib/envs/device_cartpole.ts";
+import { DeviceDiscretePendulum } from "../lib/envs/device_pendulum.ts";
 import { ResidentPPO } from "../lib/rl/resident_ppo.ts";
 import type { TrainReport } from "../lib/rl/agent.ts";
 import { presetFor } from "../lib/run/presets.ts";
@@ -45,9 +47,11 @@ Deno.test({
   },
 });
 
-/** Three updates' statistics. */
-async function threeUpdates(backend: Backend, cell: "none" | "lstm") {
-  const envs = new DeviceCartPole(backend, 8, { seed: 1, maskVelocity: true });
+/** Three updates' statistics on masked CartPole, or on Pendulum from five torques. */
+async function threeUpdates(backend: Backend, cell: "none" | "lstm" | "gru", game: Game) {
+  const envs = game === "cartpole"
+    ? new DeviceCartPole(backend, 8, { seed: 1, maskVelocity: true })
+    : new DeviceDiscretePendulum(backend, 8, { seed: 1, maxEpisodeSteps: 24 });
   const options = presetFor("cartpole-masked", "ppo").options;
   const agent = new ResidentPPO(envs, { ...options, cell, seed: 1, logInterval: 1 });
   const stats: TrainReport[] = [];
@@ -57,17 +61,38 @@ async function threeUpdates(backend: Backend, cell: "none" | "lstm") {
   return stats;
 }
 
-for (const cell of ["none", "lstm"] as const) {
+type Game = "cartpole" | "pendulum";
+const sequence = ignore ? undefined as unknown as WebGpuBackend : await createWebGpuBackend({
+  recurrentKernels: "sequence",
+});
+if (!ignore) Deno.test.afterAll(() => sequence.destroy());
+
+const CASES: [cell: "none" | "lstm" | "gru", game: Game, on: () => WebGpuBackend, what: string][] =
+  [
+    ["none", "cartpole", () => gpu, ""],
+    ["lstm", "cartpole", () => gpu, ""],
+    ["gru", "cartpole", () => sequence, " on the sequence kernels"],
+    ["none", "pendulum", () => gpu, ""],
+  ];
+
+for (const [cell, game, on, what] of CASES) {
   Deno.test({
-    name: `ResidentPPO (${cell}) on WebGPU follows the CPU run for three updates`,
+    name: `ResidentPPO (${cell}) on WebGPU${what} follows the CPU run on ${game} for three updates`,
     ignore,
     async fn() {
-      const expected = await threeUpdates(cpu, cell), actual = await threeUpdates(gpu, cell);
+      const expected = await threeUpdates(cpu, cell, game);
+      const actual = await threeUpdates(on(), cell, game);
       assert.equal(actual.length, 3);
       for (const [k, e] of expected.entries()) {
         const a = actual[k];
         assert.equal(a.episodes, e.episodes, `update ${k + 1}: episodes`);
-        assert.equal(a.meanReturn, e.meanReturn, `update ${k + 1}: mean return`);
+        // CartPole's returns are whole numbers; Pendulum's sums of float32 rewards, added on the
+        // device in another order.
+        const returnGap = Math.abs(a.meanReturn! - e.meanReturn!);
+        assert.ok(
+          returnGap <= (game === "cartpole" ? 0 : 1e-4 * Math.abs(e.meanReturn!)),
+          `update ${k + 1}: mean return ${a.meanReturn} against ${e.meanReturn}`,
+        );
         for (const key of ["policyLoss", "valueLoss", "entropy", "approxKl"] as const) {
           const gap = Math.abs(a[key]! - e[key]!);
           assert.ok(
