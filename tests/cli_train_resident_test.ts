@@ -51,6 +51,8 @@ Deno.test("deno task train --resident evaluates during training on device copies
     assert.equal(trained.code, 0, trained.stderr);
     const config = JSON.parse(await Deno.readTextFile(join(out, "config.json")));
     assert.equal(config.agent.envs, 16);
+    // A logged update (one read-back) about every 2 048 steps: every 4th of 16 × 32.
+    assert.equal(config.agent.logInterval, 4);
     const evals = (await records(out)).filter((r) => r.kind === "eval");
     assert.deepEqual(evals.map((e) => e.step), [1024, 2048]);
     for (const e of evals) assert.equal((e.returns as number[]).length, 4);

@@ -507,4 +507,11 @@ Deno.test("renderReport charts the logged mean return of a run that logs no sing
   const logged = figs.get("logged-return")!;
   assert.equal(marks(logged).line, 1);
   assert.match(logged, /12 records of 414 episodes/);
+  // The summary counts the logged episodes and averages the latest records that hold 100 of
+  // them: 29 + 30 + 31 + 32 episodes returning 130, 120, 110 and 100.
+  const summary = html.slice(html.indexOf('<table class="summary">'));
+  const row = summary.slice(summary.indexOf("<td>resident</td>"));
+  assert.ok(row.length > 0, "a summary row for the run");
+  assert.match(row, /<td class="num">12288<\/td><td class="num">414<\/td>/);
+  assert.match(row, new RegExp(`<td class="num">${(13980 / 122).toPrecision(4)}</td>`));
 });

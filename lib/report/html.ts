@@ -30,7 +30,7 @@ import { cartPoleReplaySvg, minesweeperReplaySvg } from "./replay.ts";
 import type { ReplayDrawing } from "./replay.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { readRun } from "./run_data.ts";
-import type { Replay, RunData, Testbed } from "./run_data.ts";
+import type { Replay, RunData, Testbed, TrainRecord } from "./run_data.ts";
 
 /**
  * Escapes text for HTML content and attribute values (`& < > " '`).
@@ -318,6 +318,31 @@ function defaultWindow(runs: readonly RunData[]): number {
   return Math.max(1, Math.min(100, Math.round(shortest / 20)));
 }
 
+/** The number of single episodes, and the mean return of the last `window`. */
+function recentEpisodes(run: RunData, window: number): { count: number; mean: number } {
+  const last = run.episodes.slice(-window);
+  const mean = last.length ? last.reduce((s, e) => s + e.return, 0) / last.length : NaN;
+  return { count: run.episodes.length, mean };
+}
+
+/**
+ * For a run that logs only each update's count and mean return of the episodes that ended (the
+ * resident loop): their total, and the mean over the latest records that hold at least `window`.
+ */
+function loggedEpisodes(
+  train: readonly TrainRecord[],
+  window: number,
+): { count: number; mean: number } {
+  const logged = train.filter((r) => (r.values.episodes ?? 0) > 0 && "meanReturn" in r.values);
+  const count = logged.reduce((sum, r) => sum + r.values.episodes, 0);
+  let episodes = 0, returns = 0;
+  for (let k = logged.length - 1; k >= 0 && episodes < window; k--) {
+    episodes += logged[k].values.episodes;
+    returns += logged[k].values.episodes * logged[k].values.meanReturn;
+  }
+  return { count, mean: episodes > 0 ? returns / episodes : NaN };
+}
+
 function summaryTable(runs: readonly RunData[]): string {
   const window = SUMMARY_EPISODES;
   // Only games with wins (Minesweeper) have a win rate; elsewhere the column would stay empty.
@@ -335,17 +360,20 @@ function summaryTable(runs: readonly RunData[]): string {
     "wall time",
   ];
   const rows = runs.map((run) => {
-    const last = run.episodes.slice(-window);
-    const mean = last.length ? last.reduce((s, e) => s + e.return, 0) / last.length : NaN;
-    const lastStep = run.episodes.at(-1)?.step ?? run.train.at(-1)?.step;
+    const { count, mean } = run.episodes.length > 0
+      ? recentEpisodes(run, window)
+      : loggedEpisodes(run.train, window);
     const ev = run.evalResult;
+    const steps = [run.episodes.at(-1)?.step, run.train.at(-1)?.step, ev?.step]
+      .filter((s): s is number => s !== undefined);
+    const lastStep = steps.length > 0 ? Math.max(...steps) : undefined;
     const cells = [
       run.name,
       configValue(run, "env"),
       configValue(run, "algo"),
       configValue(run, "seed"),
       lastStep === undefined ? "" : String(lastStep),
-      String(run.episodes.length),
+      String(count),
       Number.isNaN(mean) ? "" : formatNumber(mean),
       ev ? `${formatMeanSpread(ev.meanReturn, ev.stdReturn)} (${ev.episodes})` : "",
       ...(hasWins ? [ev?.winRate === undefined ? "" : `${(ev.winRate * 100).toFixed(1)}%`] : []),

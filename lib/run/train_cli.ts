@@ -14,6 +14,7 @@ import { defineCli, parseCli, parseNumber, UsageError } from "../io/cli.ts";
 import type { JsonObject } from "../io/json.ts";
 import { openRunDir } from "../io/run_dir.ts";
 import { EXPLORATIONS } from "../rl/boltzmann.ts";
+import { PPO_DEFAULTS } from "../rl/ppo.ts";
 import {
   NETWORK_NAMES,
   type NetworkName,
@@ -388,13 +389,26 @@ function residentConfig(
   return {
     ...config,
     envOptions: { ...envOptions, ...envOverrides(flags, env) },
-    // A logged update costs one read-back: every 10th keeps the report's curves and the loop fast.
+    // A logged update costs one read-back: about one per 2 048 steps keeps the report's curves
+    // and the loop fast (every 8th update of cartpole's 8 × 32 steps, every one of pendulum's
+    // 4 × 1 024).
     agent: {
       ...config.agent,
       resident: true,
-      ...(flags.logEvery === undefined ? { logInterval: 10 } : {}),
+      ...(flags.logEvery === undefined ? { logInterval: residentLogInterval(config.agent) } : {}),
     },
   };
+}
+
+/** Steps between the resident loop's logged updates, about. */
+const RESIDENT_LOG_STEPS = 2048;
+
+/** The updates between logged ones for a resident run of these agent options (at least 1). */
+function residentLogInterval(agent: JsonObject): number {
+  const defaults = PPO_DEFAULTS as unknown as JsonObject;
+  const envs = (agent.envs ?? defaults.envs) as number;
+  const steps = (agent.rolloutSteps ?? defaults.rolloutSteps) as number;
+  return Math.max(1, Math.round(RESIDENT_LOG_STEPS / (envs * steps)));
 }
 
 /**
