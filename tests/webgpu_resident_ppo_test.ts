@@ -104,3 +104,19 @@ for (const [cell, game, on, what] of CASES) {
     },
   });
 }
+
+Deno.test({
+  name: "ResidentPPO on WebGPU maps one buffer back per logged update and none otherwise",
+  ignore,
+  async fn() {
+    const envs = new DeviceCartPole(gpu, 8, { seed: 3, maskVelocity: true });
+    const options = presetFor("cartpole-masked", "ppo").options;
+    const agent = new ResidentPPO(envs, { ...options, epochs: 2, seed: 2, logInterval: 2 });
+    const before = gpu.stats.readbacks;
+    await agent.learn(envs, { steps: 4 * 8 * 32, onUpdate: () => {} });
+    // Four updates, every second one logged: two read-backs in 1 024 steps.
+    assert.equal(gpu.stats.readbacks - before, 2);
+    agent.dispose();
+    envs.destroy();
+  },
+});
