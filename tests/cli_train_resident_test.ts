@@ -1,5 +1,5 @@
 // `deno task train --resident` through the real command line: the resident PPO on Pendulum
-// (discrete torques) and cartpole-masked, its periodic evaluations, the report's chart of the
+// (the continuous torque, and five discrete ones) and cartpole-masked, its periodic evaluations, the report's chart of the
 // logged mean return, and the refusals (one line, exit code 2).
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -11,7 +11,7 @@ async function records(dir: string): Promise<Record<string, unknown>[]> {
   return text.trim().split("\n").map((line) => JSON.parse(line));
 }
 
-Deno.test("deno task train --resident on pendulum logs episode counts and returns, and reports them", async () => {
+Deno.test("deno task train --resident on pendulum (continuous torque) logs episode counts and returns, and reports them", async () => {
   const root = await Deno.makeTempDir({ prefix: "rnnrl_resident_" });
   try {
     const out = join(root, "run");
@@ -22,7 +22,7 @@ Deno.test("deno task train --resident on pendulum logs episode counts and return
     assert.equal(trained.code, 0, trained.stderr);
     const config = JSON.parse(await Deno.readTextFile(join(out, "config.json")));
     assert.equal(config.agent.resident, true);
-    assert.equal(config.envOptions.continuous, undefined, "the discrete torques");
+    assert.equal(config.envOptions.continuous, true, "the preset's continuous torque");
     // Two updates of 4 copies × 1024 steps; Pendulum's episodes last 200 steps.
     const train = (await records(out)).filter((r) => r.kind === "train");
     assert.deepEqual(train.map((r) => r.step), [4096, 8192]);
@@ -34,6 +34,24 @@ Deno.test("deno task train --resident on pendulum logs episode counts and return
     assert.match(html, /data-chart="logged-return"/);
     assert.doesNotMatch(html, /No finished episodes/);
     assert.equal(JSON.parse(await Deno.readTextFile(join(out, "eval.json"))).episodes, 3);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("deno task train --resident --actions discrete trains pendulum from five torques", async () => {
+  const root = await Deno.makeTempDir({ prefix: "rnnrl_resident_discrete_" });
+  try {
+    const out = join(root, "run");
+    const trained = await runTask("train", [
+      ...["--env", "pendulum", "--algo", "ppo", "--resident", "--actions", "discrete"],
+      ...["--steps", "4096", "--eval-episodes", "2", "--out", out],
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    const config = JSON.parse(await Deno.readTextFile(join(out, "config.json")));
+    assert.equal(config.envOptions.continuous, false);
+    const evaluation = JSON.parse(await Deno.readTextFile(join(out, "eval.json")));
+    assert.deepEqual(evaluation.lengths, [200, 200]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -68,7 +86,6 @@ Deno.test("deno task train --resident refuses what it cannot train, in one line 
       const [args, pattern] of [
         [["--algo", "dqn"], /--resident applies to --algo ppo only/],
         [["--algo", "ppo", "--env", "minesweeper"], /--resident has no device copies of --env/],
-        [["--algo", "ppo", "--env", "pendulum", "--actions", "continuous"], /--actions continuous/],
       ] as const
     ) {
       const out = join(root, "never");

@@ -17,6 +17,7 @@ import { agentStateFromBytes } from "../lib/rl/agent.ts";
 import type { TrainReport } from "../lib/rl/agent.ts";
 import { CartPole } from "../lib/envs/cartpole.ts";
 import { Pendulum } from "../lib/envs/pendulum.ts";
+import { Minesweeper } from "../lib/envs/minesweeper.ts";
 import { RepeatPrevious } from "../lib/envs/popgym/repeat_previous.ts";
 import { POPGYM_PPO_PRESET, presetFor } from "../lib/run/presets.ts";
 
@@ -97,6 +98,25 @@ Deno.test("sampleRows draws actions with the softmax's frequencies (chi-square, 
   const zeroLast = backend.tensor([0.5, 0.5, 0, 0.25, 0.25, 0], [2, 3]);
   const picks = await backend.read(backend.sampleRows(zeroLast, 1, 1));
   assert.ok(picks.every((a) => a !== 2), "an action of probability 0 is never drawn");
+});
+
+Deno.test("gaussianNoise draws standard normals (moments and chi-square) from the counter hash", async () => {
+  const n = 200_000;
+  const z = await backend.read(backend.gaussianNoise(n, 3, 7));
+  assert.deepEqual(z, await backend.read(backend.gaussianNoise(n, 3, 7)), "the same call repeats");
+  assert.notDeepEqual(z.slice(0, 8), await backend.read(backend.gaussianNoise(8, 3, 8)));
+  const mean = z.reduce((a, b) => a + b, 0) / n;
+  const variance = z.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+  assert.ok(Math.abs(mean) < 4 / Math.sqrt(n), `mean ${mean}`);
+  assert.ok(Math.abs(variance - 1) < 4 * Math.sqrt(2 / n), `variance ${variance}`);
+  // Below −1, −1..0, 0..1 and above 1: Φ(−1) = 0.158655.
+  const expected = [0.158655, 0.341345, 0.341345, 0.158655].map((q) => q * n);
+  const counts = [0, 0, 0, 0];
+  for (const v of z) counts[v < -1 ? 0 : v < 0 ? 1 : v < 1 ? 2 : 3]++;
+  const chi2 = counts.reduce((sum, c, k) => sum + (c - expected[k]) ** 2 / expected[k], 0);
+  assert.ok(chi2 < 16.27, `chi-square ${chi2} (3 degrees, p = 0.001)`);
+  assert.ok(z.every(Number.isFinite));
+  assert.throws(() => backend.gaussianNoise(1.5, 0, 0), /whole number/);
 });
 
 Deno.test("copy at an offset writes a row block and refuses one that does not fit", async () => {
@@ -259,8 +279,9 @@ Deno.test("ResidentPPO counts the episodes of every rollout, not only of the log
   }
 });
 
-for (const cell of ["none", "gru"] as const) {
-  Deno.test(`ResidentPPO (${cell}) resumed from its state continues the run it came from`, async () => {
+for (const [cell, torque] of [["none", false], ["gru", false], ["none", true]] as const) {
+  const what = torque ? " with a Gaussian policy on Pendulum" : "";
+  Deno.test(`ResidentPPO (${cell})${what} resumed from its state continues the run it came from`, async () => {
     const options = {
       envs: 4,
       cell,
@@ -270,7 +291,10 @@ for (const cell of ["none", "gru"] as const) {
       minibatches: 2,
       seed: 2,
     };
-    const game = () => new CartPole({ maskVelocity: true, maxEpisodeSteps: 30 });
+    const game = () =>
+      torque
+        ? new Pendulum({ maxEpisodeSteps: 30 })
+        : new CartPole({ maskVelocity: true, maxEpisodeSteps: 30 });
     const whole = new ResidentPPO(game(), options);
     await whole.learn(game(), { steps: 4 * 16 * 6 });
     const first = new ResidentPPO(game(), options);
@@ -288,7 +312,7 @@ for (const cell of ["none", "gru"] as const) {
   });
 }
 
-Deno.test("ResidentPPO makes device copies of CartPole, discrete Pendulum, RepeatPrevious and CountRecall only", () => {
+Deno.test("ResidentPPO makes device copies of CartPole, Pendulum, RepeatPrevious and CountRecall only", () => {
   const agent = new ResidentPPO(new RepeatPrevious({ difficulty: "medium" }), { envs: 4 });
   assert.ok(agent.env instanceof DeviceRepeatPrevious);
   assert.equal(agent.env.count, 4);
@@ -297,8 +321,12 @@ Deno.test("ResidentPPO makes device copies of CartPole, discrete Pendulum, Repea
     () => new ResidentPPO(new RepeatPrevious({ observePreviousAction: true })),
     /observe the previous action/,
   );
-  // The continuous torque needs a Gaussian head; three torques of the scalar game's wrapper do not.
-  assert.throws(() => new ResidentPPO(new Pendulum()), /Cannot make device copies of/);
+  assert.throws(() => new ResidentPPO(new Minesweeper()), /Cannot make device copies of/);
+  // The continuous torque gets a Gaussian head; three torques of the scalar game's wrapper do not.
+  const continuous = new ResidentPPO(new Pendulum({ maskVelocity: true }), { envs: 4 });
+  assert.ok(continuous.env instanceof DevicePendulum);
+  assert.ok(!(continuous.env instanceof DeviceDiscretePendulum));
+  assert.equal(continuous.networks.head.kind, "gaussian");
   const discrete = new DiscreteActions(new Pendulum({ maskVelocity: true, maxEpisodeSteps: 50 }), {
     count: 3,
   });
@@ -322,6 +350,22 @@ Deno.test("DeviceDiscretePendulum steps with the torques its actions pick", asyn
     assert.deepEqual(await backend.read(a.rewards), await backend.read(b.rewards));
   }
   assert.throws(() => new DeviceDiscretePendulum(backend, 2, { torques: [1] }), /at least two/);
+});
+
+Deno.test("ResidentPPO with a Gaussian policy swings Pendulum up within 151 552 steps", async () => {
+  const options = { ...presetFor("pendulum", "ppo").options, seed: 1 };
+  const envs = new DevicePendulum(backend, 4, { seed: 1 });
+  const agent = new ResidentPPO(envs, options);
+  const fresh = () => new DevicePendulum(backend, 50, { seed: 99 });
+  const before = await agent.evaluateOnDevice(fresh(), 200);
+  await agent.learn(envs, { steps: 150_000 });
+  const after = await agent.evaluateOnDevice(fresh(), 200);
+  // Untrained, the greedy policy scores below −1000; seeds 1–3 reached −167, −204 and −153.
+  assert.ok(before.meanReturn < -1000, `untrained greedy mean return ${before.meanReturn}`);
+  assert.ok(after.meanReturn > -300, `greedy mean return ${after.meanReturn}`);
+  // The policy's spread narrowed from σ = 1 as it learned.
+  const logStd = (await backend.read(agent.networks.head.parameters[0].value))[0];
+  assert.ok(logStd < -0.2, `log σ ${logStd}`);
 });
 
 Deno.test("ResidentPPO swings Pendulum up from five discrete torques within 61 440 steps", async () => {

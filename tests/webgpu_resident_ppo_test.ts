@@ -1,16 +1,17 @@
 // ResidentPPO and its ops on WebGPU against the CPU backend: sampleRows bit for bit on the same
-// probabilities, the copy at an offset, and three updates of an MLP, an LSTM and a GRU (on the
-// sequence-long kernels) policy on masked CartPole copies and of an MLP on Pendulum from discrete
-// torques: the same episodes and returns, and losses within 0.1% of the CPU's (the
-// matrix multiplies sum in another order, and the GPU's exp and log, used by the observation
-// normalisation and the softmax, are not the CPU's to the last bit). Skipped where no adapter exists.
+// probabilities, gaussianNoise within 1e-5, the copy at an offset, and three updates of an MLP, an
+// LSTM and a GRU (on the sequence-long kernels) policy on masked CartPole copies, and of an MLP on
+// Pendulum from discrete torques and with a Gaussian over its continuous torque: the same episodes
+// and returns (Pendulum's to 1e-4), and losses within 0.1% of the CPU's (the matrix multiplies sum
+// in another order, and the GPU's exp, log and cos are not the CPU's to the last bit). Skipped where
+// no adapter exists.
 import assert from "node:assert/strict";
 import { counterUniform } from "../lib/backend/backend.ts";
 import type { Backend } from "../lib/backend/backend.ts";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../lib/backend/webgpu/mod.ts";
 import { DeviceCartPole } from "../lib/envs/device_cartpole.ts";
-import { DeviceDiscretePendulum } from "../lib/envs/device_pendulum.ts";
+import { DeviceDiscretePendulum, DevicePendulum } from "../lib/envs/device_pendulum.ts";
 import { ResidentPPO } from "../lib/rl/resident_ppo.ts";
 import type { TrainReport } from "../lib/rl/agent.ts";
 import { presetFor } from "../lib/run/presets.ts";
@@ -38,6 +39,21 @@ Deno.test({
 });
 
 Deno.test({
+  name: "WGSL gaussianNoise follows the CPU's draws to float32 rounding",
+  ignore,
+  async fn() {
+    const n = 65_536;
+    const expected = await cpu.read(cpu.gaussianNoise(n, 5, 9));
+    const actual = await gpu.read(gpu.gaussianNoise(n, 5, 9));
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])));
+    }
+    assert.ok(worst < 1e-5, `worst relative gap ${worst}`);
+  },
+});
+
+Deno.test({
   name: "WGSL copy at an offset writes the same row block as the CPU",
   ignore,
   async fn() {
@@ -47,11 +63,13 @@ Deno.test({
   },
 });
 
-/** Three updates' statistics on masked CartPole, or on Pendulum from five torques. */
+/** Three updates' statistics on masked CartPole, or on Pendulum (five torques, or continuous). */
 async function threeUpdates(backend: Backend, cell: "none" | "lstm" | "gru", game: Game) {
   const envs = game === "cartpole"
     ? new DeviceCartPole(backend, 8, { seed: 1, maskVelocity: true })
-    : new DeviceDiscretePendulum(backend, 8, { seed: 1, maxEpisodeSteps: 24 });
+    : game === "pendulum"
+    ? new DeviceDiscretePendulum(backend, 8, { seed: 1, maxEpisodeSteps: 24 })
+    : new DevicePendulum(backend, 8, { seed: 1, maxEpisodeSteps: 24 });
   const options = presetFor("cartpole-masked", "ppo").options;
   const agent = new ResidentPPO(envs, { ...options, cell, seed: 1, logInterval: 1 });
   const stats: TrainReport[] = [];
@@ -61,7 +79,8 @@ async function threeUpdates(backend: Backend, cell: "none" | "lstm" | "gru", gam
   return stats;
 }
 
-type Game = "cartpole" | "pendulum";
+/** Masked CartPole; Pendulum from five torques; Pendulum's continuous torque (a Gaussian). */
+type Game = "cartpole" | "pendulum" | "pendulum-torque";
 const sequence = ignore ? undefined as unknown as WebGpuBackend : await createWebGpuBackend({
   recurrentKernels: "sequence",
 });
@@ -73,6 +92,7 @@ const CASES: [cell: "none" | "lstm" | "gru", game: Game, on: () => WebGpuBackend
     ["lstm", "cartpole", () => gpu, ""],
     ["gru", "cartpole", () => sequence, " on the sequence kernels"],
     ["none", "pendulum", () => gpu, ""],
+    ["none", "pendulum-torque", () => gpu, ""],
   ];
 
 for (const [cell, game, on, what] of CASES) {

@@ -62,6 +62,13 @@ export function matrixDims(t: Tensor, what: string): [number, number] {
   return [t.shape[0], t.shape[1]];
 }
 
+/** Throws unless `count` is a whole number ≥ 0 (the length of a tensor `op` makes). */
+export function expectCount(count: number, op: string): void {
+  if (!(Number.isInteger(count) && count >= 0)) {
+    throw new RangeError(`Cannot make ${op} of ${count} values: expected a whole number >= 0`);
+  }
+}
+
 /** Throws a RangeError for an activation the backends do not know. */
 export function expectActivation(activation: Activation): void {
   if (!ACTIVATIONS.includes(activation)) {

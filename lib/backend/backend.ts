@@ -519,6 +519,13 @@ export interface Backend {
    * action with a positive probability where rounding leaves the sum below it).
    */
   sampleRows(probs: Tensor, seed: number, counter: number): Tensor;
+  /**
+   * `count` standard normal draws, `[count]`: Box–Muller on the counter-based hash,
+   * `√(−2 ln u₁)·cos(2π u₂)` with `u₁ = (counterBits(seed, counter, 2i) + 1) / 2^24` (never 0)
+   * and `u₂ = counterBits(seed, counter, 2i + 1) / 2^24`. The CPU computes it in float64 and
+   * rounds; WebGPU in float32, with its own `log`, `sqrt` and `cos` (within about 1e-5).
+   */
+  gaussianNoise(count: number, seed: number, counter: number): Tensor;
   /** Picks `q[b, actions[b]]` for every row: `[B, A]`, `[B]` → `[B]`. */
   gatherRows(q: Tensor, actions: Tensor): Tensor;
   /** The transpose of {@linkcode Backend.gatherRows}: puts `values[b]` at `[b, actions[b]]` of a zero `[B, A]`. */

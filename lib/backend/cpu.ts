@@ -26,6 +26,7 @@ import {
   type Backend,
   type CardGameStepTensors,
   type CartPoleStepTensors,
+  counterBits,
   counterUniform,
   type EmbeddingGradients,
   formatShape,
@@ -80,6 +81,7 @@ import {
   embeddingDims,
   expectBounds,
   expectCopyRange,
+  expectCount,
   expectLists,
   expectSameShape,
   expectSameSize,
@@ -1171,6 +1173,18 @@ export class CpuBackend implements Backend {
         }
       }
       out.data[r] = pick;
+    }
+    return out;
+  }
+
+  /** Box–Muller on the counter-based hash (see the interface), in float64, rounded. */
+  gaussianNoise(count: number, seed: number, counter: number): CpuTensor {
+    expectCount(count, "gaussianNoise");
+    const out = this.#new([count]);
+    for (let i = 0; i < count; i++) {
+      const u1 = (counterBits(seed, counter, 2 * i) + 1) / 16777216;
+      const u2 = counterBits(seed, counter, 2 * i + 1) / 16777216;
+      out.data[i] = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
     }
     return out;
   }

@@ -2,7 +2,7 @@
  * PPO whose whole loop stays in the backend's memory: {@linkcode ResidentPPO}. With the WebGPU
  * backend nothing crosses to the CPU while it trains but the few logged scalars of an update,
  * read in one transfer: the environments are device environments ({@linkcode DeviceCartPole},
- * {@linkcode DeviceDiscretePendulum}, {@linkcode DeviceRepeatPrevious},
+ * {@linkcode DevicePendulum}, {@linkcode DeviceDiscretePendulum}, {@linkcode DeviceRepeatPrevious},
  * {@linkcode DeviceCountRecall}), actions are sampled on the
  * device (`sampleRows`), and the rollout, GAE(λ), the minibatches and the updates are backend ops.
  *
@@ -10,9 +10,10 @@
  * entropy bonus, optional value clipping, advantages normalised per minibatch, gradients clipped
  * by their global norm; recurrent policies learn from minibatches of whole copies replayed from
  * the state stored at the rollout's start; observations normalised by running moments kept on
- * the device). What it leaves out is what would need the CPU: KL early stopping (a read per
- * minibatch), action masks, continuous actions, a shared network and embeddings; asking for one
- * is a RangeError. Its draws differ from PPO's (a counter-based hash on the device instead of the
+ * the device; on {@linkcode DevicePendulum} a Gaussian policy over the continuous torque, its
+ * noise from `gaussianNoise`). What it leaves out is what would need the CPU: KL early stopping
+ * (a read per minibatch), action masks, a shared network and embeddings; asking for one is a
+ * RangeError. Its draws differ from PPO's (a counter-based hash on the device instead of the
  * CPU's generator), so the two give different runs from the same seed; each repeats its own.
  *
  * @example
@@ -39,12 +40,12 @@ import type { Backend, Tensor } from "../backend/backend.ts";
 import { createCpuBackend } from "../backend/cpu.ts";
 import { CartPole } from "../envs/cartpole.ts";
 import { DeviceCartPole } from "../envs/device_cartpole.ts";
-import { DeviceDiscretePendulum } from "../envs/device_pendulum.ts";
+import { DeviceDiscretePendulum, DevicePendulum } from "../envs/device_pendulum.ts";
 import { Pendulum } from "../envs/pendulum.ts";
 import { DiscreteActions } from "../envs/wrappers.ts";
 import { DeviceCardGame, DeviceCountRecall, DeviceRepeatPrevious } from "../envs/device_cards.ts";
 import { DeviceCopies } from "../envs/device_copies.ts";
-import type { EnvCore } from "../envs/env.ts";
+import type { EnvCore, EnvSpec } from "../envs/env.ts";
 import { CountRecall } from "../envs/popgym/count_recall.ts";
 import { RepeatPrevious } from "../envs/popgym/repeat_previous.ts";
 import type { JsonObject } from "../io/json.ts";
@@ -85,7 +86,7 @@ import {
 } from "./state.ts";
 
 /** The device environments {@linkcode ResidentPPO} trains on: discrete actions. */
-export type ResidentEnv = DeviceCartPole | DeviceDiscretePendulum | DeviceCardGame;
+export type ResidentEnv = DeviceCartPole | DevicePendulum | DeviceCardGame;
 
 /** The fields of ResidentPPO's update reports (`onUpdate`), read back in one transfer. */
 export interface ResidentUpdateStats {
@@ -157,8 +158,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
 
   /**
    * Builds the networks for the environment's sizes. Given device copies, it trains on them (on
-   * their backend); given a scalar game (`CartPole`, Pendulum in `DiscreteActions`, `RepeatPrevious`,
-   * `CountRecall`), it makes
+   * their backend); given a scalar game (`CartPole`, `Pendulum` or Pendulum in `DiscreteActions`,
+   * `RepeatPrevious`, `CountRecall`), it makes
    * `envs` device copies of it on `backend` (default: the CPU), seeded from `seed`.
    *
    * @throws {RangeError} For an option the resident loop does not offer (see the module
@@ -192,10 +193,7 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
         );
       }
     }
-    super("ppo-resident", "ResidentPPO", {
-      observationSize: device.observationSize,
-      actionCount: device.actionCount,
-    }, o);
+    super("ppo-resident", "ResidentPPO", residentSpec(device), o);
     this.env = device;
     this.backend = device.backend;
     this.recurrent = o.cell !== "none";
@@ -256,6 +254,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     this.backend.dispose(x);
     this.disposeState(state);
     const head = this.networks.head;
+    // A Gaussian head samples with its log standard deviation as last read from the device.
+    if (options.deterministic === false && head.kind === "gaussian") await head.refresh();
     const action = options.deterministic === false
       ? head.sampleOne(outputs, options.rng ?? this.#actRng, options.mask)
       : head.greedy(outputs, options.mask);
@@ -324,6 +324,13 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     for (const [k, model] of models.entries()) {
       arrays.push(...await modelArrays(`${NETWORK_NAMES[k]}.`, model));
     }
+    for (const p of this.networks.head.parameters) {
+      arrays.push({
+        name: `head.${p.name}`,
+        shape: [...p.value.shape],
+        data: await backend.read(p.value),
+      });
+    }
     const trainables = this.networks.trainables;
     const optimizers = await Promise.all(
       trainables.map((t, k) =>
@@ -377,6 +384,10 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     const j = state.json, backend = this.backend, N = this.env.count;
     const models = this.networks.models;
     models.forEach((model, k) => restoreModel(state, `${NETWORK_NAMES[k]}.`, model));
+    const head = this.networks.head;
+    head.restore(
+      head.parameters.map((p) => findArray(state, `head.${p.name}`, Float32Array, p.value.size)),
+    );
     this.networks.trainables.forEach((t, k) => {
       const name = NETWORK_NAMES[k];
       restoreOptimizer(
@@ -441,8 +452,11 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
       const { output, state: next } = this.networks.actor.forward(x, { state });
       this.networks.actor.disposeState(state);
       state = next;
-      const logits = backend.reshape(output, [n, env.actionCount]);
-      const actions = backend.argmaxRows(logits);
+      const logits = backend.reshape(output, [n, this.spec.actionCount]);
+      // The greedy action: the largest logit, or the Gaussian's mean (the copies clip torques).
+      const actions = this.networks.head.kind === "gaussian"
+        ? backend.reshape(backend.scale(logits, 1), [n])
+        : backend.argmaxRows(logits);
       const out = stepOf(env, actions);
       backend.axpyInPlace(returns, t(backend.mul(out.rewards, alive)), 1);
       backend.axpyInPlace(lengths, alive, 1);
@@ -526,9 +540,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
       const c = critic!.forward(x, { state: this.#state[1], mask });
       this.networks.disposeState(this.#state);
       this.#state = [a.state, c.state];
-      const logits = backend.reshape(a.output, [N, env.actionCount]);
-      const probs = backend.softmaxRows(logits);
-      const actions = backend.sampleRows(probs, this.#samplingSeed, this.#vectorSteps++);
+      const logits = backend.reshape(a.output, [N, this.spec.actionCount]);
+      const actions = this.#sample(logits);
       const logProbs = this.networks.head.logProb(logits, actions);
       const values = backend.reshape(c.output, [N]);
       const out = stepOf(env, actions);
@@ -557,7 +570,7 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
       });
       this.#trackReturns(out.rewards, out.terminated, out.truncated);
       const nextStarts = oneMinus(backend, s(backend.maximum(out.terminated, out.truncated)));
-      for (const tensor of [x, mask, a.output, c.output, logits, probs, out.finalObservations]) {
+      for (const tensor of [x, mask, a.output, c.output, logits, out.finalObservations]) {
         s(tensor);
       }
       s(this.#starts!);
@@ -575,6 +588,26 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     critic!.disposeState(last.state);
     for (const tensor of [x, mask, last.output]) backend.dispose(tensor);
     return rollout;
+  }
+
+  /**
+   * Each copy's action, `[N]`, drawn on the device: from the softmax of its logits, or for a
+   * Gaussian head `μ + σ·ε` with ε from `gaussianNoise`.
+   */
+  #sample(outputs: Tensor): Tensor {
+    const backend = this.backend, N = outputs.shape[0], counter = this.#vectorSteps++;
+    const head = this.networks.head, t = tensorScope(backend);
+    let actions: Tensor;
+    if (head.kind === "gaussian") {
+      const noise = t(backend.gaussianNoise(N, this.#samplingSeed, counter));
+      const sigma = t(backend.exp(t(spreadRows(backend, head.parameters[0].value, N))));
+      const mean = t(backend.reshape(outputs, [N]));
+      actions = backend.add(mean, t(backend.mul(t(backend.reshape(sigma, [N])), noise)));
+    } else {
+      actions = backend.sampleRows(t(backend.softmaxRows(outputs)), this.#samplingSeed, counter);
+    }
+    t.dispose();
+    return actions;
   }
 
   /** Adds the rewards to the running returns; sums and counts the returns of ended episodes. */
@@ -686,7 +719,7 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
         const result = head.loss(logits, actions, surrogate.weights, o.entropyCoef);
         if (sums) {
           backend.axpyInPlace(sums[0], surrogate.loss, 1);
-          backend.axpyInPlace(sums[2], t(meanEntropy(backend, logits)), 1);
+          backend.axpyInPlace(sums[2], t(this.#meanEntropy(logits)), 1);
           backend.axpyInPlace(sums[3], surrogate.approxKl, 1);
           backend.axpyInPlace(sums[4], surrogate.clipFraction, 1);
         }
@@ -707,6 +740,14 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     });
     if (!rows.columns) { for (const s of start) this.networks.models[0].disposeState(s); }
     t.dispose();
+  }
+
+  /** `[1]`: the policy's mean entropy over the rows of `outputs`. */
+  #meanEntropy(outputs: Tensor): Tensor {
+    const head = this.networks.head, backend = this.backend;
+    if (head.kind !== "gaussian") return meanEntropy(backend, outputs);
+    // A Gaussian's entropy is log σ + ½ log(2πe) whatever its mean.
+    return backend.addScalar(head.parameters[0].value, 0.5 + 0.5 * Math.log(2 * Math.PI));
   }
 
   /**
@@ -1006,6 +1047,20 @@ function isEnvCore(input: TrainingEnv | ResidentEnv): input is EnvCore<unknown> 
   return !Array.isArray(input) && "reset" in input && !(input instanceof DeviceCopies);
 }
 
+/** What the networks are built for: the copies' observation size and their actions. */
+function residentSpec(device: ResidentEnv): EnvSpec {
+  if (device instanceof DevicePendulum && !(device instanceof DeviceDiscretePendulum)) {
+    // The continuous torque: a Gaussian head over [low, high].
+    return {
+      observationSize: device.observationSize,
+      actionCount: 1,
+      actionBounds: [device.actionLow, device.actionHigh],
+    };
+  }
+  const { observationSize, actionCount } = device as DeviceCartPole | DeviceDiscretePendulum;
+  return { observationSize, actionCount };
+}
+
 /** Whether `env` is Pendulum acting from a discrete set of torques. */
 function isDiscretePendulum(env: EnvCore<unknown>): env is DiscreteActions {
   return env instanceof DiscreteActions && env.env instanceof Pendulum;
@@ -1013,14 +1068,14 @@ function isDiscretePendulum(env: EnvCore<unknown>): env is DiscreteActions {
 
 /** Whether {@linkcode deviceCopiesOf} makes device copies of `env`. */
 function hasDeviceCopies(env: EnvCore<unknown>): boolean {
-  return env instanceof CartPole || isDiscretePendulum(env) ||
+  return env instanceof CartPole || env instanceof Pendulum || isDiscretePendulum(env) ||
     ((env instanceof RepeatPrevious || env instanceof CountRecall) && !env.observePreviousAction);
 }
 
 /**
  * `count` device copies of a scalar game, on `backend`: CartPole (masked or not, with its
- * integrator and time limit), Pendulum with discrete torques (`DiscreteActions`: the same
- * torques, masking and time limit), RepeatPrevious and CountRecall (their level; the previous action
+ * integrator and time limit), Pendulum with its continuous torque or discrete ones
+ * (`DiscreteActions`: the same torques; masking and time limit either way), RepeatPrevious and CountRecall (their level; the previous action
  * is not observed on the device).
  *
  * @throws {RangeError} For any other environment, or a POPGym game that observes its previous
@@ -1036,6 +1091,13 @@ export function deviceCopiesOf(
     return new DeviceCartPole(backend, count, {
       maskVelocity: env.maskVelocity,
       integrator: env.integrator,
+      maxEpisodeSteps: env.maxEpisodeSteps,
+      seed,
+    });
+  }
+  if (env instanceof Pendulum) {
+    return new DevicePendulum(backend, count, {
+      maskVelocity: env.maskVelocity,
       maxEpisodeSteps: env.maxEpisodeSteps,
       seed,
     });
@@ -1061,7 +1123,8 @@ export function deviceCopiesOf(
   }
   throw new RangeError(
     `Cannot make device copies of ${(env as { id?: string }).id ?? "this environment"}: ` +
-      "ResidentPPO trains on CartPole and Pendulum with discrete torques (masked or not), " +
+      "ResidentPPO trains on CartPole and Pendulum (masked or not, Pendulum's torque continuous " +
+      "or discrete), " +
       "RepeatPrevious and CountRecall",
   );
 }

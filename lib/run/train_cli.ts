@@ -355,11 +355,9 @@ export const RESIDENT_ENVS: readonly EnvName[] = ENV_NAMES.filter((name) =>
 
 /**
  * A new `--resident` run's configuration: PPO's preset on a game with device copies, without the
- * previous-action observation the device games do not show, and on Pendulum with its discrete
- * torques.
+ * previous-action observation the device games do not show.
  *
- * @throws {UsageError} For another algorithm or environment, `--observe-previous-action` or
- * `--actions continuous`.
+ * @throws {UsageError} For another algorithm or environment, or `--observe-previous-action`.
  */
 function residentConfig(
   flags: TrainFlags,
@@ -377,14 +375,7 @@ function residentConfig(
   if (flags.observePreviousAction) {
     throw new UsageError("--observe-previous-action does not apply to --resident games");
   }
-  if (flags.actions === "continuous") {
-    throw new UsageError(
-      "--actions continuous does not apply to --resident: its policy picks one of the discrete " +
-        "torques",
-    );
-  }
-  // Pendulum's PPO preset asks for the continuous torque; the resident loop acts from discrete ones.
-  const { observePreviousAction: _, continuous: _torque, ...envOptions } = preset.envOptions ?? {};
+  const { observePreviousAction: _, ...envOptions } = preset.envOptions ?? {};
   const config = newConfig({ ...flags, resident: false });
   return {
     ...config,

@@ -39,6 +39,7 @@ import {
   expectActivation,
   expectBounds,
   expectCopyRange,
+  expectCount,
   expectLists,
   expectSameShape,
   expectSameSize,
@@ -91,6 +92,7 @@ import {
   encodeDqnTarget,
   encodeEpsilonGreedy,
   encodeGather,
+  encodeGaussianNoise,
   encodeSample,
   encodeScatter,
 } from "./kernels/qvalues.ts";
@@ -962,6 +964,14 @@ export class WebGpuBackend implements Backend {
     const [rows, cols] = matrixDims(probs, "the probabilities");
     const out = this.#new([rows], "sampled actions");
     encodeSample(this.#recorder, this.#buf(probs), out.buffer, rows, cols, seed, counter);
+    return out;
+  }
+
+  /** Box–Muller on the counter-based hash (see the interface), one invocation per draw. */
+  gaussianNoise(count: number, seed: number, counter: number): WebGpuTensor {
+    expectCount(count, "gaussianNoise");
+    const out = this.#new([count], "gaussian noise");
+    encodeGaussianNoise(this.#recorder, out.buffer, count, seed, counter);
     return out;
   }
 

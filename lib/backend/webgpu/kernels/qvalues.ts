@@ -182,6 +182,40 @@ export function encodeSample(
   );
 }
 
+/**
+ * Kernel `gaussian_noise`: `out[r]`, a standard normal by Box–Muller from the counter bits of
+ * lanes 2r and 2r + 1 (see `Backend.gaussianNoise`), in float32.
+ */
+export function gaussianNoiseKernel(): Kernel {
+  return rowKernel(
+    "gaussian_noise",
+    [["out", "write"]],
+    [["seed", "u32"], ["counter", "u32"]],
+    WGSL_PCG,
+    `let u1 = f32(counter_bits(p.seed, p.counter, 2u * r) + 1u) / 16777216.0f;
+  let u2 = f32(counter_bits(p.seed, p.counter, 2u * r + 1u)) / 16777216.0f;
+  out[r] = sqrt(-2.0f * log(u1)) * cos(6.283185307179586f * u2);`,
+  );
+}
+
+/** Encodes `count` standard normal draws (see {@linkcode gaussianNoiseKernel}). */
+export function encodeGaussianNoise(
+  ctx: KernelContext,
+  out: GPUBuffer,
+  count: number,
+  seed: number,
+  counter: number,
+): void {
+  if (count === 0) return;
+  ctx.dispatch(
+    "gaussian_noise",
+    gaussianNoiseKernel,
+    [count, 1, seed >>> 0, counter >>> 0],
+    [out],
+    linearWorkgroups(ctx, count),
+  );
+}
+
 /** Kernel `q_gather`: `out[r] = q[r, actions[r]]`. */
 export function gatherKernel(): Kernel {
   return rowKernel(
