@@ -120,3 +120,29 @@ export function rnnrlForward(
     model.disposeState(state);
   };
 }
+
+/**
+ * Registers a bench whose workload is built on first use, inside the untimed warm-up call, so
+ * that `deno bench --filter` skips the set-up of every bench it leaves out (TF.js webgpu compiles
+ * shaders for minutes on llvmpipe). `build` may return its workload directly or as a promise.
+ */
+export function lazyBench(
+  group: string,
+  name: string,
+  n: number,
+  build: () => (() => Promise<void>) | Promise<() => Promise<void>>,
+  options: { baseline?: boolean } = {},
+): void {
+  let run: (() => Promise<void>) | undefined;
+  Deno.bench({
+    name,
+    group,
+    n,
+    warmup: 1,
+    ...options,
+    fn: async () => {
+      run ??= await build();
+      await run();
+    },
+  });
+}

@@ -17,7 +17,7 @@ import { Dense } from "../lib/nn/dense.ts";
 import { Adam } from "../lib/nn/optimizers.ts";
 import { Sequential } from "../lib/nn/sequential.ts";
 import { type ConvWorkload, createTfjsConvTrainStep, hasWebGpuAdapter } from "./peers.ts";
-import { randomData } from "./_workloads.ts";
+import { lazyBench, randomData } from "./_workloads.ts";
 
 const gpuAvailable = await hasWebGpuAdapter();
 const backends: Backend[] = [createCpuBackend()];
@@ -60,25 +60,10 @@ function rnnrlConvTrainStep(backend: Backend, s: ConvWorkload): () => Promise<vo
   };
 }
 
-/** Registers a bench whose workload is built in its untimed warm-up call. */
-function add(group: string, name: string, n: number, build: () => Promise<() => Promise<void>>) {
-  let run: (() => Promise<void>) | undefined;
-  Deno.bench({
-    name,
-    group,
-    n,
-    warmup: 1,
-    fn: async () => {
-      run ??= await build();
-      await run();
-    },
-  });
-}
-
 for (const shape of SHAPES) {
   const group = `conv_train_step B=${shape.batch} S=${shape.size} F=${shape.filters}`;
   for (const backend of backends) {
-    add(
+    lazyBench(
       group,
       `rnnrl ${backend.name}`,
       10,
@@ -86,7 +71,7 @@ for (const shape of SHAPES) {
     );
   }
   for (const tfBackend of gpuAvailable ? ["cpu", "webgpu"] as const : ["cpu"] as const) {
-    add(group, `tfjs ${tfBackend}`, 5, async () => {
+    lazyBench(group, `tfjs ${tfBackend}`, 5, async () => {
       const peer = await createTfjsConvTrainStep(tfBackend, shape);
       return () => peer.run();
     });

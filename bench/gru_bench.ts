@@ -29,6 +29,7 @@ import {
 import {
   DEVICE_TRAIN_SHAPE,
   FORWARD_SHAPE,
+  lazyBench,
   type LstmShape,
   rnnrlForward,
   rnnrlTrainStep,
@@ -46,28 +47,13 @@ function peerShape(s: LstmShape): LstmWorkload {
   return { batch: s.B, steps: s.T, inputSize: s.I, hiddenSize: s.H };
 }
 
-/** Registers a bench whose workload is built in its untimed warm-up call (as in lstm_bench.ts). */
-function add(group: string, name: string, n: number, build: () => Promise<() => Promise<void>>) {
-  let run: (() => Promise<void>) | undefined;
-  Deno.bench({
-    name,
-    group,
-    n,
-    warmup: 1,
-    fn: async () => {
-      run ??= await build();
-      await run();
-    },
-  });
-}
-
 for (const shape of shapes) {
   const gpuOnly = shape === DEVICE_TRAIN_SHAPE;
   const group = `gru_train_step ${shapeName(shape)}`;
   const n = shape.H >= 128 ? 5 : 20;
   for (const backend of backends) {
     if (gpuOnly && backend.name === "cpu") continue;
-    add(
+    lazyBench(
       group,
       `rnnrl ${backend.name}`,
       n,
@@ -76,7 +62,7 @@ for (const shape of shapes) {
   }
   for (const tfBackend of gpuAvailable ? ["cpu", "webgpu"] as const : ["cpu"] as const) {
     if (gpuOnly && tfBackend === "cpu") continue;
-    add(group, `tfjs ${tfBackend}`, 3, async () => {
+    lazyBench(group, `tfjs ${tfBackend}`, 3, async () => {
       const peer = await createTfjsGruTrainStep(tfBackend, peerShape(shape));
       return () => peer.run();
     });
@@ -86,14 +72,14 @@ for (const shape of shapes) {
 {
   const group = `gru_forward ${shapeName(FORWARD_SHAPE)}`;
   for (const backend of backends) {
-    add(
+    lazyBench(
       group,
       `rnnrl ${backend.name}`,
       50,
       () => Promise.resolve(rnnrlForward(backend, FORWARD_SHAPE, "gru")),
     );
   }
-  add(group, "ort wasm", 50, async () => {
+  lazyBench(group, "ort wasm", 50, async () => {
     const ort = await createOrtGruForward(peerShape(FORWARD_SHAPE));
     return () => ort.run();
   });

@@ -24,6 +24,7 @@ import {
 import {
   DEVICE_TRAIN_SHAPE,
   FORWARD_SHAPE,
+  lazyBench,
   type LstmShape,
   rnnrlForward,
   rnnrlTrainStep,
@@ -41,36 +42,22 @@ function peerShape(s: LstmShape): LstmWorkload {
   return { batch: s.B, steps: s.T, inputSize: s.I, hiddenSize: s.H };
 }
 
-/**
- * Registers a bench whose workload is built on first use, inside the untimed warm-up call, so
- * that `deno bench --filter` skips the set-up (TF.js webgpu compiles shaders for minutes on
- * llvmpipe) of every bench it leaves out.
- */
-function add(group: string, name: string, n: number, build: () => Promise<() => Promise<void>>) {
-  let run: (() => Promise<void>) | undefined;
-  Deno.bench({
-    name,
-    group,
-    n,
-    warmup: 1,
-    fn: async () => {
-      run ??= await build();
-      await run();
-    },
-  });
-}
-
 for (const shape of shapes) {
   const gpuOnly = shape === DEVICE_TRAIN_SHAPE;
   const group = `lstm_train_step ${shapeName(shape)}`;
   const n = shape.H >= 128 ? 5 : 20;
   for (const backend of backends) {
     if (gpuOnly && backend.name === "cpu") continue;
-    add(group, `rnnrl ${backend.name}`, n, () => Promise.resolve(rnnrlTrainStep(backend, shape)));
+    lazyBench(
+      group,
+      `rnnrl ${backend.name}`,
+      n,
+      () => Promise.resolve(rnnrlTrainStep(backend, shape)),
+    );
   }
   for (const tfBackend of gpuAvailable ? ["cpu", "webgpu"] as const : ["cpu"] as const) {
     if (gpuOnly && tfBackend === "cpu") continue;
-    add(group, `tfjs ${tfBackend}`, 3, async () => {
+    lazyBench(group, `tfjs ${tfBackend}`, 3, async () => {
       const peer = await createTfjsLstmTrainStep(tfBackend, peerShape(shape));
       return () => peer.run();
     });
@@ -80,14 +67,14 @@ for (const shape of shapes) {
 {
   const group = `lstm_forward ${shapeName(FORWARD_SHAPE)}`;
   for (const backend of backends) {
-    add(
+    lazyBench(
       group,
       `rnnrl ${backend.name}`,
       50,
       () => Promise.resolve(rnnrlForward(backend, FORWARD_SHAPE)),
     );
   }
-  add(group, "ort wasm", 50, async () => {
+  lazyBench(group, "ort wasm", 50, async () => {
     const ort = await createOrtLstmForward(peerShape(FORWARD_SHAPE));
     return () => ort.run();
   });

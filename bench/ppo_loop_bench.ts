@@ -27,6 +27,7 @@ import { VectorEnv } from "../lib/envs/vector.ts";
 import { PPO } from "../lib/rl/ppo.ts";
 import { ResidentPPO } from "../lib/rl/resident_ppo.ts";
 import { presetFor } from "../lib/run/presets.ts";
+import { lazyBench } from "./_workloads.ts";
 
 const T = 32;
 const gpu = (await navigator.gpu?.requestAdapter()) ? await createWebGpuBackend() : undefined;
@@ -48,33 +49,18 @@ function options(envs: number) {
   };
 }
 
-/** Registers a bench whose agent is built in its untimed warm-up call. */
-function add(group: string, name: string, n: number, build: () => () => Promise<void>) {
-  let run: (() => Promise<void>) | undefined;
-  Deno.bench({
-    name,
-    group,
-    n,
-    warmup: 1,
-    fn: async () => {
-      run ??= build();
-      await run();
-    },
-  });
-}
-
 for (const N of [16, 256, 2048]) {
   const group = `ppo_loop N=${N} T=${T}`;
   const n = N >= 2048 ? 2 : 5;
   for (const backend of backends) {
-    add(group, `rnnrl PPO ${backend.name}`, n, () => {
+    lazyBench(group, `rnnrl PPO ${backend.name}`, n, () => {
       const envs = new VectorEnv(
         Array.from({ length: N }, () => new CartPole({ maskVelocity: true })),
       );
       const agent = new PPO(envs.envs[0], options(N), backend);
       return async () => void await agent.learn(envs, { steps: N * T, onUpdate: () => {} });
     });
-    add(group, `rnnrl ResidentPPO ${backend.name}`, n, () => {
+    lazyBench(group, `rnnrl ResidentPPO ${backend.name}`, n, () => {
       const envs = new DeviceCartPole(backend, N, { seed: 1, maskVelocity: true });
       const agent = new ResidentPPO(envs, options(N));
       return async () => void await agent.learn(envs, { steps: N * T, onUpdate: () => {} });

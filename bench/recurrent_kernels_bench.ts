@@ -22,6 +22,7 @@ import type { WebGpuBackend } from "../lib/backend/webgpu/mod.ts";
 import { hasHardwareAdapter, hasWebGpuAdapter } from "./peers.ts";
 import {
   DEVICE_TRAIN_SHAPE,
+  lazyBench,
   type LstmShape,
   type RecurrentCell,
   rnnrlTrainStep,
@@ -48,18 +49,13 @@ for (const cell of ["lstm", "gru-lbr"] as RecurrentCell[]) {
   for (const shape of SHAPES) {
     const group = `recurrent_kernels ${cell} ${shapeName(shape)}`;
     for (const [name, backend] of backends) {
-      let run: (() => Promise<void>) | undefined;
-      Deno.bench({
-        name: `rnnrl webgpu ${cell} ${name}`,
+      lazyBench(
         group,
-        n: shape.H >= 128 ? 5 : 20,
-        warmup: 1,
-        baseline: name === "step",
-        fn: async () => {
-          run ??= rnnrlTrainStep(backend, shape, cell);
-          await run();
-        },
-      });
+        `rnnrl webgpu ${cell} ${name}`,
+        shape.H >= 128 ? 5 : 20,
+        () => rnnrlTrainStep(backend, shape, cell),
+        { baseline: name === "step" },
+      );
     }
   }
 }

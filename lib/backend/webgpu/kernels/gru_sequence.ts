@@ -13,10 +13,13 @@
  */
 
 import { type Kernel, makeKernel, WGSL_MATH } from "./kernel.ts";
-import { eachRow, SEQUENCE_THREADS, sequenceRows } from "./lstm_sequence.ts";
-
-/** Floats of workgroup memory the kernels use: 16 KiB, what every WebGPU device offers. */
-const SHARED_FLOATS = 4096;
+import {
+  eachRow,
+  gateGradientSums,
+  SEQUENCE_THREADS,
+  sequenceRows,
+  SHARED_FLOATS,
+} from "./lstm_sequence.ts";
 
 /** Rows per workgroup of the GRU's sequence kernels in both directions (0: they do not fit). */
 export function gruSequenceRows(hidden: number): { forward: number; backward: number } {
@@ -143,17 +146,7 @@ export function gruSequenceBackwardKernel(v: GruSequenceVariant): Kernel {
     body: `
 // gs[slot * ${R}G + r * G + k]: dG_{t+1} of row r, its candidate block already scaled by r_{t+1}
 // (what flows back through h_t·U_h); step t (the s-th from the end) writes slot s % 2.
-var<workgroup> gs: array<f32, ${SHARED_FLOATS}>;
-
-// Σ_k gs[slot + r·G + k]·Uᵀ[k, j] for each row r.
-fn recurrent(slot: u32, j: u32, H: u32, G: u32) -> array<f32, ${R}> {
-  var acc = array<f32, ${R}>();
-  for (var k = 0u; k < G; k++) {
-    let w = UT[k * H + j];
-    ${eachRow(R, (r) => `acc[${r}] += gs[slot + ${r}u * G + k] * w;`)}
-  }
-  return acc;
-}
+${gateGradientSums(R)}
 
 @compute @workgroup_size(${SEQUENCE_THREADS}, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {

@@ -23,7 +23,7 @@ import { type Kernel, type KernelContext, makeKernel, WGSL_MATH } from "./kernel
 /** Invocations per workgroup of the sequence kernels. */
 export const SEQUENCE_THREADS = 64;
 /** Floats of workgroup memory the kernels use: 16 KiB, what every WebGPU device offers. */
-const SHARED_FLOATS = 4096;
+export const SHARED_FLOATS = 4096;
 /** The most batch rows a workgroup owns. */
 const MAX_ROWS = 4;
 
@@ -64,6 +64,24 @@ export function lstmSequenceForwardKey(v: LstmSequenceVariant): string {
 /** The cache key of the backward sequence kernel. */
 export function lstmSequenceBackwardKey(v: LstmSequenceVariant): string {
   return `lstm_sequence_backward_r${v.rows}`;
+}
+
+/**
+ * WGSL shared by the backward kernels: the workgroup's gate gradients `gs` (two slots of R rows
+ * of G) and `recurrent(slot, j, H, G)`, the gradient flowing into unit j of each row's h from the
+ * slot's gate gradients through Uᵀ (bound as `UT`, `[G, H]`).
+ */
+export function gateGradientSums(R: number): string {
+  return `var<workgroup> gs: array<f32, ${SHARED_FLOATS}>;
+
+fn recurrent(slot: u32, j: u32, H: u32, G: u32) -> array<f32, ${R}> {
+  var acc = array<f32, ${R}>();
+  for (var k = 0u; k < G; k++) {
+    let w = UT[k * H + j];
+    ${eachRow(R, (r) => `acc[${r}] += gs[slot + ${r}u * G + k] * w;`)}
+  }
+  return acc;
+}`;
 }
 
 /** `for` over the rows of the workgroup, unrolled (`body` sees `r`). */
@@ -178,17 +196,7 @@ export function lstmSequenceBackwardKernel(v: LstmSequenceVariant): Kernel {
     body: `
 // gs[slot * ${R}G + r * G + k]: dG_{t+1} of row r; step t (the s-th from the end) reads slot
 // (s + 1) % 2 and writes slot s % 2.
-var<workgroup> gs: array<f32, ${SHARED_FLOATS}>;
-
-// The gradient flowing into h of each row, unit j, from the gate gradients at \`slot\`.
-fn recurrent(slot: u32, j: u32, H: u32, G: u32) -> array<f32, ${R}> {
-  var acc = array<f32, ${R}>();
-  for (var k = 0u; k < G; k++) {
-    let w = UT[k * H + j];
-    ${eachRow(R, (r) => `acc[${r}] += gs[slot + ${r}u * G + k] * w;`)}
-  }
-  return acc;
-}
+${gateGradientSums(R)}
 
 @compute @workgroup_size(${SEQUENCE_THREADS}, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
