@@ -306,22 +306,35 @@ for (const [cell, torque] of [["none", false], ["gru", false], ["none", true]] a
     assert.equal(resumed.steps, whole.steps);
     assert.deepEqual(await resumed.actor.getParameters(), await whole.actor.getParameters());
     assert.deepEqual(await resumed.getState(), await whole.getState());
+    // Loaded from its bytes alone, the agent rebuilds the same copies and continues the same way.
+    const loaded = ResidentPPO.load(bytes);
+    assert.equal(loaded.env.constructor, first.env.constructor);
+    await loaded.learn(game(), { steps: 4 * 16 * 3 });
+    assert.deepEqual(await loaded.getState(), await whole.getState());
     // The policy acts on the scalar game too: the trainer's evaluation and replay use it.
     const evaluation = await resumed.evaluate(game(), { episodes: 3, seed: 4 });
     assert.equal(evaluation.returns.length, 3);
   });
 }
 
-Deno.test("ResidentPPO makes device copies of CartPole, Pendulum, RepeatPrevious and CountRecall only", () => {
+Deno.test("ResidentPPO makes device copies of CartPole, Pendulum, RepeatPrevious and CountRecall only", async () => {
   const agent = new ResidentPPO(new RepeatPrevious({ difficulty: "medium" }), { envs: 4 });
   assert.ok(agent.env instanceof DeviceRepeatPrevious);
   assert.equal(agent.env.count, 4);
   assert.equal((agent.env as DeviceRepeatPrevious).k, 32);
+  // A saved state describes its copies: the same kind comes back from it alone.
+  const again = ResidentPPO.fromState(await agent.getState()).env as DeviceRepeatPrevious;
+  assert.ok(again instanceof DeviceRepeatPrevious);
+  assert.deepEqual([again.k, again.count, again.seed], [32, 4, agent.env.seed]);
   assert.throws(
     () => new ResidentPPO(new RepeatPrevious({ observePreviousAction: true })),
     /observe the previous action/,
   );
   assert.throws(() => new ResidentPPO(new Minesweeper()), /Cannot make device copies of/);
+  assert.throws(
+    () => new ResidentPPO({ observationSize: 4, actionCount: 2 }),
+    /Cannot build ResidentPPO from sizes alone/,
+  );
   // The continuous torque gets a Gaussian head; three torques of the scalar game's wrapper do not.
   const continuous = new ResidentPPO(new Pendulum({ maskVelocity: true }), { envs: 4 });
   assert.ok(continuous.env instanceof DevicePendulum);
@@ -333,6 +346,9 @@ Deno.test("ResidentPPO makes device copies of CartPole, Pendulum, RepeatPrevious
   const pendulum = new ResidentPPO(discrete, { envs: 4 }).env as DeviceDiscretePendulum;
   assert.ok(pendulum instanceof DeviceDiscretePendulum);
   assert.deepEqual(Array.from(pendulum.torques), [-2, 0, 2]);
+  const saved = await new ResidentPPO(discrete, { envs: 4 }).getState();
+  const restored = ResidentPPO.fromState(saved).env as DeviceDiscretePendulum;
+  assert.deepEqual([Array.from(restored.torques), restored.maskVelocity], [[-2, 0, 2], true]);
   assert.equal(pendulum.maskVelocity, true);
   assert.equal(pendulum.maxEpisodeSteps, 50);
 });

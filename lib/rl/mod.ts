@@ -83,6 +83,7 @@ export {
   deviceAdvantages,
   deviceCopiesOf,
   type DeviceRolloutStep,
+  type ResidentCopies,
   type ResidentEnv,
   type ResidentEvaluation,
   ResidentPPO,

@@ -38,7 +38,7 @@
 
 import type { Backend, Tensor } from "../backend/backend.ts";
 import { createCpuBackend } from "../backend/cpu.ts";
-import { CartPole } from "../envs/cartpole.ts";
+import { CartPole, type CartPoleIntegrator } from "../envs/cartpole.ts";
 import { DeviceCartPole } from "../envs/device_cartpole.ts";
 import { DeviceDiscretePendulum, DevicePendulum } from "../envs/device_pendulum.ts";
 import { Pendulum } from "../envs/pendulum.ts";
@@ -48,6 +48,7 @@ import { DeviceCopies } from "../envs/device_copies.ts";
 import type { EnvCore, EnvSpec } from "../envs/env.ts";
 import { CountRecall } from "../envs/popgym/count_recall.ts";
 import { RepeatPrevious } from "../envs/popgym/repeat_previous.ts";
+import type { PopgymDifficulty } from "../envs/popgym/_shared.ts";
 import type { JsonObject } from "../io/json.ts";
 import { Rng, type RngState } from "../io/rng.ts";
 import type { Optimizer } from "../nn/optimizers.ts";
@@ -160,25 +161,28 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
    * Builds the networks for the environment's sizes. Given device copies, it trains on them (on
    * their backend); given a scalar game (`CartPole`, `Pendulum` or Pendulum in `DiscreteActions`,
    * `RepeatPrevious`, `CountRecall`), it makes
-   * `envs` device copies of it on `backend` (default: the CPU), seeded from `seed`.
+   * `envs` device copies of it on `backend` (default: the CPU), seeded from `seed`. Given the
+   * `spec` of a saved state (which describes its copies), it makes the same kind of copies: that
+   * is how {@linkcode BaseAgent.load} rebuilds a saved agent.
    *
    * @throws {RangeError} For an option the resident loop does not offer (see the module
-   * documentation), a game it has no device copies of, or any PPO option out of range.
+   * documentation), a game it has no device copies of, sizes without a description of the
+   * copies, or any PPO option out of range.
    */
   constructor(
-    env: ResidentEnv | EnvCore<unknown>,
+    env: ResidentEnv | EnvCore<unknown> | EnvSpec,
     options: Partial<PpoOptions> = {},
     backend?: Backend,
   ) {
     const root = new Rng(options.seed ?? 0);
     const actor = root.nextUint32(), critic = root.nextUint32();
     const samplingSeed = root.nextUint32(), envSeed = root.nextUint32();
-    const device = env instanceof DeviceCopies ? env as ResidentEnv : deviceCopiesOf(
-      env,
-      backend ?? createCpuBackend(),
-      options.envs ?? PPO_DEFAULTS.envs,
-      envSeed,
-    );
+    const count = options.envs ?? PPO_DEFAULTS.envs, on = backend ?? createCpuBackend();
+    const device = env instanceof DeviceCopies
+      ? env as ResidentEnv
+      : "reset" in env
+      ? deviceCopiesOf(env, on, count, envSeed)
+      : copiesFromSpec(env, on, count, envSeed);
     const o = resolvePpoOptions({ ...options, envs: device.count });
     for (
       const [name, offered] of [
@@ -415,8 +419,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     backend.write(this.#endedCount, new Float32Array(1));
     this.networks.disposeState(this.#state);
     this.#state = this.networks.initialState(N);
-    if (!j.started) return;
     this.env.seed = j.envSeed as number;
+    if (!j.started) return;
     backend.write(this.env.state, findArray(state, "envState", Float32Array, this.env.state.size));
     const I = this.spec.observationSize;
     this.#observations = backend.tensor(findArray(state, "observations", Float32Array, N * I), [
@@ -1047,18 +1051,80 @@ function isEnvCore(input: TrainingEnv | ResidentEnv): input is EnvCore<unknown> 
   return !Array.isArray(input) && "reset" in input && !(input instanceof DeviceCopies);
 }
 
-/** What the networks are built for: the copies' observation size and their actions. */
-function residentSpec(device: ResidentEnv): EnvSpec {
+/**
+ * What a saved state says of its copies, so that {@linkcode BaseAgent.load} can make the same
+ * kind again: the game and its options (the count and the seed are the agent's).
+ */
+export type ResidentCopies =
+  | {
+    game: "cartpole";
+    maskVelocity: boolean;
+    integrator: CartPoleIntegrator;
+    maxEpisodeSteps: number;
+  }
+  | { game: "pendulum"; maskVelocity: boolean; maxEpisodeSteps: number; torques: number[] | null }
+  | { game: "repeat-previous" | "count-recall"; difficulty: PopgymDifficulty };
+
+/** The description of `device` that {@linkcode copiesFromSpec} turns back into copies. */
+function describeCopies(device: ResidentEnv): ResidentCopies {
+  if (device instanceof DeviceCartPole) {
+    const { maskVelocity, integrator, maxEpisodeSteps } = device;
+    return { game: "cartpole", maskVelocity, integrator, maxEpisodeSteps };
+  }
+  if (device instanceof DevicePendulum) {
+    const torques = device instanceof DeviceDiscretePendulum ? Array.from(device.torques) : null;
+    const { maskVelocity, maxEpisodeSteps } = device;
+    return { game: "pendulum", maskVelocity, maxEpisodeSteps, torques };
+  }
+  const game = device instanceof DeviceRepeatPrevious ? "repeat-previous" : "count-recall";
+  return { game, difficulty: device.difficulty };
+}
+
+/** `count` copies of the game a saved state's spec describes (see {@linkcode ResidentCopies}). */
+function copiesFromSpec(spec: EnvSpec, backend: Backend, count: number, seed: number): ResidentEnv {
+  const copies = (spec as EnvSpec & { copies?: ResidentCopies }).copies;
+  switch (copies?.game) {
+    case "cartpole":
+      return new DeviceCartPole(backend, count, { ...copies, seed });
+    case "pendulum": {
+      const { maskVelocity, maxEpisodeSteps, torques } = copies;
+      return torques
+        ? new DeviceDiscretePendulum(backend, count, {
+          maskVelocity,
+          maxEpisodeSteps,
+          torques,
+          seed,
+        })
+        : new DevicePendulum(backend, count, { maskVelocity, maxEpisodeSteps, seed });
+    }
+    case "repeat-previous":
+      return new DeviceRepeatPrevious(backend, count, { difficulty: copies.difficulty, seed });
+    case "count-recall":
+      return new DeviceCountRecall(backend, count, { difficulty: copies.difficulty, seed });
+    default:
+      throw new RangeError(
+        "Cannot build ResidentPPO from sizes alone: give it the game or its device copies",
+      );
+  }
+}
+
+/**
+ * What the networks are built for — the copies' observation size and their actions — and the
+ * description of the copies that a saved state keeps.
+ */
+function residentSpec(device: ResidentEnv): EnvSpec & { copies: ResidentCopies } {
+  const copies = describeCopies(device);
   if (device instanceof DevicePendulum && !(device instanceof DeviceDiscretePendulum)) {
     // The continuous torque: a Gaussian head over [low, high].
     return {
       observationSize: device.observationSize,
       actionCount: 1,
       actionBounds: [device.actionLow, device.actionHigh],
+      copies,
     };
   }
   const { observationSize, actionCount } = device as DeviceCartPole | DeviceDiscretePendulum;
-  return { observationSize, actionCount };
+  return { observationSize, actionCount, copies };
 }
 
 /** Whether `env` is Pendulum acting from a discrete set of torques. */
