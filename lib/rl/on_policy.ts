@@ -163,6 +163,60 @@ export function createOptimizers(count: number, options: OnPolicyOptions): Optim
 }
 
 /**
+ * The networks' parameters, the policy head's and their optimizers' moments, as the on-policy
+ * loops save them (arrays in that order; json: each optimizer's step count).
+ */
+export async function saveNetworks(
+  backend: Backend,
+  networks: ActorCritic,
+  optimizers: readonly Optimizer[],
+): Promise<NamedArrays<JsonObject>> {
+  const arrays: AgentArray[] = [];
+  for (const [k, model] of networks.models.entries()) {
+    arrays.push(...await modelArrays(`${NETWORK_NAMES[k]}.`, model));
+  }
+  for (const p of networks.head.parameters) {
+    arrays.push({
+      name: `head.${p.name}`,
+      shape: [...p.value.shape],
+      data: await backend.read(p.value),
+    });
+  }
+  const saved = await Promise.all(
+    networks.trainables.map((t, k) =>
+      optimizerArrays(`${NETWORK_NAMES[k]}Optimizer.`, optimizers[k], t)
+    ),
+  );
+  arrays.push(...saved.flatMap((o) => o.arrays));
+  const json: JsonObject = {};
+  saved.forEach((o, k) => json[`${NETWORK_NAMES[k]}OptimizerStep`] = o.json);
+  return { json, arrays };
+}
+
+/** Restores what {@linkcode saveNetworks} saved. */
+export function restoreNetworks(
+  state: AgentState,
+  networks: ActorCritic,
+  optimizers: readonly Optimizer[],
+): void {
+  networks.models.forEach((model, k) => restoreModel(state, `${NETWORK_NAMES[k]}.`, model));
+  const head = networks.head;
+  head.restore(
+    head.parameters.map((p) => findArray(state, `head.${p.name}`, Float32Array, p.value.size)),
+  );
+  networks.trainables.forEach((t, k) => {
+    const name = NETWORK_NAMES[k];
+    restoreOptimizer(
+      state,
+      `${name}Optimizer.`,
+      optimizers[k],
+      t,
+      state.json[`${name}OptimizerStep`] as number,
+    );
+  });
+}
+
+/**
  * Rows of a rollout laid out as a `[T, n]` sequence batch for a replay: whole columns
  * (environment copies, each from its start state: recurrent minibatches by environment, as
  * sb3-contrib and CleanRL's `ppo_atari_lstm` make them), or single steps (`T = 1`, for
@@ -681,28 +735,12 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
   /** The networks, optimizers, RNGs, each copy's place, the current states and the rollout. */
   protected async saveState(): Promise<NamedArrays<JsonObject>> {
     const N = this.envCount, I = this.spec.observationSize;
-    const trainables = this.networks.trainables;
-    const optimizers = await Promise.all(
-      trainables.map((t, k) =>
-        optimizerArrays(`${NETWORK_NAMES[k]}Optimizer.`, this.optimizers[k], t)
-      ),
-    );
+    const saved = await saveNetworks(this.backend, this.networks, this.optimizers);
     const cursors = this.#cursors.map((c, i) => c.getState(`env${i}.`));
     const states = await this.networks.readState(this.#state);
     const models = this.networks.models;
-    const arrays: AgentArray[] = [];
-    for (const [k, model] of models.entries()) {
-      arrays.push(...await modelArrays(`${NETWORK_NAMES[k]}.`, model));
-    }
-    for (const p of this.networks.head.parameters) {
-      arrays.push({
-        name: `head.${p.name}`,
-        shape: [...p.value.shape],
-        data: await this.backend.read(p.value),
-      });
-    }
+    const arrays: AgentArray[] = [...saved.arrays];
     arrays.push(
-      ...optimizers.flatMap((o) => o.arrays),
       ...cursors.flatMap((c) => c.arrays),
       { name: "observations", shape: [N, I], data: this.#observations.slice() },
       { name: "episodeStarts", shape: [N], data: this.episodeStarts.slice() },
@@ -714,6 +752,7 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
       ...this.rollout.toArrays("rollout."),
     );
     const json: JsonObject = {
+      ...saved.json,
       rng: this.#rng.getState() as unknown as JsonObject,
       updateRng: this.updateRng.getState() as unknown as JsonObject,
       envs: cursors.map((c) => c.json),
@@ -721,7 +760,6 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
       rolloutEpisodes: this.rolloutEpisodes,
       observationStats: this.networks.observationStats?.toJson() ?? null,
     };
-    optimizers.forEach((o, k) => json[`${NETWORK_NAMES[k]}OptimizerStep`] = o.json);
     return { json, arrays };
   }
 
@@ -733,22 +771,8 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
     if (!Array.isArray(envs) || envs.length !== N || !(Number.isInteger(rows) && rows >= 0)) {
       throw new TypeError(`Cannot restore the agent: its ${N} environment copies are malformed`);
     }
+    restoreNetworks(state, this.networks, this.optimizers);
     const models = this.networks.models;
-    models.forEach((model, k) => restoreModel(state, `${NETWORK_NAMES[k]}.`, model));
-    const head = this.networks.head;
-    head.restore(
-      head.parameters.map((p) => findArray(state, `head.${p.name}`, Float32Array, p.value.size)),
-    );
-    this.networks.trainables.forEach((t, k) => {
-      const name = NETWORK_NAMES[k];
-      restoreOptimizer(
-        state,
-        `${name}Optimizer.`,
-        this.optimizers[k],
-        t,
-        j[`${name}OptimizerStep`] as number,
-      );
-    });
     this.#rng.setState(j.rng as unknown as RngState);
     this.updateRng.setState(j.updateRng as unknown as RngState);
     this.#cursors.forEach((c, i) =>
@@ -772,4 +796,4 @@ export abstract class OnPolicyAgent<Options extends OnPolicyOptions> extends Bas
 }
 
 /** The names of the networks in saved states: the actor (or shared network) and the critic. */
-const NETWORK_NAMES = ["actor", "critic"] as const;
+export const NETWORK_NAMES = ["actor", "critic"] as const;

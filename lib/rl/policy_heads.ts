@@ -273,8 +273,9 @@ export class GaussianHead implements PolicyHead {
     actions: Tensor,
   ): { logp: Tensor; z: Tensor; square: Tensor; logStd: Tensor; inverseSigma: Tensor } {
     const backend = this.#backend, R = actions.size;
-    // log σ broadcast to every row: ones[R, 1] · logStd[1, 1].
-    const ones = t(backend.tensor(new Float32Array(R).fill(1), [R, 1]));
+    // log σ broadcast to every row: ones[R, 1] · logStd[1, 1], the ones made on the device (the
+    // resident loop calls this every step; an upload each time would cross to the GPU).
+    const ones = t(backend.addScalar(t(backend.zeros([R, 1])), 1));
     const column = t(backend.reshape(this.parameters[0].value, [1, 1]));
     const logStd = t(backend.reshape(t(backend.matmul(ones, column)), [R]));
     const inverseSigma = t(backend.exp(t(backend.scale(logStd, -1))));

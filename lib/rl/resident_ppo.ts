@@ -73,20 +73,11 @@ import {
   resolvePpoOptions,
   shuffled,
 } from "./ppo.ts";
-import { createOptimizers } from "./on_policy.ts";
+import { createOptimizers, NETWORK_NAMES, restoreNetworks, saveNetworks } from "./on_policy.ts";
 import { learningRateAt, rampValue, setLearningRate } from "./schedules.ts";
-import {
-  type AgentArray,
-  type AgentState,
-  findArray,
-  modelArrays,
-  type NamedArrays,
-  optimizerArrays,
-  restoreModel,
-  restoreOptimizer,
-} from "./state.ts";
+import { type AgentArray, type AgentState, findArray, type NamedArrays } from "./state.ts";
 
-/** The device environments {@linkcode ResidentPPO} trains on: discrete actions. */
+/** The device environments {@linkcode ResidentPPO} trains on. */
 export type ResidentEnv = DeviceCartPole | DevicePendulum | DeviceCardGame;
 
 /** The fields of ResidentPPO's update reports (`onUpdate`), read back in one transfer. */
@@ -324,24 +315,8 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
    */
   protected async saveState(): Promise<NamedArrays<JsonObject>> {
     const backend = this.backend, N = this.env.count, models = this.networks.models;
-    const arrays: AgentArray[] = [];
-    for (const [k, model] of models.entries()) {
-      arrays.push(...await modelArrays(`${NETWORK_NAMES[k]}.`, model));
-    }
-    for (const p of this.networks.head.parameters) {
-      arrays.push({
-        name: `head.${p.name}`,
-        shape: [...p.value.shape],
-        data: await backend.read(p.value),
-      });
-    }
-    const trainables = this.networks.trainables;
-    const optimizers = await Promise.all(
-      trainables.map((t, k) =>
-        optimizerArrays(`${NETWORK_NAMES[k]}Optimizer.`, this.#optimizers[k], t)
-      ),
-    );
-    arrays.push(...optimizers.flatMap((o) => o.arrays));
+    const saved = await saveNetworks(backend, this.networks, this.#optimizers);
+    const arrays: AgentArray[] = [...saved.arrays];
     const started = this.#observations !== null;
     if (started) {
       const states = await this.networks.readState(this.#state);
@@ -371,6 +346,7 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
       );
     }
     const json: JsonObject = {
+      ...saved.json,
       started,
       observationCount: this.#moments?.count ?? 0,
       vectorSteps: this.#vectorSteps,
@@ -379,7 +355,6 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
       updateRng: this.#updateRng.getState() as unknown as JsonObject,
       actRng: this.#actRng.getState() as unknown as JsonObject,
     };
-    optimizers.forEach((o, k) => json[`${NETWORK_NAMES[k]}OptimizerStep`] = o.json);
     return { json, arrays };
   }
 
@@ -387,21 +362,7 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
   protected restoreState(state: AgentState): void {
     const j = state.json, backend = this.backend, N = this.env.count;
     const models = this.networks.models;
-    models.forEach((model, k) => restoreModel(state, `${NETWORK_NAMES[k]}.`, model));
-    const head = this.networks.head;
-    head.restore(
-      head.parameters.map((p) => findArray(state, `head.${p.name}`, Float32Array, p.value.size)),
-    );
-    this.networks.trainables.forEach((t, k) => {
-      const name = NETWORK_NAMES[k];
-      restoreOptimizer(
-        state,
-        `${name}Optimizer.`,
-        this.#optimizers[k],
-        t,
-        j[`${name}OptimizerStep`] as number,
-      );
-    });
+    restoreNetworks(state, this.networks, this.#optimizers);
     this.#updateRng.setState(j.updateRng as unknown as RngState);
     this.#actRng.setState(j.actRng as unknown as RngState);
     this.#vectorSteps = j.vectorSteps as number;
@@ -603,10 +564,14 @@ export class ResidentPPO extends BaseAgent<PpoOptions> {
     const head = this.networks.head, t = tensorScope(backend);
     let actions: Tensor;
     if (head.kind === "gaussian") {
-      const noise = t(backend.gaussianNoise(N, this.#samplingSeed, counter));
-      const sigma = t(backend.exp(t(spreadRows(backend, head.parameters[0].value, N))));
-      const mean = t(backend.reshape(outputs, [N]));
-      actions = backend.add(mean, t(backend.mul(t(backend.reshape(sigma, [N])), noise)));
+      const noise = t(backend.reshape(t(backend.gaussianNoise(N, this.#samplingSeed, counter)), [
+        N,
+        1,
+      ]));
+      // σ·ε for every row as one [N, 1] × [1, 1] product: σ stays on the device, unbroadcast.
+      const sigma = t(backend.reshape(t(backend.exp(head.parameters[0].value)), [1, 1]));
+      const spread = t(backend.reshape(t(backend.matmul(noise, sigma)), [N]));
+      actions = backend.add(t(backend.reshape(outputs, [N])), spread);
     } else {
       actions = backend.sampleRows(t(backend.softmaxRows(outputs)), this.#samplingSeed, counter);
     }
@@ -1043,9 +1008,6 @@ function meanEntropy(backend: Backend, logits: Tensor): Tensor {
   return out;
 }
 
-/** The names of the networks in saved states: the actor and the critic. */
-const NETWORK_NAMES = ["actor", "critic"] as const;
-
 /** Whether a training input is a single scalar environment. */
 function isEnvCore(input: TrainingEnv | ResidentEnv): input is EnvCore<unknown> {
   return !Array.isArray(input) && "reset" in input && !(input instanceof DeviceCopies);
@@ -1083,9 +1045,31 @@ function describeCopies(device: ResidentEnv): ResidentCopies {
 /** `count` copies of the game a saved state's spec describes (see {@linkcode ResidentCopies}). */
 function copiesFromSpec(spec: EnvSpec, backend: Backend, count: number, seed: number): ResidentEnv {
   const copies = (spec as EnvSpec & { copies?: ResidentCopies }).copies;
-  switch (copies?.game) {
-    case "cartpole":
-      return new DeviceCartPole(backend, count, { ...copies, seed });
+  if (!copies) {
+    throw new RangeError(
+      "Cannot build ResidentPPO from sizes alone: give it the game or its device copies",
+    );
+  }
+  return makeCopies(copies, backend, count, seed);
+}
+
+/** `count` device copies as `copies` describes them, keyed by `seed`. */
+function makeCopies(
+  copies: ResidentCopies,
+  backend: Backend,
+  count: number,
+  seed: number,
+): ResidentEnv {
+  switch (copies.game) {
+    case "cartpole": {
+      const { maskVelocity, integrator, maxEpisodeSteps } = copies;
+      return new DeviceCartPole(backend, count, {
+        maskVelocity,
+        integrator,
+        maxEpisodeSteps,
+        seed,
+      });
+    }
     case "pendulum": {
       const { maskVelocity, maxEpisodeSteps, torques } = copies;
       return torques
@@ -1101,10 +1085,6 @@ function copiesFromSpec(spec: EnvSpec, backend: Backend, count: number, seed: nu
       return new DeviceRepeatPrevious(backend, count, { difficulty: copies.difficulty, seed });
     case "count-recall":
       return new DeviceCountRecall(backend, count, { difficulty: copies.difficulty, seed });
-    default:
-      throw new RangeError(
-        "Cannot build ResidentPPO from sizes alone: give it the game or its device copies",
-      );
   }
 }
 
@@ -1132,17 +1112,40 @@ function isDiscretePendulum(env: EnvCore<unknown>): env is DiscreteActions {
   return env instanceof DiscreteActions && env.env instanceof Pendulum;
 }
 
+/**
+ * The description of the device copies a scalar game has (see {@linkcode ResidentCopies}), or
+ * null where it has none; a POPGym game that observes its previous action has none either.
+ */
+function gameCopies(env: EnvCore<unknown>): ResidentCopies | null {
+  if (env instanceof CartPole) {
+    const { maskVelocity, integrator, maxEpisodeSteps } = env;
+    return { game: "cartpole", maskVelocity, integrator, maxEpisodeSteps };
+  }
+  if (env instanceof Pendulum) {
+    const { maskVelocity, maxEpisodeSteps } = env;
+    return { game: "pendulum", maskVelocity, maxEpisodeSteps, torques: null };
+  }
+  if (isDiscretePendulum(env)) {
+    const { maskVelocity, maxEpisodeSteps } = env.env as Pendulum;
+    return { game: "pendulum", maskVelocity, maxEpisodeSteps, torques: Array.from(env.values) };
+  }
+  if ((env instanceof RepeatPrevious || env instanceof CountRecall) && !env.observePreviousAction) {
+    const game = env instanceof RepeatPrevious ? "repeat-previous" : "count-recall";
+    return { game, difficulty: env.difficulty };
+  }
+  return null;
+}
+
 /** Whether {@linkcode deviceCopiesOf} makes device copies of `env`. */
 function hasDeviceCopies(env: EnvCore<unknown>): boolean {
-  return env instanceof CartPole || env instanceof Pendulum || isDiscretePendulum(env) ||
-    ((env instanceof RepeatPrevious || env instanceof CountRecall) && !env.observePreviousAction);
+  return gameCopies(env) !== null;
 }
 
 /**
  * `count` device copies of a scalar game, on `backend`: CartPole (masked or not, with its
  * integrator and time limit), Pendulum with its continuous torque or discrete ones
- * (`DiscreteActions`: the same torques; masking and time limit either way), RepeatPrevious and CountRecall (their level; the previous action
- * is not observed on the device).
+ * (`DiscreteActions`: the same torques; masking and time limit either way), RepeatPrevious and
+ * CountRecall (their level; the previous action is not observed on the device).
  *
  * @throws {RangeError} For any other environment, or a POPGym game that observes its previous
  * action.
@@ -1153,44 +1156,17 @@ export function deviceCopiesOf(
   count: number,
   seed: number,
 ): ResidentEnv {
-  if (env instanceof CartPole) {
-    return new DeviceCartPole(backend, count, {
-      maskVelocity: env.maskVelocity,
-      integrator: env.integrator,
-      maxEpisodeSteps: env.maxEpisodeSteps,
-      seed,
-    });
-  }
-  if (env instanceof Pendulum) {
-    return new DevicePendulum(backend, count, {
-      maskVelocity: env.maskVelocity,
-      maxEpisodeSteps: env.maxEpisodeSteps,
-      seed,
-    });
-  }
-  if (isDiscretePendulum(env)) {
-    const pendulum = env.env as Pendulum;
-    return new DeviceDiscretePendulum(backend, count, {
-      maskVelocity: pendulum.maskVelocity,
-      maxEpisodeSteps: pendulum.maxEpisodeSteps,
-      torques: Array.from(env.values),
-      seed,
-    });
-  }
-  if (env instanceof RepeatPrevious || env instanceof CountRecall) {
-    if (env.observePreviousAction) {
-      throw new RangeError(
-        `Cannot make device copies of ${env.id} that observe the previous action: the device ` +
-          "games do not show it",
-      );
-    }
-    const make = env instanceof RepeatPrevious ? DeviceRepeatPrevious : DeviceCountRecall;
-    return new make(backend, count, { difficulty: env.difficulty, seed });
+  const copies = gameCopies(env);
+  if (copies) return makeCopies(copies, backend, count, seed);
+  const id = (env as { id?: string }).id ?? "this environment";
+  if ((env instanceof RepeatPrevious || env instanceof CountRecall) && env.observePreviousAction) {
+    throw new RangeError(
+      `Cannot make device copies of ${id} that observe the previous action: the device games ` +
+        "do not show it",
+    );
   }
   throw new RangeError(
-    `Cannot make device copies of ${(env as { id?: string }).id ?? "this environment"}: ` +
-      "ResidentPPO trains on CartPole and Pendulum (masked or not, Pendulum's torque continuous " +
-      "or discrete), " +
-      "RepeatPrevious and CountRecall",
+    `Cannot make device copies of ${id}: ResidentPPO trains on CartPole and Pendulum (masked or ` +
+      "not, Pendulum's torque continuous or discrete), RepeatPrevious and CountRecall",
   );
 }

@@ -638,7 +638,7 @@ export function gruUsesSequenceKernels(
   if (!linearBeforeReset || ctx.recurrent === "step" || dims.steps === 0) return false;
   const rows = gruSequenceRows(dims.hidden);
   if (dims.batch === 0 || rows.forward === 0 || rows.backward === 0) return false;
-  return ctx.recurrent === "sequence" || prefersSequenceKernels(ctx, { ...dims, gates: 3 });
+  return ctx.recurrent === "sequence" || prefersSequenceKernels(dims);
 }
 
 /** Encodes the forward recurrence one or two dispatches per step. */

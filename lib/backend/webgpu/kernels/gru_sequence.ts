@@ -16,6 +16,7 @@ import { type Kernel, makeKernel, WGSL_MATH } from "./kernel.ts";
 import {
   eachRow,
   gateGradientSums,
+  loadHiddenRows,
   SEQUENCE_THREADS,
   sequenceRows,
   SHARED_FLOATS,
@@ -78,13 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let B = p.B; let H = p.H; let T = p.T;
   let G = 3u * H; let BH = B * H; let RH = ${R}u * H;
   let b0 = wid.x * ${R}u;
-  for (var i = tid; i < RH; i += ${SEQUENCE_THREADS}u) {
-    let b = b0 + i / H;
-    var x = 0.0;
-    if (b < B) { x = h0[b * H + i % H]; }
-    hs[i] = x;
-  }
-  workgroupBarrier();
+  ${loadHiddenRows("h0")}
   for (var t = 0u; t < T; t++) {
     let cur = (t % 2u) * RH; let next = RH - cur;
     for (var j = tid; j < H; j += ${SEQUENCE_THREADS}u) {

@@ -530,7 +530,7 @@ export function lstmUsesSequenceKernels(ctx: KernelContext, dims: LstmDims): boo
   if (ctx.recurrent === "step" || dims.steps === 0 || dims.batch === 0) return false;
   const rows = lstmSequenceRows(dims.hidden);
   if (rows.forward === 0 || rows.backward === 0) return false;
-  return ctx.recurrent === "sequence" || prefersSequenceKernels(ctx, { ...dims, gates: 4 });
+  return ctx.recurrent === "sequence" || prefersSequenceKernels(dims);
 }
 
 /** The sizes of an LSTM sequence. */

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { type Kernel, type KernelContext, makeKernel, WGSL_MATH } from "./kernel.ts";
+import { type Kernel, makeKernel, WGSL_MATH } from "./kernel.ts";
 
 /** Invocations per workgroup of the sequence kernels. */
 export const SEQUENCE_THREADS = 64;
@@ -84,6 +84,20 @@ fn recurrent(slot: u32, j: u32, H: u32, G: u32) -> array<f32, ${R}> {
 }`;
 }
 
+/**
+ * WGSL shared by the forward kernels: slot 0 of the workgroup's `hs` (R rows of H) from rows
+ * b0.. of `source` (`[B, H]`, zeros past B), then a barrier.
+ */
+export function loadHiddenRows(source: string): string {
+  return `for (var i = tid; i < RH; i += ${SEQUENCE_THREADS}u) {
+    let b = b0 + i / H;
+    var x = 0.0;
+    if (b < B) { x = ${source}[b * H + i % H]; }
+    hs[i] = x;
+  }
+  workgroupBarrier();`;
+}
+
 /** `for` over the rows of the workgroup, unrolled (`body` sees `r`). */
 export function eachRow(rows: number, body: (r: number) => string): string {
   return Array.from({ length: rows }, (_, r) => body(r)).join("\n");
@@ -122,13 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let B = p.B; let H = p.H; let T = p.T;
   let G = 4u * H; let BH = B * H; let RH = ${R}u * H;
   let b0 = wid.x * ${R}u;
-  for (var i = tid; i < RH; i += ${SEQUENCE_THREADS}u) {
-    let b = b0 + i / H;
-    var x = 0.0;
-    if (b < B) { x = state[b * H + i % H]; }
-    hs[i] = x;
-  }
-  workgroupBarrier();
+  ${loadHiddenRows("state")}
   for (var t = 0u; t < T; t++) {
     let cur = (t % 2u) * RH; let next = RH - cur;
     for (var j = tid; j < H; j += ${SEQUENCE_THREADS}u) {
@@ -270,8 +278,6 @@ export interface SequenceDims {
   batch: number;
   /** Hidden units. */
   hidden: number;
-  /** Gates per unit: 4 (LSTM) or 3 (GRU). */
-  gates: number;
 }
 
 /** Workgroups below which a per-step dispatch leaves most of a GPU idle (see below). */
@@ -285,7 +291,7 @@ const SMALL_STEP_GRID = 16;
  * T dispatches, and T ≥ 8. That rule is reasoned, not yet measured on a GPU:
  * bench/recurrent_kernels_bench.ts (which bench/gpu.sh runs) times both paths on the device.
  */
-export function prefersSequenceKernels(_ctx: KernelContext, dims: SequenceDims): boolean {
+export function prefersSequenceKernels(dims: SequenceDims): boolean {
   if (dims.steps < 8) return false;
   const stepGrid = Math.ceil(dims.hidden / 16) * Math.ceil(dims.batch / 32);
   return stepGrid < SMALL_STEP_GRID;
